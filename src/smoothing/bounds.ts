@@ -1,0 +1,24 @@
+import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+import binomialTest from '@stdlib/stats-binomial-test';
+
+/**
+ * One-sided (1 − alpha) Clopper–Pearson lower confidence bound on a binomial proportion:
+ * with probability at least 1 − alpha over the draw of nA ~ Bin(n, p), the result is ≤ p.
+ * It is the alpha quantile of Beta(nA, n − nA + 1), and 0 when nA = 0.
+ */
+export function lowerConfidenceBound(nA: number, n: number, alpha: number): number {
+  if (nA === 0) return 0;
+  return betaQuantile(alpha, nA, n - nA + 1);
+}
+
+/** Φ⁻¹, the standard normal quantile. */
+export function normalInverseCdf(p: number): number {
+  return normalQuantile(p, 0, 1);
+}
+
+/** p-value of the two-sided exact binomial test of `successes` out of `trials` against p = 1/2. */
+export function binomialTwoSidedPValue(successes: number, trials: number): number {
+  if (trials === 0) return 1;
+  return binomialTest(successes, trials, { p: 0.5, alternative: 'two-sided' }).pValue;
+}

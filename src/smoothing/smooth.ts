@@ -1,0 +1,129 @@
+import { fillGaussian, SUBSTREAM, type NoiseKey } from '../noise/gaussian.js';
+import { binomialTwoSidedPValue, lowerConfidenceBound, normalInverseCdf } from './bounds.js';
+import type { BaseClassifier } from './classifier.js';
+
+/** The smoothed classifier's answer when it declines to predict or certify. */
+export const ABSTAIN = -1;
+
+export interface CertifyResult {
+  /** The certified class, or ABSTAIN. */
+  prediction: number;
+  /** Certified L2 radius sigma·Φ⁻¹(pABar); 0 on abstention. */
+  radius: number;
+  /** Count of the selected class among the n estimation samples. */
+  nA: number;
+  /** The (1 − alpha) lower confidence bound on p_A. */
+  pABar: number;
+}
+
+export interface PredictResult {
+  prediction: number;
+  /** Counts of the top two classes over the n samples. */
+  top: [number, number];
+  pValue: number;
+}
+
+/**
+ * A smoothed classifier g(x) = argmax_k P(f(x + δ) = k), δ ~ N(0, σ²I) (Cohen et al., 2019).
+ * Monte Carlo estimates stream through the base classifier in batches, so memory does not
+ * grow with the number of samples. Noise is the seeded Philox stream of noise/gaussian.ts:
+ * call `stream` s of a Smooth with seed `seed` draws the same noise on every engine.
+ */
+export class Smooth {
+  private nextStream = 0;
+  private buffer: Float32Array | null = null;
+
+  constructor(
+    readonly base: BaseClassifier,
+    readonly sigma: number,
+    readonly seed = 0,
+  ) {
+    if (!(sigma > 0)) throw new RangeError(`sigma must be > 0 (got ${sigma})`);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer (got ${seed})`);
+  }
+
+  /**
+   * CERTIFY. With probability at least 1 − alpha over the randomness of this call, the
+   * returned class is g(x) and g is constant within the returned L2 radius around x — or
+   * the call abstains. ĉ is chosen from n0 samples; p_A is bounded from n fresh samples.
+   * `stream` identifies the call's noise (the CLI passes the example index); by default
+   * each call takes the next stream.
+   */
+  async certify(
+    x: Float32Array, n0: number, n: number, alpha: number, batchSize: number,
+    stream = this.nextStream++,
+  ): Promise<CertifyResult> {
+    checkCounts({ n0, n, alpha, batchSize });
+    const selection = await this.sampleCounts(x, n0, batchSize, { seed: this.seed, stream, substream: SUBSTREAM.select });
+    const cAHat = argmax(selection);
+    const estimation = await this.sampleCounts(x, n, batchSize, { seed: this.seed, stream, substream: SUBSTREAM.estimate });
+    const nA = estimation[cAHat]!;
+    const pABar = lowerConfidenceBound(nA, n, alpha);
+    if (pABar < 0.5) return { prediction: ABSTAIN, radius: 0, nA, pABar };
+    return { prediction: cAHat, radius: this.sigma * normalInverseCdf(pABar), nA, pABar };
+  }
+
+  /**
+   * PREDICT. With probability at least 1 − alpha over the randomness of this call, the
+   * returned class equals g(x) — or the call abstains. Abstains unless the two-sided exact
+   * binomial test of the top count against the runner-up rejects equality at level alpha.
+   */
+  async predict(
+    x: Float32Array, n: number, alpha: number, batchSize: number,
+    stream = this.nextStream++,
+  ): Promise<PredictResult> {
+    checkCounts({ n, alpha, batchSize });
+    const counts = await this.sampleCounts(x, n, batchSize, { seed: this.seed, stream, substream: SUBSTREAM.predict });
+    const [c1, c2] = topTwo(counts);
+    const top: [number, number] = [counts[c1]!, counts[c2]!];
+    const pValue = binomialTwoSidedPValue(top[0], top[0] + top[1]);
+    return { prediction: pValue > alpha ? ABSTAIN : c1, top, pValue };
+  }
+
+  /** counts[k] = #{ j < num : f(x + σ z_j) = k } over the noise stream `key`. */
+  async sampleCounts(x: Float32Array, num: number, batchSize: number, key: NoiseKey): Promise<Float64Array> {
+    const [h, w, c] = this.base.inputShape;
+    const d = h * w * c;
+    if (x.length !== d) {
+      throw new RangeError(`input has ${x.length} values but the base classifier expects ${h}×${w}×${c} = ${d}`);
+    }
+    const counts = new Float64Array(this.base.numClasses);
+    if (this.base.countNoisy) {
+      await this.base.countNoisy(x, this.sigma, key, 0, num, batchSize, counts);
+      return counts;
+    }
+    const size = Math.min(batchSize, num) * d;
+    if (!this.buffer || this.buffer.length < size) this.buffer = new Float32Array(size);
+    for (let done = 0; done < num; ) {
+      const thisBatch = Math.min(batchSize, num - done);
+      const batch = this.buffer.subarray(0, thisBatch * d);
+      fillGaussian(batch, key, done * d, this.sigma);
+      for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
+      const labels = await this.base.classify(batch, thisBatch);
+      for (let i = 0; i < thisBatch; i++) counts[labels[i]!]!++;
+      done += thisBatch;
+    }
+    return counts;
+  }
+}
+
+function checkCounts(p: { n0?: number; n: number; alpha: number; batchSize: number }): void {
+  if (p.n0 !== undefined && !(Number.isInteger(p.n0) && p.n0 >= 1)) throw new RangeError(`n0 must be an integer ≥ 1 (got ${p.n0})`);
+  if (!(Number.isInteger(p.n) && p.n >= 1)) throw new RangeError(`n must be an integer ≥ 1 (got ${p.n})`);
+  if (!(p.alpha > 0 && p.alpha < 1)) throw new RangeError(`alpha must lie in (0, 1) (got ${p.alpha})`);
+  if (!(Number.isInteger(p.batchSize) && p.batchSize >= 1)) throw new RangeError(`batch size must be an integer ≥ 1 (got ${p.batchSize})`);
+}
+
+function argmax(v: Float64Array): number {
+  let best = 0;
+  for (let k = 1; k < v.length; k++) if (v[k]! > v[best]!) best = k;
+  return best;
+}
+
+/** Indices of the largest and second-largest counts (lowest index first among equals). */
+function topTwo(v: Float64Array): [number, number] {
+  const first = argmax(v);
+  let second = first === 0 ? 1 : 0;
+  for (let k = 0; k < v.length; k++) if (k !== first && v[k]! > v[second]!) second = k;
+  return [first, second];
+}

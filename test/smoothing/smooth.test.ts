@@ -1,0 +1,133 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { ABSTAIN, Smooth } from '../../src/smoothing/smooth.js';
+import { normalInverseCdf } from '../../src/smoothing/bounds.js';
+import type { BaseClassifier, ImageShape } from '../../src/smoothing/classifier.js';
+import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
+
+const shape: ImageShape = [4, 4, 1];
+const d = 16;
+
+/**
+ * f(x) = 1 if w·x + b > 0 else 0 with ‖w‖ = 1. Under x + δ, δ ~ N(0, σ²I), w·δ ~ N(0, σ²),
+ * so p_A = Φ(|w·x + b| / σ) and the smoothed classifier's exact L2 radius is |w·x + b|.
+ */
+function linearClassifier(w: Float64Array, b: number): BaseClassifier {
+  let calls = 0;
+  return {
+    inputShape: shape,
+    numClasses: 2,
+    async classify(batch, batchSize) {
+      calls++;
+      const out = new Int32Array(batchSize);
+      for (let i = 0; i < batchSize; i++) {
+        let s = b;
+        for (let j = 0; j < d; j++) s += w[j]! * batch[i * d + j]!;
+        out[i] = s > 0 ? 1 : 0;
+      }
+      return out;
+    },
+    get calls() { return calls; },
+  } as BaseClassifier & { calls: number };
+}
+
+const unit = Float64Array.from({ length: d }, (_, j) => (j % 2 === 0 ? 1 : -1) / 4); // ‖w‖ = 1
+const image = new Float32Array(d).fill(0.5);
+// w·x = 0 for this image (8 terms of +1/8 and 8 of −1/8), so the margin is b.
+
+test('CERTIFY returns a radius close to the true radius of a linear classifier', async () => {
+  const sigma = 0.5;
+  const margin = 0.3;
+  const smooth = new Smooth(linearClassifier(unit, margin), sigma, 1);
+  const r = await smooth.certify(image, 100, 20_000, 0.001, 1000);
+  assert.equal(r.prediction, 1);
+  assert.ok(r.radius <= margin, `radius ${r.radius} must not exceed the true radius ${margin}`);
+  // With n = 20000 the bound is within a few hundredths of σ of the truth.
+  assert.ok(r.radius > margin - 0.05, `radius ${r.radius} too far below ${margin}`);
+  assert.equal(r.radius, sigma * normalInverseCdf(r.pABar));
+});
+
+test('CERTIFY overstates the true radius no more often than alpha allows', async () => {
+  const sigma = 0.25;
+  const margin = 0.1;
+  const alpha = 0.05;
+  const trials = 300;
+  const smooth = new Smooth(linearClassifier(unit, margin), sigma, 7);
+  let over = 0, abstained = 0, sum = 0;
+  for (let t = 0; t < trials; t++) {
+    const r = await smooth.certify(image, 100, 500, alpha, 500, t);
+    if (r.prediction === ABSTAIN) { abstained++; continue; }
+    assert.equal(r.prediction, 1, 'a wrong class would be certified');
+    sum += r.radius;
+    if (r.radius > margin) over++;
+  }
+  const slack = 3 * Math.sqrt(trials * alpha * (1 - alpha));
+  assert.ok(over <= trials * alpha + slack, `${over} of ${trials} radii exceed the truth`);
+  assert.ok(abstained < trials / 10, `${abstained} abstentions although p_A = Φ(0.4) = 0.655`);
+  assert.ok(sum / (trials - abstained) > margin / 2, 'radii are not vacuous');
+});
+
+test('CERTIFY abstains when the top class is not a majority', async () => {
+  // Three classes by the first coordinate's noise: p = (1/3, 1/3, 1/3), so p_A < 1/2.
+  const three: BaseClassifier = {
+    inputShape: shape, numClasses: 3,
+    async classify(batch, batchSize) {
+      return Int32Array.from({ length: batchSize }, (_, i) => {
+        const z = batch[i * d]! - 0.5;
+        return z < -0.4307 * 0.5 ? 0 : z < 0.4307 * 0.5 ? 1 : 2; // Φ(±0.4307) = 1/3, 2/3
+      });
+    },
+  };
+  const r = await new Smooth(three, 0.5, 3).certify(image, 100, 5000, 0.001, 1000);
+  assert.deepEqual([r.prediction, r.radius], [ABSTAIN, 0]);
+});
+
+test('PREDICT abstains on an exact tie and predicts a clear winner', async () => {
+  const alternating: BaseClassifier = {
+    inputShape: shape, numClasses: 3,
+    async classify(_batch, batchSize) { return Int32Array.from({ length: batchSize }, (_, i) => i % 2); },
+  };
+  const tie = await new Smooth(alternating, 0.5).predict(image, 1000, 0.001, 100);
+  assert.equal(tie.prediction, ABSTAIN);
+  assert.deepEqual(tie.top, [500, 500]);
+  const clear = await new Smooth(linearClassifier(unit, 0.5), 0.5).predict(image, 1000, 0.001, 100);
+  assert.equal(clear.prediction, 1);
+});
+
+test('counts depend on the seed and stream only, not on the batch size', async () => {
+  const base = linearClassifier(unit, 0.05);
+  const key = { seed: 5, stream: 9, substream: 1 };
+  const a = await new Smooth(base, 0.5, 5).sampleCounts(image, 1000, 1000, key);
+  const b = await new Smooth(base, 0.5, 5).sampleCounts(image, 1000, 37, key);
+  assert.deepEqual(a, b);
+  const c = await new Smooth(base, 0.5, 5).sampleCounts(image, 1000, 1000, { ...key, stream: 10 });
+  assert.notDeepEqual(a, c);
+});
+
+test('a tfjs model certifies like the same linear function in plain JS', async () => {
+  await tf.setBackend('cpu');
+  const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: shape }), tfl.layers.dense({ units: 2 })] });
+  // Logits (0, w·x + b): argmax is 1 exactly when w·x + b > 0.
+  const kernel = new Float32Array(d * 2);
+  for (let j = 0; j < d; j++) kernel[2 * j + 1] = unit[j]!;
+  model.layers[1]!.setWeights([tf.tensor2d(kernel, [d, 2]), tf.tensor1d([0, 0.3])]);
+  const viaTf = await new Smooth(tfjsClassifier(model), 0.5, 2).certify(image, 50, 2000, 0.001, 500, 4);
+  const viaJs = await new Smooth(linearClassifier(unit, 0.3), 0.5, 2).certify(image, 50, 2000, 0.001, 500, 4);
+  assert.equal(viaTf.prediction, viaJs.prediction);
+  // float32 dot products may flip a sample that lies within rounding of the boundary.
+  assert.ok(Math.abs(viaTf.nA - viaJs.nA) <= 2, `${viaTf.nA} vs ${viaJs.nA}`);
+});
+
+test('bad arguments are refused with the reason', async () => {
+  const base = linearClassifier(unit, 0.1);
+  assert.throws(() => new Smooth(base, 0), /sigma must be > 0/);
+  assert.throws(() => new Smooth(base, -1), /sigma must be > 0/);
+  const smooth = new Smooth(base, 0.5);
+  await assert.rejects(smooth.certify(image, 0, 100, 0.001, 10), /n0 must be an integer ≥ 1/);
+  await assert.rejects(smooth.certify(image, 10, 100, 1, 10), /alpha must lie in \(0, 1\)/);
+  await assert.rejects(smooth.predict(image, 100, 0, 10), /alpha must lie in \(0, 1\)/);
+  await assert.rejects(smooth.certify(new Float32Array(3), 10, 100, 0.01, 10), /expects 4×4×1 = 16/);
+});
