@@ -1,3 +1,4 @@
+import '@tensorflow/tfjs-backend-cpu';
 import { UserError } from '../errors.js';
 import { buildProgram } from './main.js';
 

@@ -1,0 +1,27 @@
+import { Command, Option } from 'commander';
+import { parse } from './options.js';
+import { runSmoothing, type SmoothingRunOptions } from './smoothing-run.js';
+
+/** Options shared by `certify` and `predict`. */
+export function smoothingOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--model <path>', 'base classifier: a smoothcert model folder (from `smoothcert train`)')
+    .requiredOption('--out <file>', 'result TSV; an existing file from the same settings is resumed')
+    .option('--dataset <name>', 'fashion-mnist, mnist, cifar10 or imagenet', 'fashion-mnist')
+    .addOption(new Option('--split <split>', 'dataset split').choices(['train', 'test']).default('test'))
+    .option('--data-dir <dir>', 'folder with the dataset files (default for fashion-mnist: /usr/share/datasets/fashion-mnist)')
+    .option('--sigma <s>', 'noise level σ (default: the σ the model was trained with)', parse.positive)
+    .option('--n <count>', 'Monte Carlo samples to estimate (CERTIFY) or vote (PREDICT)', parse.int(1), 100_000)
+    .option('--alpha <a>', 'failure probability of the guarantee', parse.probability, 0.001)
+    .option('--batch <size>', 'noisy samples per forward pass', parse.int(1), 1000)
+    .option('--skip <k>', 'take every k-th example of the split', parse.int(1), 1)
+    .option('--max <i>', 'stop before example index i', parse.int(0))
+    .option('--seed <seed>', 'noise seed; the same seed gives the same results', parse.int(0), 0);
+}
+
+export function register(program: Command): void {
+  smoothingOptions(program.command('certify'))
+    .description('CERTIFY (Cohen et al.): per example, the smoothed prediction and a certified L2 radius, written as idx label predict radius correct time')
+    .option('--n0 <count>', 'samples used to select the top class', parse.int(1), 100)
+    .action((o: SmoothingRunOptions) => runSmoothing('certify', o));
+}

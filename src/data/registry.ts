@@ -1,0 +1,194 @@
+/**
+ * Dataset names → where their files live and how to read them. The one place that knows
+ * default locations, per-dataset constants (shape, classes, normalization) and the
+ * bundled Fashion-MNIST sample used when the full set is not installed.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+import type { Normalization } from '../models/meta.js';
+import type { ImageShape } from '../smoothing/classifier.js';
+import { CIFAR10_CLASSES, readCifar10, resolveCifarDir } from './cifar10.js';
+import { readIdxImageSet } from './idx.js';
+import { openImageNet, type ImageFolderDataset } from './imagenet.js';
+import { MemoryDataset } from './memory.js';
+import type { Split } from './types.js';
+
+export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10' | 'imagenet';
+
+/** The training augmentation the authors' code applies (none for MNIST-like sets). */
+export type TrainAugmentation = 'none' | 'crop-flip' | 'random-resized-crop';
+
+export interface DatasetInfo {
+  shape: ImageShape;
+  numClasses: number;
+  /** Constants of the model's normalization layer (paper, Supplementary A.2). */
+  normalization: Normalization;
+  classNames?: string[];
+  trainAugmentation: TrainAugmentation;
+}
+
+const MNIST_LIKE = {
+  shape: [28, 28, 1] as ImageShape,
+  numClasses: 10,
+  // The authors' code feeds MNIST to the network unnormalized.
+  normalization: { mean: [0], std: [1] },
+  trainAugmentation: 'none' as const,
+};
+
+export const DATASETS: Record<DatasetName, DatasetInfo> = {
+  'fashion-mnist': {
+    ...MNIST_LIKE,
+    classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+  },
+  mnist: { ...MNIST_LIKE, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] },
+  cifar10: {
+    shape: [32, 32, 3],
+    numClasses: 10,
+    normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] },
+    classNames: CIFAR10_CLASSES,
+    trainAugmentation: 'crop-flip',
+  },
+  imagenet: {
+    shape: [224, 224, 3],
+    numClasses: 1000,
+    normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    trainAugmentation: 'random-resized-crop',
+  },
+};
+
+export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
+
+/** Where Debian's dataset-fashion-mnist package installs the files. */
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+/** IDX file names of MNIST and Fashion-MNIST (each may also be present gzipped, with .gz). */
+export const MNIST_FILES: Record<Split, { images: string; labels: string }> = {
+  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
+  test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
+};
+
+const ALL_MNIST_FILES = [MNIST_FILES.train.images, MNIST_FILES.train.labels, MNIST_FILES.test.images, MNIST_FILES.test.labels];
+
+/** A loaded dataset; `source` says which files it came from. */
+export type LoadedDataset = MemoryDataset | ImageFolderDataset;
+
+export function isDatasetName(name: string): name is DatasetName {
+  return Object.prototype.hasOwnProperty.call(DATASETS, name);
+}
+
+/** The constants of dataset `name`; a UserError listing the valid names if unknown. */
+export function datasetInfo(name: string): DatasetInfo {
+  if (!isDatasetName(name)) {
+    throw new UserError(`unknown dataset "${name}"; valid names: ${DATASET_NAMES.join(', ')}`);
+  }
+  return DATASETS[name];
+}
+
+/**
+ * Loads split `split` of dataset `name`. MNIST-like sets and CIFAR-10 are read into
+ * memory; ImageNet is indexed and decoded per image. Fashion-MNIST defaults to
+ * FASHION_MNIST_DIR and, when that folder is absent, to the bundled sample (with a warning).
+ */
+export async function loadDataset(name: string, split: Split, opts: { dataDir?: string } = {}): Promise<LoadedDataset> {
+  const info = datasetInfo(name);
+  const dataName = name as DatasetName;
+  switch (dataName) {
+    case 'fashion-mnist': {
+      const { dir, sample } = fashionMnistDir(opts.dataDir);
+      const ds = await loadMnistLike(dataName, split, dir, fashionHint, sample ? 'bundled sample ' : '');
+      if (sample) warnSampleOnce();
+      return ds;
+    }
+    case 'mnist':
+      return loadMnistLike(dataName, split, requireDataDir(dataName, opts.dataDir,
+        `a folder with the four IDX files ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`), mnistHint);
+    case 'cifar10': {
+      const root = requireDataDir(dataName, opts.dataDir,
+        'the unpacked "CIFAR-10 binary version" (data_batch_1.bin … data_batch_5.bin, test_batch.bin, ' +
+        'directly or in cifar-10-batches-bin/)');
+      const dir = await resolveCifarDir(root, split);
+      const { images, labels, files } = await readCifar10(dir, split);
+      return new MemoryDataset(dataName, split, info.shape, info.numClasses, images, labels, files.join(', '));
+    }
+    case 'imagenet':
+      return openImageNet(requireDataDir(dataName, opts.dataDir,
+        'the ImageNet root holding train/<wnid>/*.JPEG and val/<wnid>/*.JPEG'), split);
+  }
+}
+
+/**
+ * Where Fashion-MNIST is read from: `dataDir` if given, else `installedDir` if it exists,
+ * else the bundled sample (`sample` true).
+ */
+export function fashionMnistDir(dataDir: string | undefined, installedDir = FASHION_MNIST_DIR): { dir: string; sample: boolean } {
+  if (dataDir !== undefined) return { dir: dataDir, sample: false };
+  if (isDirectory(installedDir)) return { dir: installedDir, sample: false };
+  return { dir: fashionMnistSampleDir(), sample: true };
+}
+
+/** The folder of the bundled Fashion-MNIST sample, found relative to this module (not the cwd). */
+export function fashionMnistSampleDir(): string {
+  // dist/src/data/ when built, src/data/ when run from source: walk up to the package's data/.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++) {
+    const candidate = join(dir, 'data', 'fashion-mnist-sample');
+    if (isDirectory(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('the bundled Fashion-MNIST sample (data/fashion-mnist-sample/) is missing from the smoothcert package');
+}
+
+const fashionHint = `Install Fashion-MNIST with \`apt-get install dataset-fashion-mnist\` (files in ${FASHION_MNIST_DIR}), ` +
+  `or pass --data-dir DIR holding ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`;
+const mnistHint = `Pass --data-dir DIR holding the MNIST files ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`;
+
+let warnedSample = false;
+
+function warnSampleOnce(): void {
+  if (warnedSample) return;
+  warnedSample = true;
+  process.stderr.write(`warning: full Fashion-MNIST not found at ${FASHION_MNIST_DIR}; using the small sample ` +
+    'bundled with smoothcert (results are not comparable to the full set). ' +
+    'Install it with `apt-get install dataset-fashion-mnist` or pass --data-dir.\n');
+}
+
+function requireDataDir(name: DatasetName, dataDir: string | undefined, what: string): string {
+  if (dataDir === undefined) {
+    throw new UserError(`dataset ${name} has no default location; pass --data-dir pointing at ${what}`);
+  }
+  if (!isDirectory(dataDir)) throw new UserError(`--data-dir ${dataDir} is not a directory (dataset ${name} needs ${what})`);
+  return dataDir;
+}
+
+/** `dir/base`, or `dir/base.gz` if only that exists. */
+function findIdxFile(dir: string, base: string, hint: string): string {
+  for (const file of [join(dir, base), join(dir, `${base}.gz`)]) {
+    if (existsSync(file)) return file;
+  }
+  throw new UserError(`file not found: ${join(dir, base)} (nor ${base}.gz). ${hint}`);
+}
+
+async function loadMnistLike(
+  name: DatasetName, split: Split, dir: string, hint: string, sourcePrefix = '',
+): Promise<MemoryDataset> {
+  const info = DATASETS[name];
+  const imagesFile = findIdxFile(dir, MNIST_FILES[split].images, hint);
+  const labelsFile = findIdxFile(dir, MNIST_FILES[split].labels, hint);
+  const set = await readIdxImageSet(imagesFile, labelsFile, info.numClasses);
+  if (set.height !== info.shape[0] || set.width !== info.shape[1]) {
+    throw new UserError(`${imagesFile}: images are ${set.height}x${set.width}, ${name} images are ` +
+      `${info.shape[0]}x${info.shape[1]}; is this the right dataset?`);
+  }
+  return new MemoryDataset(name, split, info.shape, info.numClasses, set.images, set.labels,
+    `${sourcePrefix}${imagesFile}, ${labelsFile}`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
+import type { ImageShape } from '../smoothing/classifier.js';
+import type { ModelMeta } from './meta.js';
+import './normalize.js'; // registers the Normalize layer so saved models deserialize
+
+export const META_FILE = 'smoothcert.json';
+export const MODEL_FILE = 'model.json';
+
+/**
+ * Saves a model folder: tfjs model.json + weights, and smoothcert.json. Weights go to a file
+ * named by their hash and model.json is renamed into place last, so a crash at any point
+ * leaves the previous model or the new one loadable, never a mix of the two.
+ */
+export async function saveModel(dir: string, model: LayersModel, meta: ModelMeta): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0)));
+    const weightsFile = `weights-${createHash('sha256').update(weights).digest('hex').slice(0, 16)}.bin`;
+    writeFileAtomic(join(dir, weightsFile), weights);
+    writeFileAtomic(join(dir, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
+    writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify({
+      format: 'layers-model',
+      generatedBy: `TensorFlow.js tfjs-layers v${tf.version_core}`,
+      convertedBy: null,
+      modelTopology: artifacts.modelTopology,
+      weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs }],
+    }));
+    for (const f of readdirSync(dir)) if (/^weights-[0-9a-f]{16}\.bin$/.test(f) && f !== weightsFile) rmSync(join(dir, f));
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+}
+
+/** Loads a model folder written by saveModel (or any tfjs layers model with a smoothcert.json). */
+export async function loadModel(dir: string): Promise<{ model: LayersModel; meta: ModelMeta }> {
+  const meta = readMeta(dir);
+  const modelPath = join(dir, MODEL_FILE);
+  const json = readJson(modelPath, 'the tfjs model description') as {
+    modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
+  const weightData = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => {
+    const file = join(dir, p);
+    if (!existsSync(file)) throw new UserError(`model weights ${file} are missing; the model folder ${dir} is incomplete — re-train or re-copy it`);
+    return readFileSync(file);
+  })));
+  const expected = weightSpecs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (weightData.length !== expected) {
+    throw new UserError(`model weights in ${dir} hold ${weightData.length} bytes but model.json describes ${expected}; the folder is corrupt — re-train or re-copy it`);
+  }
+  const buffer = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength);
+  const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: buffer }));
+  return { model, meta };
+}
+
+export function readMeta(dir: string): ModelMeta {
+  if (!existsSync(dir)) throw new UserError(`model folder ${dir} does not exist; train one with 'smoothcert train --out ${dir}' or pass an existing folder or .onnx file`);
+  const meta = readJson(join(dir, META_FILE), 'smoothcert model metadata') as Partial<ModelMeta>;
+  if (meta.format !== 'smoothcert-model' || !Array.isArray(meta.inputShape) || typeof meta.numClasses !== 'number') {
+    throw new UserError(`${join(dir, META_FILE)} is not smoothcert model metadata (format, inputShape or numClasses missing)`);
+  }
+  return meta as ModelMeta;
+}
+
+/** Refuses a model whose input shape is not the dataset's image shape. */
+export function checkModelFitsData(modelShape: ImageShape, dataShape: ImageShape, what: { model: string; dataset: string }): void {
+  if (modelShape.length !== 3 || modelShape.some((s, i) => s !== dataShape[i])) {
+    throw new UserError(`model ${what.model} takes ${modelShape.join('×')} images but dataset ${what.dataset} has ${dataShape.join('×')} images; use a model trained on ${what.dataset} (or a dataset of the model's shape)`);
+  }
+}
+
+function readJson(path: string, what: string): unknown {
+  if (!existsSync(path)) throw new UserError(`${what} ${path} is missing`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${what} ${path} is not valid JSON (${(e as Error).message}); the file is corrupt`);
+  }
+}

@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import '@tensorflow/tfjs-backend-cpu';
+import { mkdtempSync, readFileSync, appendFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { cli, cliStart } from '../helpers/cli.js';
+import { saveTinyModel } from '../helpers/models.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-certify-'));
+const mnistModel = join(tmp, 'mnist-model');
+const cifarModel = join(tmp, 'cifar-model');
+await saveTinyModel(mnistModel, [28, 28, 1], 10, 0.25);
+await saveTinyModel(cifarModel, [32, 32, 3], 10);
+
+const rows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('\t'));
+const quick = ['--n0', '10', '--n', '200', '--batch', '100'];
+
+test('certify writes the reference columns, one line per selected example', () => {
+  const out = join(tmp, 'c.tsv');
+  const r = cli(['certify', '--model', mnistModel, '--out', out, '--skip', '3', '--max', '12', ...quick]);
+  assert.equal(r.status, 0, r.stderr);
+  const t = rows(out);
+  assert.deepEqual(t[0], ['idx', 'label', 'predict', 'radius', 'correct', 'time']);
+  assert.deepEqual(t.slice(1).map((row) => Number(row[0])), [0, 3, 6, 9]);
+  for (const [, label, predict, radius, correct, time] of t.slice(1)) {
+    assert.equal(Number(correct), Number(predict === label));
+    assert.ok(Number(radius) >= 0 && (predict !== '-1' || Number(radius) === 0));
+    assert.match(time!, /^\d+:\d\d:\d\d\.\d{6}$/);
+  }
+  // The sigma recorded in the model is used when --sigma is absent.
+  assert.equal(JSON.parse(readFileSync(`${out}.json`, 'utf8')).sigma, 0.25);
+});
+
+test('predict writes idx label predict correct time', () => {
+  const out = join(tmp, 'p.tsv');
+  const r = cli(['predict', '--model', mnistModel, '--out', out, '--max', '3', '--n', '200', '--batch', '100']);
+  assert.equal(r.status, 0, r.stderr);
+  const t = rows(out);
+  assert.deepEqual(t[0], ['idx', 'label', 'predict', 'correct', 'time']);
+  assert.equal(t.length, 4);
+});
+
+test('a certify run killed with SIGKILL resumes without losing or repeating an example', async () => {
+  const out = join(tmp, 'resume.tsv');
+  const args = ['certify', '--model', mnistModel, '--out', out, '--max', '30', '--n0', '10', '--n', '1000', '--batch', '250'];
+  const child = cliStart(args);
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (existsSync(out) && rows(out).length >= 4) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 20);
+    child.on('exit', () => { clearInterval(poll); reject(new Error('finished before it could be killed; make the run longer')); });
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  const before = rows(out).length - 1;
+  assert.ok(before < 30, `killed after ${before} examples`);
+  appendFileSync(out, `${before}\t7\t`); // the torn line a kill during a write would leave
+  const r = cli(args);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /resuming/);
+  const ids = rows(out).slice(1).map((row) => Number(row[0]));
+  assert.deepEqual(ids, Array.from({ length: 30 }, (_, i) => i));
+  // Results are reproducible: a fresh run with the same seed gives the same predictions and radii.
+  const fresh = join(tmp, 'fresh.tsv');
+  assert.equal(cli([...args.slice(0, 4), fresh, ...args.slice(5)]).status, 0);
+  const strip = (f: string) => rows(f).slice(1).map((row) => row.slice(0, 5).join('\t'));
+  assert.deepEqual(strip(fresh), strip(out));
+});
+
+test('resuming with different settings is refused', () => {
+  const out = join(tmp, 'settings.tsv');
+  assert.equal(cli(['certify', '--model', mnistModel, '--out', out, '--max', '1', ...quick]).status, 0);
+  const r = cli(['certify', '--model', mnistModel, '--out', out, '--max', '2', '--sigma', '0.5', ...quick]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /started with sigma = 0.25.*sigma = 0.5/);
+});
+
+test('bad input gives a specific error and a non-zero exit', () => {
+  const out = join(tmp, 'bad.tsv');
+  const base = ['certify', '--model', mnistModel, '--out', out, '--max', '1', ...quick];
+  const expect = (args: string[], pattern: RegExp) => {
+    const r = cli(args);
+    assert.notEqual(r.status, 0, `${args.join(' ')} should fail`);
+    assert.match(r.stderr, pattern);
+  };
+  expect([...base, '--sigma', '0'], /--sigma.*expected a number > 0, got "0"/);
+  expect([...base, '--sigma', '-0.5'], /--sigma.*expected a number > 0/);
+  expect([...base, '--n0', '0'], /--n0.*expected an integer ≥ 1/);
+  expect([...base, '--alpha', '1'], /--alpha.*strictly between 0 and 1/);
+  expect([...base, '--alpha', '0'], /--alpha.*strictly between 0 and 1/);
+  expect(['certify', '--model', cifarModel, '--out', out, ...quick], /takes 32×32×3 images but dataset fashion-mnist has 28×28×1/);
+  expect(['certify', '--model', join(tmp, 'nope'), '--out', out, ...quick], /model folder .*nope does not exist/);
+  expect([...base, '--dataset', 'mnist'], /mnist.*--data-dir/);
+  expect([...base, '--dataset', 'svhn'], /unknown dataset "?svhn"?/i);
+  const missing = join(tmp, 'empty-dir');
+  mkdirSync(missing, { recursive: true });
+  expect([...base, '--data-dir', missing], /not found: .*t10k-images-idx3-ubyte.*apt-get install dataset-fashion-mnist/);
+  // A file with the wrong IDX magic number.
+  const corrupt = join(tmp, 'corrupt');
+  mkdirSync(corrupt, { recursive: true });
+  writeFileSync(join(corrupt, 't10k-images-idx3-ubyte.gz'), gzipSync(Buffer.from([0, 0, 9, 9, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28])));
+  writeFileSync(join(corrupt, 't10k-labels-idx1-ubyte.gz'), gzipSync(Buffer.from([0, 0, 8, 1, 0, 0, 0, 1, 0])));
+  expect([...base, '--data-dir', corrupt], /t10k-images-idx3-ubyte.*magic/i);
+});

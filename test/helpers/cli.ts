@@ -1,0 +1,17 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../../bin/smoothcert.js', import.meta.url));
+
+export interface CliResult { status: number | null; stdout: string; stderr: string }
+
+/** Runs the smoothcert binary to completion. */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the binary and returns the child, for tests that kill it mid-run. */
+export function cliStart(args: string[]) {
+  return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+}

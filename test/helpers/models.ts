@@ -1,0 +1,21 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { saveModel } from '../../src/models/io.js';
+import type { ImageShape } from '../../src/smoothing/classifier.js';
+
+/** Saves a small dense classifier with seeded random weights as a smoothcert model folder. */
+export async function saveTinyModel(dir: string, inputShape: ImageShape, numClasses = 10, sigma?: number): Promise<void> {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.flatten({ inputShape }),
+      tfl.layers.dense({ units: numClasses, kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+    ],
+  });
+  await saveModel(dir, model, {
+    format: 'smoothcert-model', version: 1, arch: 'tiny-dense', dataset: 'test', inputShape, numClasses,
+    normalization: { mean: [0], std: [1] },
+    ...(sigma === undefined ? {} : { training: { sigma } }),
+  });
+  model.dispose();
+  tf.disposeVariables();
+}
