@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { register as registerAnalyze } from './analyze.js';
+import { register as registerCertify } from './certify.js';
+import { register as registerExport } from './export.js';
+import { register as registerPredict } from './predict.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -8,5 +12,9 @@ export function buildProgram(): Command {
   const program = new Command('smoothcert')
     .description('Certified robustness by randomized smoothing (Cohen et al.) with consistency regularization (Jeong & Shin)')
     .version(pkg.version);
+  registerCertify(program);
+  registerPredict(program);
+  registerAnalyze(program);
+  registerExport(program);
   return program;
 }

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { UserError } from '../../src/errors.js';
+import { readCertifyFile } from '../../src/report/analyze.js';
+import { plotSpec, writePlot, type PlotSeries } from '../../src/report/plot.js';
+import { FIXTURE } from './fixture.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'smoothcert-plot-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const fixture = readCertifyFile(FIXTURE);
+// A second curve: two examples, certified correctly at radius 1 and 3 → accuracy 1 up to r = 1, then 1/2 up to 3.
+const other = [
+  { idx: 0, label: 0, predict: 0, radius: 1, correct: true },
+  { idx: 1, label: 1, predict: 1, radius: 3, correct: true },
+];
+const SERIES: PlotSeries[] = [{ label: 'gaussian', rows: fixture }, { label: 'consistency', rows: other }];
+
+test('the spec samples each curve on a 0.01 grid up to one step past the largest radius', () => {
+  const spec = plotSpec(SERIES) as unknown as { data: { values: { model: string; radius: number; accuracy: number }[] } };
+  const at = (model: string, radius: number): number | undefined =>
+    spec.data.values.find((v) => v.model === model && Math.abs(v.radius - radius) < 1e-9)?.accuracy;
+  // Fixture values worked out in analyze.test.ts.
+  assert.equal(at('gaussian', 0), 0.6);
+  assert.equal(at('gaussian', 0.25), 0.5);
+  assert.equal(at('gaussian', 0.26), 0.4);
+  assert.equal(at('gaussian', 2.5), 0);
+  assert.equal(at('consistency', 1), 1);
+  assert.equal(at('consistency', 1.01), 0.5);
+  assert.equal(at('consistency', 3), 0.5);
+  assert.equal(at('consistency', 3.01), 0);
+  assert.equal(at('consistency', 3.02), undefined);
+  assert.equal(spec.data.values.length, 2 * 302);
+});
+
+test('writes an SVG with the labels and a PNG, atomically', async () => {
+  const svgFile = join(dir, 'curves.svg');
+  await writePlot(SERIES, svgFile);
+  const svg = readFileSync(svgFile, 'utf8');
+  assert.ok(svg.startsWith('<svg'), svg.slice(0, 40));
+  assert.match(svg, />gaussian</);
+  assert.match(svg, />consistency</);
+  assert.match(svg, /Certified accuracy/);
+
+  const pngFile = join(dir, 'curves.png');
+  await writePlot(SERIES, pngFile);
+  const png = readFileSync(pngFile);
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  assert.deepEqual(readdirSync(dir).sort(), ['curves.png', 'curves.svg'], 'no temporary file left behind');
+});
+
+test('an unknown image type is a UserError', async () => {
+  await assert.rejects(writePlot(SERIES, join(dir, 'curves.pdf')), (err: unknown) => err instanceof UserError && /\.svg or \.png/.test(err.message));
+});
