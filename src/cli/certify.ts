@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander';
+import { parseChannelList, parseInputLayout } from '../onnx/options.js';
+import { backendOption } from './backend-option.js';
 import { parse } from './options.js';
 import { runSmoothing, type SmoothingRunOptions } from './smoothing-run.js';
 
 /** Options shared by `certify` and `predict`. */
 export function smoothingOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--model <path>', 'base classifier: a smoothcert model folder (from `smoothcert train`)')
+    .requiredOption('--model <path>', 'base classifier: a smoothcert model folder (from `smoothcert train`) or an .onnx file')
     .requiredOption('--out <file>', 'result TSV; an existing file from the same settings is resumed')
     .option('--dataset <name>', 'fashion-mnist, mnist, cifar10 or imagenet', 'fashion-mnist')
     .addOption(new Option('--split <split>', 'dataset split').choices(['train', 'test']).default('test'))
@@ -16,7 +18,11 @@ export function smoothingOptions(cmd: Command): Command {
     .option('--batch <size>', 'noisy samples per forward pass', parse.int(1), 1000)
     .option('--skip <k>', 'take every k-th example of the split', parse.int(1), 1)
     .option('--max <i>', 'stop before example index i', parse.int(0))
-    .option('--seed <seed>', 'noise seed; the same seed gives the same results', parse.int(0), 0);
+    .option('--seed <seed>', 'noise seed; the same seed gives the same results', parse.int(0), 0)
+    .option('--input-layout <layout>', 'ONNX models: nchw (PyTorch) or nhwc (smoothcert export)', parseInputLayout, 'nchw')
+    .option('--mean <list>', 'ONNX models normalized outside the graph: per-channel mean, e.g. 0.4914,0.4822,0.4465', (v) => parseChannelList(v, '--mean'))
+    .option('--std <list>', 'ONNX models normalized outside the graph: per-channel std', (v) => parseChannelList(v, '--std'))
+    .addOption(backendOption());
 }
 
 export function register(program: Command): void {

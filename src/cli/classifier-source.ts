@@ -1,4 +1,7 @@
+import { activeBackend } from '../backend/select.js';
+import { nativeClassifier } from '../backend/native-classifier.js';
 import { loadModel, checkModelFitsData } from '../models/io.js';
+import { loadOnnxClassifier, type InputLayout } from '../onnx/classifier.js';
 import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
 import { tfjsClassifier } from '../smoothing/tfjs-classifier.js';
 
@@ -7,17 +10,29 @@ export interface LoadedClassifier {
   base: BaseClassifier;
   /** The sigma the model was trained with, when its metadata records one. */
   trainedSigma?: number;
-  describe: string;
 }
 
-/** Loads the base classifier at `path` (a smoothcert model folder) for images of `dataShape`. */
-export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string): Promise<LoadedClassifier> {
+/** How to feed an ONNX graph: its layout and any normalization that lives outside it. */
+export interface OnnxInputOptions {
+  inputLayout: InputLayout;
+  mean?: number[];
+  std?: number[];
+}
+
+/**
+ * Loads the base classifier at `path` for images of `dataShape`: an .onnx file runs in
+ * onnxruntime; a smoothcert model folder runs in tfjs, on the native fast path (noise and
+ * argmax counting in the addon) when the native backend is active.
+ */
+export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, onnx: OnnxInputOptions): Promise<LoadedClassifier> {
+  if (path.toLowerCase().endsWith('.onnx')) {
+    return { base: await loadOnnxClassifier(path, { ...onnx, expectedShape: dataShape }) };
+  }
   const { model, meta } = await loadModel(path);
   checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });
   const sigma = meta.training?.['sigma'];
   return {
-    base: tfjsClassifier(model),
+    base: activeBackend() === 'native' ? nativeClassifier(model) : tfjsClassifier(model),
     ...(typeof sigma === 'number' ? { trainedSigma: sigma } : {}),
-    describe: `${meta.arch} (${meta.dataset})`,
   };
 }

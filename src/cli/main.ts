@@ -2,8 +2,10 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { register as registerAnalyze } from './analyze.js';
 import { register as registerCertify } from './certify.js';
+import { register as registerDemo } from './demo.js';
 import { register as registerExport } from './export.js';
 import { register as registerPredict } from './predict.js';
+import { register as registerTrain } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
   const program = new Command('smoothcert')
     .description('Certified robustness by randomized smoothing (Cohen et al.) with consistency regularization (Jeong & Shin)')
     .version(pkg.version);
+  registerDemo(program);
+  registerTrain(program);
   registerCertify(program);
   registerPredict(program);
   registerAnalyze(program);

@@ -3,7 +3,8 @@ import { loadDataset } from '../data/registry.js';
 import type { Split } from '../data/types.js';
 import { ResultLog } from '../files/result-log.js';
 import { Smooth } from '../smoothing/smooth.js';
-import { loadClassifier } from './classifier-source.js';
+import { useBackend } from './backend-option.js';
+import { loadClassifier, type OnnxInputOptions } from './classifier-source.js';
 import { progress } from './progress.js';
 
 export interface SmoothingRunOptions {
@@ -20,6 +21,10 @@ export interface SmoothingRunOptions {
   max?: number;
   seed: number;
   out: string;
+  backend?: string;
+  inputLayout?: OnnxInputOptions['inputLayout'];
+  mean?: number[];
+  std?: number[];
 }
 
 const COLUMNS = {
@@ -35,7 +40,10 @@ const COLUMNS = {
 export async function runSmoothing(mode: 'certify' | 'predict', o: SmoothingRunOptions): Promise<void> {
   if (o.split !== 'train' && o.split !== 'test') throw new UserError(`--split must be "train" or "test", got "${o.split}"`);
   const data = await loadDataset(o.dataset, o.split, o.dataDir === undefined ? {} : { dataDir: o.dataDir });
-  const loaded = await loadClassifier(o.model, data.shape, o.dataset);
+  await useBackend(o.backend);
+  const loaded = await loadClassifier(o.model, data.shape, o.dataset, {
+    inputLayout: o.inputLayout ?? 'nchw', ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
+  });
   const sigma = o.sigma ?? loaded.trainedSigma;
   if (sigma === undefined) throw new UserError(`--sigma is required: the model ${o.model} does not record the noise level it was trained with`);
   const smooth = new Smooth(loaded.base, sigma, o.seed);

@@ -1,0 +1,67 @@
+import { onnxRoot } from './schema.js';
+
+/** TensorProto.DataType values used here (onnx.proto). */
+export const DataType = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
+
+/** AttributeProto.AttributeType values used here (onnx.proto). */
+export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
+
+export interface TensorProto {
+  name: string;
+  dims: number[];
+  dataType: number;
+  /** Elements in row-major order, fixed-width little-endian. */
+  rawData: Uint8Array;
+}
+
+/** A known size (dimValue) or a symbolic one such as the batch dimension (dimParam). */
+export type Dimension = { dimValue: number } | { dimParam: string };
+
+export interface ValueInfoProto {
+  name: string;
+  type: { tensorType: { elemType: number; shape?: { dim: Dimension[] } } };
+}
+
+export interface AttributeProto {
+  name: string;
+  type: number;
+  f?: number;
+  i?: number;
+  s?: Uint8Array;
+  floats?: number[];
+  ints?: number[];
+}
+
+export interface NodeProto {
+  name: string;
+  opType: string;
+  input: string[];
+  output: string[];
+  attribute: AttributeProto[];
+}
+
+export interface GraphProto {
+  name: string;
+  docString?: string;
+  node: NodeProto[];
+  initializer: TensorProto[];
+  input: ValueInfoProto[];
+  output: ValueInfoProto[];
+}
+
+export interface ModelProto {
+  irVersion: number;
+  producerName: string;
+  producerVersion: string;
+  docString?: string;
+  opsetImport: { domain: string; version: number }[];
+  graph: GraphProto;
+  metadataProps?: { key: string; value: string }[];
+}
+
+const modelType = onnxRoot.lookupType('onnx.ModelProto');
+
+/** Serializes a model to the bytes of a .onnx file. */
+export function encodeModel(model: ModelProto): Uint8Array {
+  return modelType.encode(modelType.fromObject(model)).finish();
+}

@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Mulberry32 } from '../data/rng.js';
+import { permutation, type TrainingData } from './batches.js';
+import { crossEntropy } from './losses/cross-entropy.js';
+import { lossAndGrads, trainableVariables, type TrainingMethod } from './methods.js';
+import { philoxNoise, type NoiseSource } from './noise-source.js';
+import { Sgd, stepLr } from './sgd.js';
+
+/** The loop's settings (paper, Supplementary A.1). */
+export interface TrainerConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  lrMilestones: number[];
+  lrGamma: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  seed: number;
+}
+
+/** Where a run stands between epochs: all that a resumed run needs besides the weights. */
+export interface TrainerPosition {
+  /** Epochs finished. */
+  epoch: number;
+  /** Optimizer steps taken: the training-noise stream of the next step. */
+  step: number;
+  /** State of the loader's shuffle/augmentation generator. */
+  rng: number;
+}
+
+export interface EpochStats {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  /** Percent of noisy training samples classified correctly. */
+  trainAcc: number;
+  samples: number;
+}
+
+export interface BatchProgress {
+  images: number;
+  samples: number;
+  loss: number;
+  acc: number;
+}
+
+/** Makes a step's noise source; a backend may supply a native one with the same stream. */
+export type NoiseFactory = (seed: number, step: number) => NoiseSource;
+
+/** Noise stream of per-epoch evaluation: the last one, which no training step reaches. */
+const EVAL_STREAM = 0xffffffff;
+
+/**
+ * The training loop: SGD over shuffled loader batches, each split into optimizer steps as
+ * the method requires (METHODS.md: B images → m steps of B/m images × m noisy copies).
+ * Every source of randomness is a function of (seed, position), so a run resumed from a
+ * checkpoint continues exactly as an uninterrupted one.
+ */
+export class Trainer {
+  readonly optimizer: Sgd;
+  private readonly variables: tf.Variable[];
+
+  constructor(
+    readonly model: tfl.LayersModel,
+    readonly method: TrainingMethod,
+    readonly config: TrainerConfig,
+    readonly position: TrainerPosition = { epoch: 0, step: 0, rng: config.seed >>> 0 },
+    private readonly noise: NoiseFactory = philoxNoise,
+  ) {
+    this.optimizer = new Sgd({ momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay });
+    this.variables = trainableVariables(model);
+  }
+
+  get done(): boolean {
+    return this.position.epoch >= this.config.epochs;
+  }
+
+  lrAt(epoch: number): number {
+    return stepLr(this.config.lr, epoch, this.config.lrMilestones, this.config.lrGamma);
+  }
+
+  /** Trains one epoch and advances the position. */
+  async trainEpoch(data: TrainingData, onBatch?: (p: BatchProgress) => void): Promise<EpochStats> {
+    const { epoch } = this.position;
+    const lr = this.lrAt(epoch);
+    const rng = new Mulberry32(0);
+    rng.setState(this.position.rng);
+    const order = permutation(data.size, rng);
+    const { batchSize } = this.config;
+    const m = this.method.splitsBatch ? this.method.numNoise : 1;
+    let lossSum = 0, correct = 0, samples = 0, images = 0;
+    for (let start = 0; start < data.size; start += batchSize) {
+      const batch = await data.load(order.subarray(start, Math.min(start + batchSize, data.size)), rng);
+      // Chunks of floor(B/m) images; the reference drops the remainder of a loader batch.
+      const chunk = Math.floor(batch.size / m);
+      if (chunk === 0) continue;
+      const [h, w, c] = data.shape;
+      for (let k = 0; k < m; k++) {
+        const x = tf.tensor4d(batch.x.subarray(k * chunk * h * w * c, (k + 1) * chunk * h * w * c), [chunk, h, w, c]);
+        const labels = tf.tensor1d(batch.labels.subarray(k * chunk, (k + 1) * chunk), 'int32');
+        const step = this.method.prepare(this.model, { x, labels }, { noise: this.noise(this.config.seed, this.position.step), epoch });
+        const result = lossAndGrads(step, this.variables);
+        this.optimizer.step(this.variables, result.grads, lr);
+        tf.dispose([x, labels, ...Object.values(result.grads)]);
+        step.dispose();
+        this.position.step++;
+        lossSum += result.loss * result.numSamples;
+        correct += result.correct;
+        samples += result.numSamples;
+        images += chunk;
+        onBatch?.({ images, samples, loss: result.loss, acc: (100 * result.correct) / result.numSamples });
+      }
+    }
+    this.position.rng = rng.getState();
+    this.position.epoch++;
+    return { epoch, lr, trainLoss: lossSum / Math.max(samples, 1), trainAcc: (100 * correct) / Math.max(samples, 1), samples };
+  }
+
+  /**
+   * Loss and accuracy (percent) on test images under one draw of Gaussian noise each, as the
+   * reference evaluates between epochs; the noise is the same for every epoch.
+   */
+  async evaluate(x: Float32Array, labels: Int32Array, shape: [number, number, number], batchSize = 500): Promise<{ loss: number; acc: number }> {
+    const d = shape[0] * shape[1] * shape[2];
+    const n = labels.length;
+    const noise = this.noise(this.config.seed, EVAL_STREAM);
+    let lossSum = 0, correct = 0;
+    for (let start = 0; start < n; start += batchSize) {
+      const b = Math.min(batchSize, n - start);
+      const [loss, hits] = tf.tidy(() => {
+        const clean = tf.tensor4d(x.subarray(start * d, (start + b) * d), [b, ...shape]);
+        const logits = this.model.apply(tf.add(clean, noise.gaussian([b, ...shape], this.method.sigma)), { training: false }) as tf.Tensor2D;
+        const y = tf.tensor1d(labels.subarray(start, start + b), 'int32');
+        return [crossEntropy(logits, y).dataSync()[0]!, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')).dataSync()[0]!];
+      });
+      lossSum += loss * b;
+      correct += hits;
+    }
+    return { loss: lossSum / n, acc: (100 * correct) / n };
+  }
+}

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, cliStart } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-train-'));
+const small = ['--sigma', '0.5', '--train-size', '192', '--batch', '64', '--eval-size', '64', '--epochs', '3'];
+const logRows = (dir: string) => readFileSync(join(dir, 'log.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+
+test('a run killed after its first checkpoint resumes with every epoch logged exactly once', async () => {
+  const run = join(tmp, 'killed');
+  const child = cliStart(['train', '--out', run, ...small]);
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (existsSync(join(run, 'checkpoint.ckpt'))) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 10);
+    child.on('exit', (code) => { clearInterval(poll); if (code !== null) reject(new Error(`run ended (${code}) before it was killed`)); });
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  assert.ok(logRows(run).length - 1 < 3, 'the run was killed before its last epoch');
+  const resumed = cli(['train', '--out', run, '--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming .* after epoch [12] of 3/);
+  const rows = logRows(run);
+  assert.deepEqual(rows[0], ['epoch', 'time', 'lr', 'train_loss', 'train_acc', 'test_loss', 'test_acc']);
+  assert.deepEqual(rows.slice(1).map((r) => r[0]), ['0', '1', '2']);
+
+  // The resumed run continues exactly as an uninterrupted one (same noise, order and state).
+  const straight = join(tmp, 'straight');
+  assert.equal(cli(['train', '--out', straight, ...small]).status, 0);
+  const losses = (dir: string) => logRows(dir).slice(1).map((r) => Number(r[3]));
+  losses(run).forEach((l, i) => assert.ok(Math.abs(l - losses(straight)[i]!) < 2e-3, `epoch ${i}: ${l} vs ${losses(straight)[i]}`));
+  // The run folder is a model that certify accepts.
+  const out = join(tmp, 'certify.tsv');
+  const c = cli(['certify', '--model', run, '--out', out, '--max', '2', '--n0', '10', '--n', '100', '--batch', '100']);
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal(JSON.parse(readFileSync(`${out}.json`, 'utf8')).sigma, 0.5);
+});
+
+test('bad training input gives a clear error, a non-zero exit, and overwrites nothing', () => {
+  const expect = (args: string[], pattern: RegExp) => {
+    const r = cli(['train', ...args]);
+    assert.notEqual(r.status, 0, `${args.join(' ')} should fail`);
+    assert.match(r.stderr, pattern);
+  };
+  const out = join(tmp, 'bad');
+  expect(['--out', out, '--sigma', '0.5', '--arch', 'vgg16'], /unknown architecture "vgg16"; choose one of: lenet/);
+  expect(['--out', out, '--sigma', '0.5', '--method', 'mixup'], /--method.*mixup.*Allowed choices are gaussian, consistency/);
+  expect(['--out', out, '--sigma', '0.5', '--dataset', 'svhn'], /unknown dataset/i);
+  expect(['--out', out, '--sigma', '0.5', '--num-noise', '1'], /needs m ≥ 2 noisy copies/);
+  expect(['--out', out, '--sigma', '-0.25'], /--sigma.*expected a number > 0/);
+  expect(['--out', out, '--sigma', '0.5', '--lbd', '-1'], /--lbd.*expected a number ≥ 0/);
+  expect(['--out', out, '--sigma', '0.5', '--arch', 'cifar_resnet20'], /architecture "cifar_resnet20" expects 32×32×3.*fashion-mnist.*choose one of: lenet/);
+  expect(['--out', out], /--sigma is required/);
+  assert.equal(existsSync(out), false, 'a refused run leaves no folder behind');
+
+  // A finished run is never overwritten by a new one, and a corrupt checkpoint is refused.
+  const done = join(tmp, 'done');
+  assert.equal(cli(['train', '--out', done, ...small, '--epochs', '1']).status, 0);
+  const before = Object.fromEntries(readdirSync(done).map((f) => [f, readFileSync(join(done, f)).toString('base64')]));
+  expect(['--out', done, ...small], /already holds a training run; pass --resume/);
+  expect(['--out', done, '--resume', '--sigma', '0.25'], /started with --sigma 0.5, not 0.25/);
+  const after = Object.fromEntries(readdirSync(done).map((f) => [f, readFileSync(join(done, f)).toString('base64')]));
+  assert.deepEqual(after, before);
+  writeFileSync(join(done, 'checkpoint.ckpt'), 'not a checkpoint');
+  expect(['--out', done, '--resume'], /checkpoint .*checkpoint\.ckpt is corrupt/);
+  expect(['--out', join(tmp, 'never'), '--resume'], /checkpoint .* does not exist; start the run without --resume/);
+});

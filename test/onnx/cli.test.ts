@@ -1,0 +1,49 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { saveModel } from '../../src/models/io.js';
+import { ARCHITECTURES } from '../../src/models/registry.js';
+import { loadOnnxClassifier } from '../../src/onnx/classifier.js';
+import { cli } from '../helpers/cli.js';
+import { assertClose, randomImages, tempDir, tfjsLogits } from './helpers.js';
+
+await tf.setBackend('cpu');
+const dir = tempDir();
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('smoothcert export writes an ONNX file that onnxruntime runs like the tfjs model', async () => {
+  const normalization = { mean: [0.2860], std: [0.3530] };
+  const model = ARCHITECTURES.lenet.build({ numClasses: 10, inputShape: [28, 28, 1], normalization, seed: 9 });
+  const modelDir = join(dir, 'lenet');
+  await saveModel(modelDir, model, {
+    format: 'smoothcert-model', version: 1, arch: 'lenet', dataset: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10,
+    normalization, training: { sigma: 0.25 },
+  });
+  const outDir = join(dir, 'out');
+  const out = join(outDir, 'lenet.onnx');
+  mkdirSync(outDir);
+  const r = cli(['export', '--model', modelDir, '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*lenet\.onnx .*input 'input' float32 \[batch, 28, 28, 1\] NHWC in \[0, 1\], output 'logits' \[batch, 10\]/);
+  assert.deepEqual(readdirSync(outDir), ['lenet.onnx'], 'no temporary file left behind');
+  const onnx = await loadOnnxClassifier(out, { inputLayout: 'nhwc', expectedShape: [28, 28, 1] });
+  const images = randomImages(4, [28, 28, 1], 1);
+  assertClose(await onnx.logits(images, 4), tfjsLogits(model, images, 4), 1e-4, 'exported logits');
+  onnx.dispose();
+});
+
+test('smoothcert export: --help documents the NHWC input; bad paths exit 2 with a clear message', () => {
+  const help = cli(['export', '--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--input-layout nhwc/);
+  assert.match(help.stdout, /--model <dir>/);
+  const missing = cli(['export', '--model', join(dir, 'absent'), '--out', join(dir, 'x.onnx')]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /^smoothcert: error: model folder .*absent does not exist/);
+  const noDir = cli(['export', '--model', join(dir, 'absent'), '--out', join(dir, 'no', 'x.onnx')]);
+  assert.equal(noDir.status, 2);
+  assert.match(noDir.stderr, /--out .*x\.onnx: directory .*no does not exist; create it first/);
+});
