@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { nativePhiloxNoise } from '../src/backend/noise.js';
+import { createMethod, lossAndGrads, trainableVariables } from '../src/training/methods.js';
+import { Sgd } from '../src/training/sgd.js';
+import { timeIt } from './measure.js';
+
+/**
+ * Consistency training (m noisy copies per image, the paper's SGD) on the active backend:
+ * each optimizer step sees `noisySamples` noisy samples, i.e. noisySamples/m images, as in the
+ * authors' batching of a loader batch of `noisySamples` images into m steps.
+ */
+export async function trainingThroughput(model: tfl.LayersModel, numClasses: number, noisySamples: number, m: number,
+  sigma: number, seconds: number, minSteps = 2): Promise<{ noisySamplesPerSec: number; imagesPerSec: number; loss: number }> {
+  const method = createMethod('consistency', sigma, { numNoise: m });
+  const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
+  const variables = trainableVariables(model);
+  const images = noisySamples / m;
+  const [h, w, c] = model.inputs[0]!.shape.slice(1) as number[];
+  const x = tf.randomUniform([images, h!, w!, c!], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const labels = tf.tensor1d(Array.from({ length: images }, (_, i) => i % numClasses), 'int32');
+  let step = 0, loss = NaN;
+  try {
+    const { units, seconds: s } = await timeIt(() => {
+      const noise = nativePhiloxNoise(0, step++);
+      const prepared = method.prepare(model, { x, labels }, { noise, epoch: 0 });
+      const result = lossAndGrads(prepared, variables);
+      sgd.step(variables, result.grads, 0.01);
+      tf.dispose(result.grads);
+      prepared.dispose();
+      loss = result.loss;
+      return result.numSamples;
+    }, seconds, minSteps);
+    return { noisySamplesPerSec: units / s, imagesPerSec: units / s / m, loss };
+  } finally {
+    tf.dispose([x, labels]);
+  }
+}
+
+/** Inference (logits of a batch) on the active backend. */
+export async function inferenceThroughput(model: tfl.LayersModel, batch: number, seconds: number): Promise<number> {
+  const [h, w, c] = model.inputs[0]!.shape.slice(1) as number[];
+  const x = tf.randomUniform([batch, h!, w!, c!], 0, 1, 'float32', 2);
+  try {
+    const { units, seconds: s } = await timeIt(async () => {
+      const y = model.apply(x, { training: false }) as tf.Tensor;
+      await y.data();
+      y.dispose();
+      return batch;
+    }, seconds);
+    return units / s;
+  } finally {
+    x.dispose();
+  }
+}

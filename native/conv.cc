@@ -1,0 +1,182 @@
+// 2-D convolution in NHWC with HWIO filters (the tfjs layouts), forward with fused
+// bias/activation, backward to the input and backward to the filter, on oneDNN primitives.
+// Activations stay in the caller's NHWC buffers; only filters are reordered into the
+// blocked layout the JIT kernel wants, since they are small next to the activations.
+#include "common.h"
+
+namespace sc {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+/** Geometry shared by the three directions: NHWC input x, HWIO filter w, NHWC output y. */
+struct ConvShape {
+  int64_t n, ih, iw, ic, kh, kw, oc, oh, ow;
+  int64_t sh, sw, dh, dw, pt, pb, pl, pr;
+
+  memory::desc src() const { return {{n, ic, ih, iw}, dt::f32, tag::nhwc}; }
+  memory::desc dst() const { return {{n, oc, oh, ow}, dt::f32, tag::nhwc}; }
+  memory::desc userWeights() const { return {{oc, ic, kh, kw}, dt::f32, tag::hwio}; }
+  memory::desc anyWeights() const { return {{oc, ic, kh, kw}, dt::f32, tag::any}; }
+  memory::dims strides() const { return {sh, sw}; }
+  memory::dims dilates() const { return {dh - 1, dw - 1}; }  // oneDNN counts inserted gaps
+  memory::dims padL() const { return {pt, pl}; }
+  memory::dims padR() const { return {pb, pr}; }
+  std::string key(const char* kind, int64_t extra = 0) const {
+    return sc::key(kind, {n, ih, iw, ic, kh, kw, oc, oh, ow, sh, sw, dh, dw, pt, pb, pl, pr, extra});
+  }
+};
+
+/** Reads xDims, wDims, yDims and the [sh, sw, dh, dw, pt, pb, pl, pr] array. */
+ConvShape readShape(const std::vector<int64_t>& x, const std::vector<int64_t>& w,
+                    const std::vector<int64_t>& y, const std::vector<int64_t>& p) {
+  return {x[0], x[1], x[2], x[3], w[0], w[1], w[3], y[1], y[2],
+          p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
+}
+
+dnnl::convolution_forward::desc forwardDesc(const ConvShape& s, dnnl::prop_kind kind, bool bias) {
+  using dnnl::algorithm;
+  if (bias) {
+    memory::desc b({s.oc}, dt::f32, tag::a);
+    return {kind, algorithm::convolution_direct, s.src(), s.anyWeights(), b, s.dst(),
+            s.strides(), s.dilates(), s.padL(), s.padR()};
+  }
+  return {kind, algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
+          s.strides(), s.dilates(), s.padL(), s.padR()};
+}
+
+/** A weights reorder between the user HWIO layout and a primitive's layout, if they differ. */
+struct WeightsLayout {
+  memory::desc user, prim;
+  bool same;
+  dnnl::reorder toPrim, toUser;
+  memory buffer;  // reused scratch in the primitive's layout
+
+  WeightsLayout(const memory::desc& u, const memory::desc& p, bool toPrimitive) : user(u), prim(p), same(u == p) {
+    if (same) return;
+    auto& eng = cpuEngine();
+    buffer = memory(prim, eng);
+    if (toPrimitive) toPrim = dnnl::reorder(dnnl::reorder::primitive_desc(eng, user, eng, prim));
+    else toUser = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim, eng, user));
+  }
+};
+
+struct ConvForward {
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::convolution_forward prim;
+  WeightsLayout weights;
+  ConvForward(const ConvShape& s, bool bias, Activation act, float alpha)
+      : pd(makePd(s, bias, act, alpha)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
+
+  static dnnl::convolution_forward::primitive_desc makePd(const ConvShape& s, bool bias, Activation act, float alpha) {
+    dnnl::post_ops ops;
+    appendActivation(ops, act, alpha);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    return {forwardDesc(s, dnnl::prop_kind::forward_inference, bias), attr, cpuEngine()};
+  }
+};
+
+// conv2d(x, xDims, w, wDims, y, yDims, params, bias|null, activation, alpha)
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  ConvShape s = readShape(dims(info, 1), dims(info, 3), dims(info, 5), dims(info, 6));
+  float* bias = f32OrNull(info, 7);
+  auto act = static_cast<Activation>(int64Arg(info, 8));
+  float alpha = static_cast<float>(doubleArg(info, 9));
+  uint32_t alphaBits;
+  std::memcpy(&alphaBits, &alpha, 4);
+  auto& c = cached<ConvForward>(s.key("conv", (bias ? 1 : 0) | (static_cast<int64_t>(act) << 1) | (int64_t(alphaBits) << 8)),
+                                [&] { return std::make_shared<ConvForward>(s, bias != nullptr, act, alpha); });
+  auto& eng = cpuEngine();
+  auto& strm = cpuStream();
+  memory src(s.src(), eng, f32(info, 0));
+  memory userW(s.userWeights(), eng, f32(info, 2));
+  memory dst(s.dst(), eng, f32(info, 4));
+  memory w = userW;
+  if (!c.weights.same) {
+    c.weights.toPrim.execute(strm, userW, c.weights.buffer);
+    w = c.weights.buffer;
+  }
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory({{s.oc}, dt::f32, tag::a}, eng, bias));
+  c.prim.execute(strm, args);
+  strm.wait();
+  return info.Env().Undefined();
+}
+
+struct ConvBackwardData {
+  dnnl::convolution_backward_data::primitive_desc pd;
+  dnnl::convolution_backward_data prim;
+  WeightsLayout weights;
+  explicit ConvBackwardData(const ConvShape& s) : pd(makePd(s)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
+
+  static dnnl::convolution_backward_data::primitive_desc makePd(const ConvShape& s) {
+    auto& eng = cpuEngine();
+    dnnl::convolution_forward::primitive_desc hint(forwardDesc(s, dnnl::prop_kind::forward_training, false), eng);
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
+                                            s.strides(), s.dilates(), s.padL(), s.padR());
+    return {d, eng, hint};
+  }
+};
+
+// conv2dBackpropInput(dy, dyDims, w, wDims, dx, dxDims, params)
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  ConvShape s = readShape(dims(info, 5), dims(info, 3), dims(info, 1), dims(info, 6));
+  auto& c = cached<ConvBackwardData>(s.key("conv_bwd_data"), [&] { return std::make_shared<ConvBackwardData>(s); });
+  auto& eng = cpuEngine();
+  auto& strm = cpuStream();
+  memory diffDst(s.dst(), eng, f32(info, 0));
+  memory userW(s.userWeights(), eng, f32(info, 2));
+  memory diffSrc(s.src(), eng, f32(info, 4));
+  memory w = userW;
+  if (!c.weights.same) {
+    c.weights.toPrim.execute(strm, userW, c.weights.buffer);
+    w = c.weights.buffer;
+  }
+  c.prim.execute(strm, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
+  strm.wait();
+  return info.Env().Undefined();
+}
+
+struct ConvBackwardWeights {
+  dnnl::convolution_backward_weights::primitive_desc pd;
+  dnnl::convolution_backward_weights prim;
+  WeightsLayout weights;
+  explicit ConvBackwardWeights(const ConvShape& s) : pd(makePd(s)), prim(pd), weights(s.userWeights(), pd.diff_weights_desc(), false) {}
+
+  static dnnl::convolution_backward_weights::primitive_desc makePd(const ConvShape& s) {
+    auto& eng = cpuEngine();
+    dnnl::convolution_forward::primitive_desc hint(forwardDesc(s, dnnl::prop_kind::forward_training, false), eng);
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
+                                               s.strides(), s.dilates(), s.padL(), s.padR());
+    return {d, eng, hint};
+  }
+};
+
+// conv2dBackpropFilter(x, xDims, dy, dyDims, dw, wDims, params)
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  ConvShape s = readShape(dims(info, 1), dims(info, 5), dims(info, 3), dims(info, 6));
+  auto& c = cached<ConvBackwardWeights>(s.key("conv_bwd_weights"), [&] { return std::make_shared<ConvBackwardWeights>(s); });
+  auto& eng = cpuEngine();
+  auto& strm = cpuStream();
+  memory src(s.src(), eng, f32(info, 0));
+  memory diffDst(s.dst(), eng, f32(info, 2));
+  memory userDw(s.userWeights(), eng, f32(info, 4));
+  memory dw = c.weights.same ? userDw : c.weights.buffer;
+  c.prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, dw}});
+  if (!c.weights.same) c.weights.toUser.execute(strm, c.weights.buffer, userDw);
+  strm.wait();
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void initConv(Napi::Env env, Napi::Object exports) {
+  exportFunction<Conv2d>(env, exports, "conv2d");
+  exportFunction<Conv2dBackpropInput>(env, exports, "conv2dBackpropInput");
+  exportFunction<Conv2dBackpropFilter>(env, exports, "conv2dBackpropFilter");
+}
+
+}  // namespace sc

@@ -1,0 +1,76 @@
+import { createRequire } from 'node:module';
+
+/** Fused activations understood by the native conv and matmul (numbering of native/common.h). */
+export const ACTIVATION = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 } as const;
+/** Binary ops of native/eltwise.cc. */
+export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, sqdiff: 6 } as const;
+/** Unary ops of native/eltwise.cc. */
+export const UNARY = {
+  relu: 0, relu6: 1, step: 2, exp: 3, log: 4, neg: 5, sqrt: 6, rsqrt: 7,
+  square: 8, abs: 9, sigmoid: 10, tanh: 11, reciprocal: 12, leakyrelu: 13, elu: 14,
+} as const;
+/** Reductions of native/reduce.cc. */
+export const REDUCE = { sum: 0, mean: 1, max: 2, min: 3, prod: 4 } as const;
+
+type Dims = readonly number[];
+
+/**
+ * The functions of the compiled addon (native/*.cc). Every tensor argument is the typed array a
+ * tfjs tensor already lives in, read and written in place without copying; shapes are NHWC
+ * for images and HWIO for filters, as in tfjs.
+ */
+export interface NativeAddon {
+  info(): { onednn: string; threads: number; cachedPrimitives: number };
+  /** conv params: [strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight]. */
+  conv2d(x: Float32Array, xDims: Dims, w: Float32Array, wDims: Dims, y: Float32Array, yDims: Dims,
+    params: Dims, bias: Float32Array | null, activation: number, alpha: number): void;
+  conv2dBackpropInput(dy: Float32Array, dyDims: Dims, w: Float32Array, wDims: Dims, dx: Float32Array, dxDims: Dims,
+    params: Dims): void;
+  conv2dBackpropFilter(x: Float32Array, xDims: Dims, dy: Float32Array, dyDims: Dims, dw: Float32Array, wDims: Dims,
+    params: Dims): void;
+  /** a: [batchA, rows, cols], b likewise; a batch of 1 broadcasts. Bias has one value per output column. */
+  batchMatMul(a: Float32Array, aDims: Dims, b: Float32Array, bDims: Dims, c: Float32Array,
+    transposeA: boolean, transposeB: boolean, bias: Float32Array | null, activation: number, alpha: number): void;
+  /** pool params: [filterH, filterW, strideH, strideW, padTop, padLeft]. */
+  maxPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, xDims: Dims, yDims: Dims, params: Dims, dx: Float32Array): void;
+  avgPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;
+  avgPoolGrad(dy: Float32Array, dxDims: Dims, dyDims: Dims, params: Dims, dx: Float32Array): void;
+  fusedBatchNorm(x: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
+    offset: Float32Array | null, scale: Float32Array | null, epsilon: number, period: number): void;
+  binary(op: number, a: Float32Array, aShape: Dims, b: Float32Array, bShape: Dims, out: Float32Array, outShape: Dims): void;
+  unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  addN(inputs: Float32Array[], out: Float32Array): void;
+  /** Copies the box of extent `box` at srcBegin in src to dstBegin in dst (4-byte elements of any dtype). */
+  copyBox(src: Float32Array, srcShape: Dims, srcBegin: Dims, dst: Float32Array, dstShape: Dims, dstBegin: Dims, box: Dims): void;
+  tile(x: Float32Array, shape: Dims, reps: Dims, out: Float32Array): void;
+  /** Reduces x viewed as [outer, mid, inner] over mid. */
+  reduce(op: number, x: Float32Array, outer: number, mid: number, inner: number, out: Float32Array): void;
+  argMax(x: Float32Array, outer: number, mid: number, inner: number, out: Int32Array): void;
+  softmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /** counts[argmax of each row] += 1. */
+  countArgMax(logits: Float32Array, rows: number, cols: number, counts: Float64Array): void;
+  /** out[j] = sigma·z_{offset+j} of the Philox stream (seed, stream, substream); added when accumulate. */
+  gaussian(out: Float32Array, seed: number, stream: number, substream: number, offset: number, sigma: number,
+    accumulate: boolean): void;
+  /** dst[s·d + i] = x[i] + sigma·z_{(firstSample + s)·d + i} for s < count, d = x.length. */
+  noisyCopies(dst: Float32Array, x: Float32Array, count: number, seed: number, stream: number, substream: number,
+    firstSample: number, sigma: number): void;
+}
+
+/** The addon, or why it could not be loaded (not built, oneDNN missing, …). */
+export type AddonLoad = { addon: NativeAddon; error?: undefined } | { addon?: undefined; error: string };
+
+let loaded: AddonLoad | undefined;
+
+/** Loads build/Release/smoothcert_native.node once (node-gyp builds it at npm install). */
+export function loadAddon(): AddonLoad {
+  if (loaded) return loaded;
+  const path = new URL('../../../build/Release/smoothcert_native.node', import.meta.url).pathname;
+  try {
+    loaded = { addon: createRequire(import.meta.url)(path) as NativeAddon };
+  } catch (err) {
+    loaded = { error: `${path}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+  }
+  return loaded;
+}

@@ -1,0 +1,7 @@
+/**
+ * Importing this module selects the backend before anything else runs (native, or the one
+ * $SMOOTHCERT_BACKEND names): `node --import ./dist/src/backend/auto.js …`, as the test script does.
+ */
+import { initBackend } from './select.js';
+
+await initBackend();

@@ -1,0 +1,64 @@
+import {
+  PadV2, Slice, slice_util, Tile, util,
+  type KernelConfig, type KernelFunc, type PadV2Attrs, type SliceAttrs, type TensorInfo, type TileAttrs,
+} from '@tensorflow/tfjs-core';
+import { NATIVE_BACKEND, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
+
+// Data movement copies bits, so float32 and int32 tensors take the same native path.
+
+/**
+ * The 4-byte values of a float32 or int32 tensor as a Float32Array view (bits unchanged). A
+ * tensor cast without conversion (bool → int32) still holds its source's array: it is widened.
+ */
+function bits(backend: NativeBackend, t: TensorInfo): Float32Array {
+  if (t.dtype === 'float32') return backend.f32(t);
+  const v = backend.data.get(t.dataId).values as Int32Array | Uint8Array;
+  const ints = v instanceof Int32Array ? v : Int32Array.from(v);
+  return new Float32Array(ints.buffer, ints.byteOffset, ints.length);
+}
+
+function movable(t: TensorInfo): boolean {
+  return (t.dtype === 'float32' || t.dtype === 'int32') && t.shape.length > 0 && util.sizeFromShape(t.shape) > 0;
+}
+
+/** A new tensor of t's dtype whose 4-byte values `fill` writes through a Float32Array view. */
+function outputLike(backend: NativeBackend, t: TensorInfo, shape: number[], fill: (out: Float32Array) => void): TensorInfo {
+  const values = backend.alloc(util.sizeFromShape(shape));
+  fill(values);
+  return backend.makeTensorInfo(shape, t.dtype, t.dtype === 'float32' ? values : new Int32Array(values.buffer, values.byteOffset, values.length));
+}
+
+const cpuSlice = cpuKernel(Slice);
+function slice(args: KernelArgs<{ x: TensorInfo }, SliceAttrs>): TensorInfo {
+  const { inputs: { x }, backend, attrs } = args;
+  if (!movable(x)) return cpuSlice(args);
+  const [begin, size] = slice_util.parseSliceParams(x as unknown as Parameters<typeof slice_util.parseSliceParams>[0], attrs.begin, attrs.size);
+  // A slice that is one contiguous run costs nothing on the CPU backend (it shares the buffer).
+  if (size.some((s) => s === 0) || slice_util.isSliceContinous(x.shape, begin, size)) return cpuSlice(args);
+  return outputLike(backend, x, size, (out) => backend.addon.copyBox(bits(backend, x), x.shape, begin, out, size, size.map(() => 0), size));
+}
+
+const cpuPadV2 = cpuKernel(PadV2);
+function padV2(args: KernelArgs<{ x: TensorInfo }, PadV2Attrs>): TensorInfo {
+  const { inputs: { x }, backend, attrs: { paddings, constantValue } } = args;
+  if (!movable(x)) return cpuPadV2(args);
+  const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
+  const before = paddings.map((p) => p[0]);
+  return outputLike(backend, x, outShape, (out) => {
+    if (x.dtype === 'float32') out.fill(constantValue);
+    else new Int32Array(out.buffer, out.byteOffset, out.length).fill(constantValue);
+    backend.addon.copyBox(bits(backend, x), x.shape, x.shape.map(() => 0), out, outShape, before, x.shape);
+  });
+}
+
+const cpuTile = cpuKernel(Tile);
+function tile(args: KernelArgs<{ x: TensorInfo }, TileAttrs>): TensorInfo {
+  const { inputs: { x }, backend, attrs: { reps } } = args;
+  if (!movable(x) || reps.some((r) => r === 0)) return cpuTile(args);
+  const outShape = x.shape.map((d, i) => d * reps[i]!);
+  return outputLike(backend, x, outShape, (out) => backend.addon.tile(bits(backend, x), x.shape, reps, out));
+}
+
+export const sliceConfig: KernelConfig = { kernelName: Slice, backendName: NATIVE_BACKEND, kernelFunc: slice as unknown as KernelFunc };
+export const padV2Config: KernelConfig = { kernelName: PadV2, backendName: NATIVE_BACKEND, kernelFunc: padV2 as unknown as KernelFunc };
+export const tileConfig: KernelConfig = { kernelName: Tile, backendName: NATIVE_BACKEND, kernelFunc: tile as unknown as KernelFunc };

@@ -1,0 +1,67 @@
+import {
+  Abs, Add, AddN, backend_util, Elu, Exp, LeakyRelu, Log, Maximum, Minimum, Multiply, Neg, RealDiv, Reciprocal, Relu, Relu6,
+  Rsqrt, Sigmoid, Sqrt, Square, SquaredDifference, Step, Sub, Tanh,
+  type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { BINARY, UNARY } from '../addon.js';
+import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
+
+/** A broadcasting binary kernel on float32 tensors. */
+function binaryConfig(kernelName: string, op: number): KernelConfig {
+  const cpu = cpuKernel(kernelName);
+  const kernelFunc = (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo => {
+    const { inputs: { a, b }, backend } = args;
+    if (!allFloat32(a, b)) return cpu(args);
+    const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    return backend.output(outShape, (out) => backend.addon.binary(op, backend.f32(a), a.shape, backend.f32(b), b.shape, out, outShape));
+  };
+  return { kernelName, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** An elementwise unary kernel on a float32 tensor; `alpha` reads the kernel's attribute, if any. */
+function unaryConfig(kernelName: string, op: number, alpha: (attrs: NamedAttrMap) => number = () => 0): KernelConfig {
+  const cpu = cpuKernel(kernelName);
+  const kernelFunc = (args: KernelArgs<{ x: TensorInfo }>): TensorInfo => {
+    const { inputs: { x }, backend, attrs } = args;
+    if (!allFloat32(x)) return cpu(args);
+    return backend.output(x.shape, (y) => backend.addon.unary(op, backend.f32(x), y, alpha(attrs)));
+  };
+  return { kernelName, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+export const addConfig = binaryConfig(Add, BINARY.add);
+export const subConfig = binaryConfig(Sub, BINARY.sub);
+export const multiplyConfig = binaryConfig(Multiply, BINARY.mul);
+export const realDivConfig = binaryConfig(RealDiv, BINARY.div);
+export const maximumConfig = binaryConfig(Maximum, BINARY.max);
+export const minimumConfig = binaryConfig(Minimum, BINARY.min);
+export const squaredDifferenceConfig = binaryConfig(SquaredDifference, BINARY.sqdiff);
+
+export const reluConfig = unaryConfig(Relu, UNARY.relu);
+export const relu6Config = unaryConfig(Relu6, UNARY.relu6);
+export const stepConfig = unaryConfig(Step, UNARY.step, (attrs) => (attrs['alpha'] as number | undefined) ?? 0);
+export const expConfig = unaryConfig(Exp, UNARY.exp);
+export const logConfig = unaryConfig(Log, UNARY.log);
+export const negConfig = unaryConfig(Neg, UNARY.neg);
+export const sqrtConfig = unaryConfig(Sqrt, UNARY.sqrt);
+export const rsqrtConfig = unaryConfig(Rsqrt, UNARY.rsqrt);
+export const squareConfig = unaryConfig(Square, UNARY.square);
+export const absConfig = unaryConfig(Abs, UNARY.abs);
+export const sigmoidConfig = unaryConfig(Sigmoid, UNARY.sigmoid);
+export const tanhConfig = unaryConfig(Tanh, UNARY.tanh);
+export const reciprocalConfig = unaryConfig(Reciprocal, UNARY.reciprocal);
+export const leakyReluConfig = unaryConfig(LeakyRelu, UNARY.leakyrelu, (attrs) => attrs['alpha'] as number);
+export const eluConfig = unaryConfig(Elu, UNARY.elu);
+
+const cpuAddN = cpuKernel(AddN);
+function addN(args: KernelArgs<TensorInfo[]>): TensorInfo {
+  const { inputs, backend } = args;
+  const tensors = Array.from(inputs);
+  if (!allFloat32(...tensors) || tensors.some((t) => !tensors[0] || !arraysEqual(t.shape, tensors[0].shape))) return cpuAddN(args);
+  return backend.output(tensors[0]!.shape, (out) => backend.addon.addN(tensors.map((t) => backend.f32(t)), out));
+}
+export const addNConfig: KernelConfig = { kernelName: AddN, backendName: NATIVE_BACKEND, kernelFunc: addN as unknown as KernelFunc };
+
+function arraysEqual(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { fillGaussian, type NoiseKey } from '../noise/gaussian.js';
+import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
+import { tfjsClassifier, type TfjsModel } from '../smoothing/tfjs-classifier.js';
+import { NativeBackend } from './native-backend.js';
+
+/**
+ * A tfjs model as a BaseClassifier with the certification fast path `countNoisy` while the
+ * native backend is active: the addon writes x + σ·z for a whole batch straight into a reused
+ * input buffer (the same Philox noise as fillGaussian, bit for bit), the model runs on it, and
+ * the addon tallies the arg-max class of each logit row in the backend's own buffer. No noise
+ * array, no per-sample logits and no labels reach JS, and memory is one batch whatever n is.
+ * On any other backend countNoisy falls back to the same computation through JS arrays.
+ */
+export function nativeClassifier(model: TfjsModel, shape?: { inputShape: ImageShape; numClasses: number }): BaseClassifier {
+  const base = tfjsClassifier(model, shape);
+  const forward = typeof model === 'function'
+    ? model
+    : (x: tf.Tensor4D) => model.apply(x, { training: false }) as tf.Tensor;
+  const [h, w, c] = base.inputShape;
+  const d = h * w * c;
+  let input: Float32Array | null = null;
+
+  return {
+    ...base,
+    async countNoisy(x: Float32Array, sigma: number, key: NoiseKey, offset: number, num: number, batchSize: number,
+      counts: Float64Array): Promise<void> {
+      const backend = tf.backend();
+      if (x.length !== d) throw new RangeError(`input has ${x.length} values, the model takes ${h}×${w}×${c} = ${d}`);
+      // Not from the backend's pool: the buffer outlives each tensor that wraps it.
+      if (!input || input.length < Math.min(batchSize, num) * d) input = new Float32Array(Math.min(batchSize, num) * d);
+      for (let done = 0; done < num;) {
+        const n = Math.min(batchSize, num - done);
+        const batch = input.subarray(0, n * d);
+        if (backend instanceof NativeBackend) {
+          backend.addon.noisyCopies(batch, x, n, key.seed, key.stream, key.substream, offset + done, sigma);
+          tf.tidy(() => {
+            const logits = forward(tf.tensor4d(batch, [n, h, w, c]));
+            backend.addon.countArgMax(backend.f32(logits), n, base.numClasses, counts);
+          });
+        } else {
+          await countThroughJs(base, batch, x, sigma, key, offset + done, n, counts);
+        }
+        done += n;
+      }
+    },
+  };
+}
+
+async function countThroughJs(base: BaseClassifier, batch: Float32Array, x: Float32Array, sigma: number, key: NoiseKey,
+  first: number, n: number, counts: Float64Array): Promise<void> {
+  const d = x.length;
+  fillGaussian(batch, key, first * d, sigma);
+  for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
+  const labels = await base.classify(batch, n);
+  for (let i = 0; i < n; i++) counts[labels[i]!]!++;
+}

@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { philoxNoise, TRAIN_SUBSTREAM, type NoiseSource } from '../training/noise-source.js';
+import { NativeBackend } from './native-backend.js';
+
+/**
+ * Training noise of step `step` as philoxNoise draws it (the same values, bit for bit), generated
+ * by the addon straight into the noise tensor's storage when the native backend is active.
+ */
+export function nativePhiloxNoise(seed: number, step: number): NoiseSource {
+  const portable = philoxNoise(seed, step); // also validates seed and step
+  const backend = tf.backend();
+  if (!(backend instanceof NativeBackend)) return portable;
+  let offset = 0;
+  return {
+    gaussian(shape, sigma) {
+      const info = backend.output(shape, (out) =>
+        backend.addon.gaussian(out, seed, step, TRAIN_SUBSTREAM, offset, sigma, false));
+      offset += tf.util.sizeFromShape(shape);
+      return tf.engine().makeTensorFromTensorInfo(info);
+    },
+  };
+}
