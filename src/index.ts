@@ -2,7 +2,7 @@ export type { BaseClassifier, ImageShape } from './smoothing/classifier.js';
 export { Smooth, ABSTAIN, type CertifyResult, type PredictResult } from './smoothing/smooth.js';
 export { lowerConfidenceBound, normalInverseCdf, binomialTwoSidedPValue } from './smoothing/bounds.js';
 export { tfjsClassifier, type TfjsModel } from './smoothing/tfjs-classifier.js';
-export { saveModel, loadModel, readMeta, checkModelFitsData } from './models/io.js';
+export { saveModel, loadModel, readMeta, checkModelFitsData } from './files/model-folder.js';
 export { Normalize } from './models/normalize.js';
 export {
   ARCHITECTURES, buildModel, isArchName, type ArchName, type Architecture, type ArchBuildOptions, type ModelDatasetInfo,

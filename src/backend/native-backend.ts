@@ -2,6 +2,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
   getKernel, util, type backend_util, type DataId, type DataType, type KernelFunc, type NamedAttrMap, type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { totalmem } from 'node:os';
 import type { NativeAddon } from './addon.js';
 
 /** The name the native backend is registered under in tfjs. */
@@ -9,8 +10,12 @@ export const NATIVE_BACKEND = 'smoothcert-native';
 
 /** Buffers below this size come from V8's allocator directly; recycling them gains nothing. */
 const POOL_MIN_BYTES = 1 << 16;
-/** Upper bound on the bytes held for reuse, so idle memory stays bounded. */
-const POOL_MAX_BYTES = 1 << 30;
+/**
+ * Upper bound on the bytes held for reuse. A training step of a CIFAR ResNet frees well over
+ * 1 GiB of temporaries (tfjs's batch-norm gradient alone makes a dozen full-size tensors per
+ * layer), so the bound is generous; the pool never holds more than the process's own peak.
+ */
+const POOL_MAX_BYTES = Math.min(2 ** 32, totalmem() / 4);
 
 /**
  * The tfjs CPU backend with its hot kernels replaced by the oneDNN addon. Tensors stay in the

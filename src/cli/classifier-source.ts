@@ -1,6 +1,6 @@
 import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
-import { loadModel, checkModelFitsData } from '../models/io.js';
+import { loadModel, checkModelFitsData } from '../files/model-folder.js';
 import { loadOnnxClassifier, type InputLayout } from '../onnx/classifier.js';
 import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
 import { tfjsClassifier } from '../smoothing/tfjs-classifier.js';

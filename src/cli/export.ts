@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { useBackend } from './backend-option.js';
-import { loadModel } from '../models/io.js';
+import { loadModel } from '../files/model-folder.js';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../onnx/export.js';
 
 interface ExportOptions {

@@ -8,7 +8,7 @@ import { nativePhiloxNoise } from '../backend/noise.js';
 import { datasetInfo, loadDataset } from '../data/registry.js';
 import { readCheckpoint, writeCheckpoint } from '../files/checkpoint.js';
 import { writeFileAtomic } from '../files/atomic.js';
-import { saveModel } from '../models/io.js';
+import { saveModel } from '../files/model-folder.js';
 import { buildModel } from '../models/registry.js';
 import { CONSISTENCY_FORMS } from '../training/losses/consistency.js';
 import { trainingData } from '../training/batches.js';

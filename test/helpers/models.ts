@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { saveModel } from '../../src/models/io.js';
+import { saveModel } from '../../src/files/model-folder.js';
 import type { ImageShape } from '../../src/smoothing/classifier.js';
 
 /** Saves a small dense classifier with seeded random weights as a smoothcert model folder. */

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { saveModel } from '../../src/models/io.js';
+import { saveModel } from '../../src/files/model-folder.js';
 import { ARCHITECTURES } from '../../src/models/registry.js';
 import { loadOnnxClassifier } from '../../src/onnx/classifier.js';
 import { cli } from '../helpers/cli.js';

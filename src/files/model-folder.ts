@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../files/atomic.js';
+import { writeFileAtomic } from './atomic.js';
 import type { ImageShape } from '../smoothing/classifier.js';
-import type { ModelMeta } from './meta.js';
-import './normalize.js'; // registers the Normalize layer so saved models deserialize
+import type { ModelMeta } from '../models/meta.js';
+import '../models/normalize.js'; // registers the Normalize layer so saved models deserialize
 
 export const META_FILE = 'smoothcert.json';
 export const MODEL_FILE = 'model.json';
