@@ -46,7 +46,8 @@ export const LOG_COLUMNS = ['epoch', 'time', 'lr', 'train_loss', 'train_acc', 't
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 export const LOG_FILE = 'log.tsv';
 
-export interface TrainOptions {
+/** The CLI's options: the method's own (MethodOptions, with --consistency-loss for `form`) and the loop's. */
+export interface TrainOptions extends Omit<MethodOptions, 'form'> {
   dataset: string;
   dataDir?: string;
   arch?: string;
@@ -65,16 +66,7 @@ export interface TrainOptions {
   seed: number;
   trainSize?: number;
   evalSize: number;
-  lbd?: number;
-  eta?: number;
-  numNoise?: number;
-  consistencyLoss?: string;
-  epsilon?: number;
-  numSteps?: number;
-  warmup?: number;
-  gamma?: number;
-  beta?: number;
-  deferEpochs?: number;
+  consistencyLoss?: MethodOptions['form'];
   backend?: string;
   /** No progress bar (the demo prints its own summary). */
   quiet?: boolean;
@@ -195,12 +187,12 @@ function runConfig(o: TrainOptions): RunConfig {
   const kind = o.dataset === 'cifar10' ? 'cifar10' : o.dataset === 'imagenet' ? 'imagenet' : 'mnist';
   const schedule = SCHEDULES[kind];
   const arch = o.arch ?? (kind === 'mnist' ? 'lenet' : kind === 'cifar10' ? 'cifar_resnet110' : 'resnet50');
-  const methodOptions: MethodOptions = {};
-  const set = <K extends keyof MethodOptions>(k: K, v: MethodOptions[K] | undefined) => { if (v !== undefined) methodOptions[k] = v; };
-  set('lbd', o.lbd); set('eta', o.eta); set('numNoise', o.numNoise);
-  set('form', o.consistencyLoss as MethodOptions['form']);
-  set('epsilon', o.epsilon); set('numSteps', o.numSteps); set('warmup', o.warmup);
-  set('gamma', o.gamma); set('beta', o.beta); set('deferEpochs', o.deferEpochs);
+  const given: MethodOptions = {
+    lbd: o.lbd, eta: o.eta, numNoise: o.numNoise, form: o.consistencyLoss, epsilon: o.epsilon, numSteps: o.numSteps,
+    warmup: o.warmup, gamma: o.gamma, beta: o.beta, deferEpochs: o.deferEpochs,
+  };
+  // Only the options given: they are stored in the checkpoint and compared on resume.
+  const methodOptions = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as MethodOptions;
   // Validate the method's options now, before any data is read or anything is written.
   createMethod(o.method, o.sigma, methodOptions);
   if (info.shape.length !== 3) throw new UserError(`dataset ${o.dataset} has no image shape`);
