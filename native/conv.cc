@@ -2,6 +2,8 @@
 // bias/activation, backward to the input and backward to the filter, on oneDNN primitives.
 // Activations stay in the caller's NHWC buffers; only filters are reordered into the
 // blocked layout the JIT kernel wants, since they are small next to the activations.
+#include <chrono>
+
 #include "common.h"
 
 namespace sc {
@@ -63,6 +65,55 @@ struct WeightsLayout {
   }
 };
 
+/** Zero-filled scratch memory for timing a candidate implementation. */
+memory scratch(const memory::desc& d) {
+  memory m(d, cpuEngine());
+  std::memset(m.get_data_handle(), 0, d.get_size());
+  return m;
+}
+
+/** How many of oneDNN's candidate implementations are timed, and how often each. */
+constexpr int kCandidates = 4;
+constexpr int kRuns = 3;
+
+/**
+ * oneDNN lists the implementations that accept a descriptor, best first by its heuristics; with
+ * the NHWC layouts used here they can be off by 1.5× (brgconv at 80 GFLOP/s on LeNet's second
+ * layer where the direct JIT kernel does 130). The first few non-reference candidates are timed
+ * once on scratch memory when a shape is first seen, and the fastest is kept in the cache.
+ */
+template <typename PD>
+PD fastest(const std::function<PD()>& make, const std::function<std::unordered_map<int, memory>(const PD&)>& buffers) {
+  PD pd = make();
+  int best = 0;
+  double bestTime = 1e300;
+  int index = 0;
+  do {
+    if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) continue;
+    dnnl::primitive prim(pd);
+    auto args = buffers(pd);
+    auto& strm = cpuStream();
+    prim.execute(strm, args);  // warm-up: first-touch and caches
+    strm.wait();
+    // The best of a few runs, so that another process taking a core for a moment does not
+    // decide the choice for the rest of the run.
+    double t = 1e300;
+    for (int run = 0; run < kRuns; ++run) {
+      auto t0 = std::chrono::steady_clock::now();
+      prim.execute(strm, args);
+      strm.wait();
+      t = std::min(t, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    if (t < bestTime) {
+      bestTime = t;
+      best = index;
+    }
+  } while (++index < kCandidates && pd.next_impl());
+  PD chosen = make();
+  for (int i = 0; i < best; ++i) chosen.next_impl();
+  return chosen;
+}
+
 struct ConvForward {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
@@ -71,11 +122,22 @@ struct ConvForward {
       : pd(makePd(s, bias, act, alpha)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
 
   static dnnl::convolution_forward::primitive_desc makePd(const ConvShape& s, bool bias, Activation act, float alpha) {
+    using PD = dnnl::convolution_forward::primitive_desc;
+    // The descriptor and attributes must outlive the candidates: oneDNN's implementation
+    // iterator reads them again on next_impl().
     dnnl::post_ops ops;
     appendActivation(ops, act, alpha);
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
-    return {forwardDesc(s, dnnl::prop_kind::forward_inference, bias), attr, cpuEngine()};
+    auto d = forwardDesc(s, dnnl::prop_kind::forward_inference, bias);
+    return fastest<PD>(
+        [&] { return PD(d, attr, cpuEngine()); },
+        [&](const PD& pd) {
+          std::unordered_map<int, memory> args{
+              {DNNL_ARG_SRC, scratch(s.src())}, {DNNL_ARG_WEIGHTS, scratch(pd.weights_desc())}, {DNNL_ARG_DST, scratch(s.dst())}};
+          if (bias) args.emplace(DNNL_ARG_BIAS, scratch({{s.oc}, dt::f32, tag::a}));
+          return args;
+        });
   }
 };
 
@@ -113,11 +175,16 @@ struct ConvBackwardData {
   explicit ConvBackwardData(const ConvShape& s) : pd(makePd(s)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
 
   static dnnl::convolution_backward_data::primitive_desc makePd(const ConvShape& s) {
+    using PD = dnnl::convolution_backward_data::primitive_desc;
     auto& eng = cpuEngine();
     dnnl::convolution_forward::primitive_desc hint(forwardDesc(s, dnnl::prop_kind::forward_training, false), eng);
     dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
                                             s.strides(), s.dilates(), s.padL(), s.padR());
-    return {d, eng, hint};
+    return fastest<PD>([&] { return PD(d, eng, hint); }, [&](const PD& pd) {
+      return std::unordered_map<int, memory>{{DNNL_ARG_DIFF_DST, scratch(s.dst())},
+                                             {DNNL_ARG_WEIGHTS, scratch(pd.weights_desc())},
+                                             {DNNL_ARG_DIFF_SRC, scratch(s.src())}};
+    });
   }
 };
 
@@ -147,11 +214,16 @@ struct ConvBackwardWeights {
   explicit ConvBackwardWeights(const ConvShape& s) : pd(makePd(s)), prim(pd), weights(s.userWeights(), pd.diff_weights_desc(), false) {}
 
   static dnnl::convolution_backward_weights::primitive_desc makePd(const ConvShape& s) {
+    using PD = dnnl::convolution_backward_weights::primitive_desc;
     auto& eng = cpuEngine();
     dnnl::convolution_forward::primitive_desc hint(forwardDesc(s, dnnl::prop_kind::forward_training, false), eng);
     dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
                                                s.strides(), s.dilates(), s.padL(), s.padR());
-    return {d, eng, hint};
+    return fastest<PD>([&] { return PD(d, eng, hint); }, [&](const PD& pd) {
+      return std::unordered_map<int, memory>{{DNNL_ARG_SRC, scratch(s.src())},
+                                             {DNNL_ARG_DIFF_DST, scratch(s.dst())},
+                                             {DNNL_ARG_DIFF_WEIGHTS, scratch(pd.diff_weights_desc())}};
+    });
   }
 };
 

@@ -119,7 +119,11 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   switch (op) {
     case UnaryOp::relu: unary(x, y, n, [](float v) { return v < 0.f ? 0.f : v; }); break;
     case UnaryOp::relu6: unary(x, y, n, [](float v) { return v != v ? v : std::fmin(std::fmax(v, 0.f), 6.f); }); break;
-    case UnaryOp::step: unary(x, y, n, [alpha](float v) { return v != v ? v : (v > 0.f ? 1.f : alpha); }); break;
+    case UnaryOp::step: unary(x, y, n, [alpha](float v) {
+        float s = v > 0.f ? 1.f : alpha;
+        return v != v ? v : s;  // both selects, so the loop vectorizes
+      });
+      break;
     case UnaryOp::exp: unary(x, y, n, [](float v) { return std::exp(v); }); break;
     case UnaryOp::log: unary(x, y, n, [](float v) { return std::log(v); }); break;
     case UnaryOp::neg: unary(x, y, n, [](float v) { return -v; }); break;
@@ -133,6 +137,23 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     case UnaryOp::leakyrelu: unary(x, y, n, [alpha](float v) { return v < 0.f ? alpha * v : v; }); break;
     case UnaryOp::elu: unary(x, y, n, [](float v) { return v >= 0.f ? v : std::expm1(v); }); break;
   }
+  return info.Env().Undefined();
+}
+
+// mulStep(a, x, alpha, out): a · step(x), ReLU's gradient without a mask tensor.
+Napi::Value MulStep(const Napi::CallbackInfo& info) {
+  const float* a = f32(info, 0);
+  const float* x = f32(info, 1);
+  float alpha = static_cast<float>(doubleArg(info, 2));
+  float* o = f32(info, 3);
+  int64_t n = static_cast<int64_t>(length(info, 3));
+  parallelFor(n, 1 << 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      float s = x[i] > 0.f ? 1.f : alpha;
+      s = x[i] != x[i] ? x[i] : s;
+      o[i] = a[i] * s;
+    }
+  });
   return info.Env().Undefined();
 }
 
@@ -156,6 +177,7 @@ Napi::Value AddN(const Napi::CallbackInfo& info) {
 void initElementwise(Napi::Env env, Napi::Object exports) {
   exportFunction<Binary>(env, exports, "binary");
   exportFunction<Unary>(env, exports, "unary");
+  exportFunction<MulStep>(env, exports, "mulStep");
   exportFunction<AddN>(env, exports, "addN");
 }
 

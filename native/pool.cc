@@ -21,28 +21,6 @@ PoolShape readShape(const std::vector<int64_t>& x, const std::vector<int64_t>& y
   return {x[0], x[1], x[2], x[3], y[1], y[2], p[0], p[1], p[2], p[3], p[4], p[5]};
 }
 
-/**
- * For output pixel (b, oy, ox), per channel: the window's first strict maximum and its pixel
- * index r·iw + q in the image (-1 for an empty window). Branch-free so the channel loop vectorizes.
- */
-void windowArgMax(const PoolShape& s, const float* x, int64_t b, int64_t oy, int64_t ox, float* best, int32_t* where) {
-  for (int64_t ch = 0; ch < s.c; ++ch) {
-    best[ch] = -std::numeric_limits<float>::infinity();
-    where[ch] = -1;
-  }
-  for (int64_t r = s.rowBegin(oy); r < s.rowEnd(oy); ++r) {
-    for (int64_t q = s.colBegin(ox); q < s.colEnd(ox); ++q) {
-      const float* px = x + ((b * s.ih + r) * s.iw + q) * s.c;
-      const int32_t pixel = static_cast<int32_t>(r * s.iw + q);
-      for (int64_t ch = 0; ch < s.c; ++ch) {
-        bool gt = px[ch] > best[ch];
-        best[ch] = gt ? px[ch] : best[ch];
-        where[ch] = gt ? pixel : where[ch];
-      }
-    }
-  }
-}
-
 // maxPool(x, xDims, y, yDims, params)
 Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   PoolShape s = readShape(dims(info, 1), dims(info, 3), dims(info, 4));
@@ -57,7 +35,7 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
         for (int64_t r = s.rowBegin(oy); r < s.rowEnd(oy); ++r) {
           for (int64_t q = s.colBegin(ox); q < s.colEnd(ox); ++q) {
             const float* px = x + ((b * s.ih + r) * s.iw + q) * s.c;
-            // Same selection as windowArgMax (first strict maximum), branch-free.
+            // The first strict maximum, as MaxPoolGrad selects it; branch-free.
             for (int64_t ch = 0; ch < s.c; ++ch) out[ch] = px[ch] > out[ch] ? px[ch] : out[ch];
           }
         }
@@ -67,25 +45,102 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// maxPoolGrad(dy, x, xDims, yDims, params, dx): routes each dy to its window's max position.
+/** Channels are handled in blocks of this many, kept in local arrays the compiler can vectorize. */
+constexpr int64_t kBlock = 16;
+
+/**
+ * Windows that do not overlap (stride ≥ filter, LeNet's 2×2/2): every pixel belongs to at most
+ * one window, and the window's maximum y is known from the forward pass, so a pixel receives g
+ * when it equals y and no earlier pixel of its window did — rows of whole vectors, no search.
+ */
+void maxPoolGradDisjoint(const PoolShape& s, const float* dy, const float* x, const float* y, float* dx) {
+  parallelFor(s.n * s.oh, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      int64_t b = i / s.oh, oy = i % s.oh;
+      for (int64_t ox = 0; ox < s.ow; ++ox) {
+        const int64_t out = ((b * s.oh + oy) * s.ow + ox) * s.c;
+        for (int64_t c0 = 0; c0 < s.c; c0 += kBlock) {
+          const int64_t cw = std::min(kBlock, s.c - c0);
+          const float* g = dy + out + c0;
+          const float* m = y + out + c0;
+          // Arithmetic instead of branches: which pixel holds the maximum is data, and
+          // mispredicted branches on it cost more than the work.
+          int32_t open[kBlock];
+          for (int64_t k = 0; k < kBlock; ++k) open[k] = -1;
+          for (int64_t r = s.rowBegin(oy); r < s.rowEnd(oy); ++r) {
+            for (int64_t q = s.colBegin(ox); q < s.colEnd(ox); ++q) {
+              const int64_t at = ((b * s.ih + r) * s.iw + q) * s.c + c0;
+              const float* px = x + at;
+              float* d = dx + at;
+              for (int64_t k = 0; k < cw; ++k) {
+                int32_t hit = -static_cast<int32_t>(px[k] == m[k]) & open[k];
+                int32_t bits;
+                std::memcpy(&bits, g + k, 4);
+                bits &= hit;
+                std::memcpy(d + k, &bits, 4);
+                open[k] &= ~hit;
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// maxPoolGrad(dy, x, y, xDims, yDims, params, dx): routes each dy to its window's first strict
+// maximum, as the CPU backend does.
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   const float* dy = f32(info, 0);
   const float* x = f32(info, 1);
-  PoolShape s = readShape(dims(info, 2), dims(info, 3), dims(info, 4));
-  float* dx = f32(info, 5);
-  // One image per task: windows of different images never share input pixels.
+  const float* y = f32(info, 2);
+  PoolShape s = readShape(dims(info, 3), dims(info, 4), dims(info, 5));
+  float* dx = f32(info, 6);
+  if (s.sh >= s.fh && s.sw >= s.fw) {
+    // Pixels outside every window (a ragged border) get no gradient.
+    if (s.oh * s.sh != s.ih || s.ow * s.sw != s.iw || s.pt != 0 || s.pl != 0) {
+      std::memset(dx, 0, sizeof(float) * s.n * s.ih * s.iw * s.c);
+    }
+    maxPoolGradDisjoint(s, dy, x, y, dx);
+    return info.Env().Undefined();
+  }
+  // Overlapping windows: search each window and accumulate, one image per task (windows of
+  // different images never share input pixels).
   parallelFor(s.n, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<float> best(s.c);
-    std::vector<int32_t> where(s.c);
     for (int64_t b = b0; b < b1; ++b) {
       float* image = dx + b * s.ih * s.iw * s.c;
+      const float* input = x + b * s.ih * s.iw * s.c;
       std::memset(image, 0, sizeof(float) * s.ih * s.iw * s.c);
       for (int64_t oy = 0; oy < s.oh; ++oy) {
         for (int64_t ox = 0; ox < s.ow; ++ox) {
-          windowArgMax(s, x, b, oy, ox, best.data(), where.data());
           const float* g = dy + ((b * s.oh + oy) * s.ow + ox) * s.c;
-          for (int64_t ch = 0; ch < s.c; ++ch) {
-            if (where[ch] >= 0) image[where[ch] * s.c + ch] += g[ch];
+          for (int64_t c0 = 0; c0 < s.c; c0 += kBlock) {
+            const int64_t cw = std::min(kBlock, s.c - c0);
+            float best[kBlock];
+            int32_t where[kBlock];
+            for (int64_t k = 0; k < kBlock; ++k) {
+              best[k] = -std::numeric_limits<float>::infinity();
+              where[k] = -1;
+            }
+            for (int64_t r = s.rowBegin(oy); r < s.rowEnd(oy); ++r) {
+              for (int64_t q = s.colBegin(ox); q < s.colEnd(ox); ++q) {
+                const int32_t pixel = static_cast<int32_t>(r * s.iw + q);
+                const float* px = input + pixel * s.c + c0;
+                for (int64_t k = 0; k < cw; ++k) {
+                  bool gt = px[k] > best[k];
+                  best[k] = gt ? px[k] : best[k];
+                  where[k] = gt ? pixel : where[k];
+                }
+              }
+            }
+            // Add g where the pixel is the channel's maximum: masked vector adds, no scatter.
+            for (int64_t r = s.rowBegin(oy); r < s.rowEnd(oy); ++r) {
+              for (int64_t q = s.colBegin(ox); q < s.colEnd(ox); ++q) {
+                const int32_t pixel = static_cast<int32_t>(r * s.iw + q);
+                float* d = image + pixel * s.c + c0;
+                for (int64_t k = 0; k < cw; ++k) d[k] += where[k] == pixel ? g[c0 + k] : 0.f;
+              }
+            }
           }
         }
       }

@@ -1,5 +1,7 @@
 // Reductions over one contiguous block of axes (x viewed as [outer, mid, inner], reducing mid),
 // arg-max, row softmax, and the arg-max class count that certification needs.
+#include <omp.h>
+
 #include <cmath>
 #include <limits>
 
@@ -10,9 +12,10 @@ namespace {
 
 enum class ReduceOp : int { sum = 0, mean = 1, max = 2, min = 3, prod = 4 };
 
-template <typename Acc, typename Step>
+/** Reduces x viewed as [outer, mid, inner] over mid; `combine` merges two partial results. */
+template <typename Acc, typename Step, typename Combine>
 void reduceMid(const float* x, float* out, int64_t outer, int64_t mid, int64_t inner, Acc init, Step step,
-               double scale) {
+               Combine combine, double scale) {
   if (inner == 1) {
     parallelFor(outer, std::max<int64_t>(1, 16384 / std::max<int64_t>(mid, 1)), [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; ++o) {
@@ -22,6 +25,26 @@ void reduceMid(const float* x, float* out, int64_t outer, int64_t mid, int64_t i
         out[o] = static_cast<float>(acc * scale);
       }
     });
+    return;
+  }
+  if (outer == 1 && inner <= 4096 && mid * inner >= (1 << 17)) {
+    // Few columns over many rows (a bias gradient: NHWC summed over N, H, W): each task reduces a
+    // band of rows into its own partial row, and the partials are combined in order.
+    int chunks = omp_get_max_threads();
+    std::vector<std::vector<Acc>> partial(chunks, std::vector<Acc>(inner, init));
+#pragma omp parallel for num_threads(chunks) schedule(static, 1)
+    for (int c = 0; c < chunks; ++c) {
+      Acc* acc = partial[c].data();
+      for (int64_t j = mid * c / chunks; j < mid * (c + 1) / chunks; ++j) {
+        const float* row = x + j * inner;
+        for (int64_t i = 0; i < inner; ++i) acc[i] = step(acc[i], row[i]);
+      }
+    }
+    for (int64_t i = 0; i < inner; ++i) {
+      Acc a = partial[0][i];
+      for (int c = 1; c < chunks; ++c) a = combine(a, partial[c][i]);
+      out[i] = static_cast<float>(a * scale);
+    }
     return;
   }
   // Column reduction: each task owns a range of columns of every outer slice, so the rows are
@@ -48,19 +71,18 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   int64_t outer = int64Arg(info, 2), mid = int64Arg(info, 3), inner = int64Arg(info, 4);
   float* out = f32(info, 5);
   constexpr float inf = std::numeric_limits<float>::infinity();
+  // Sums accumulate in double, as the tfjs CPU backend does in JS numbers; max and min
+  // propagate NaN as it does.
+  auto add = [](double a, double v) { return a + v; };
+  auto mul = [](double a, double v) { return a * v; };
+  auto maxNan = [](float a, float v) { return (v > a || v != v) ? v : a; };
+  auto minNan = [](float a, float v) { return (v < a || v != v) ? v : a; };
   switch (op) {
-    // Sums accumulate in double, as the tfjs CPU backend does in JS numbers.
-    case ReduceOp::sum: reduceMid(x, out, outer, mid, inner, 0.0, [](double a, float v) { return a + v; }, 1.0); break;
-    case ReduceOp::mean:
-      reduceMid(x, out, outer, mid, inner, 0.0, [](double a, float v) { return a + v; }, 1.0 / static_cast<double>(mid));
-      break;
-    case ReduceOp::max:
-      reduceMid(x, out, outer, mid, inner, -inf, [](float a, float v) { return (v > a || v != v) ? v : a; }, 1.0);
-      break;
-    case ReduceOp::min:
-      reduceMid(x, out, outer, mid, inner, inf, [](float a, float v) { return (v < a || v != v) ? v : a; }, 1.0);
-      break;
-    case ReduceOp::prod: reduceMid(x, out, outer, mid, inner, 1.0, [](double a, float v) { return a * v; }, 1.0); break;
+    case ReduceOp::sum: reduceMid(x, out, outer, mid, inner, 0.0, add, add, 1.0); break;
+    case ReduceOp::mean: reduceMid(x, out, outer, mid, inner, 0.0, add, add, 1.0 / static_cast<double>(mid)); break;
+    case ReduceOp::max: reduceMid(x, out, outer, mid, inner, -inf, maxNan, maxNan, 1.0); break;
+    case ReduceOp::min: reduceMid(x, out, outer, mid, inner, inf, minNan, minNan, 1.0); break;
+    case ReduceOp::prod: reduceMid(x, out, outer, mid, inner, 1.0, mul, mul, 1.0); break;
   }
   return info.Env().Undefined();
 }

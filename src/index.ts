@@ -43,3 +43,10 @@ export { Mulberry32, randInt, uniform, type Rng } from './data/rng.js';
 export { loadOnnxClassifier, OnnxClassifier, type InputLayout, type OnnxClassifierOptions } from './onnx/classifier.js';
 export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, type OnnxExportOptions } from './onnx/export.js';
 export { parseInputLayout, parseChannelList } from './onnx/options.js';
+export {
+  BACKENDS, BACKEND_ENV, activeBackend, chooseBackend, initBackend, nativeUnavailableReason, setBackend,
+  type BackendName, type BackendOptions,
+} from './backend/select.js';
+export { nativeClassifier } from './backend/native-classifier.js';
+export { nativePhiloxNoise } from './backend/noise.js';
+export { NATIVE_BACKEND, NativeBackend } from './backend/native-backend.js';

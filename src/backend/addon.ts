@@ -33,13 +33,16 @@ export interface NativeAddon {
     transposeA: boolean, transposeB: boolean, bias: Float32Array | null, activation: number, alpha: number): void;
   /** pool params: [filterH, filterW, strideH, strideW, padTop, padLeft]. */
   maxPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;
-  maxPoolGrad(dy: Float32Array, x: Float32Array, xDims: Dims, yDims: Dims, params: Dims, dx: Float32Array): void;
+  /** y: the forward output (each window's maximum). */
+  maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, xDims: Dims, yDims: Dims, params: Dims, dx: Float32Array): void;
   avgPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;
   avgPoolGrad(dy: Float32Array, dxDims: Dims, dyDims: Dims, params: Dims, dx: Float32Array): void;
   fusedBatchNorm(x: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
     offset: Float32Array | null, scale: Float32Array | null, epsilon: number, period: number): void;
   binary(op: number, a: Float32Array, aShape: Dims, b: Float32Array, bShape: Dims, out: Float32Array, outShape: Dims): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  /** out = a·step(x): a where x > 0, alpha·a elsewhere, NaN where x is NaN. */
+  mulStep(a: Float32Array, x: Float32Array, alpha: number, out: Float32Array): void;
   addN(inputs: Float32Array[], out: Float32Array): void;
   /** Copies the box of extent `box` at srcBegin in src to dstBegin in dst (4-byte elements of any dtype). */
   copyBox(src: Float32Array, srcShape: Dims, srcBegin: Dims, dst: Float32Array, dstShape: Dims, dstBegin: Dims, box: Dims): void;

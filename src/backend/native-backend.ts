@@ -86,7 +86,7 @@ export class NativeBackend extends MathBackendCPU {
    * input (the images) needs none: deferring the work skips it there, and `deps` stay alive
    * (referenced) until the values are computed or the tensor is disposed.
    */
-  lazyOutput(shape: number[], deps: TensorInfo[], fill: (out: Float32Array) => void): TensorInfo {
+  lazyOutput(shape: number[], deps: TensorInfo[], fill: (out: Float32Array) => void, recipe?: Recipe): TensorInfo {
     for (const d of deps) this.incRef(d.dataId);
     const dataId = super.write(new Float32Array(0), shape, 'float32');
     this.data.set(dataId, new LazyData(util.sizeFromShape(shape), (out) => {
@@ -95,8 +95,14 @@ export class NativeBackend extends MathBackendCPU {
       for (const d of deps) this.disposeData(d.dataId);
     }, () => {
       for (const d of deps) this.disposeData(d.dataId);
-    }, (n) => this.alloc(n)) as unknown as ReturnType<typeof this.data.get>);
+    }, (n) => this.alloc(n), recipe) as unknown as ReturnType<typeof this.data.get>);
     return { dataId, shape, dtype: 'float32' };
+  }
+
+  /** How a not-yet-computed lazy tensor would be computed, so a consumer can fuse it instead. */
+  pendingRecipe(t: TensorInfo): Recipe | undefined {
+    const entry = this.data.get(t.dataId) as unknown;
+    return entry instanceof LazyData && !entry.computed ? entry.recipe : undefined;
   }
 
   override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {
@@ -155,6 +161,13 @@ export class NativeBackend extends MathBackendCPU {
   }
 }
 
+/** A lazy tensor that is step(x) (1 where x > 0, else alpha): its consumer may fuse it. */
+export interface Recipe {
+  kind: 'step';
+  x: TensorInfo;
+  alpha: number;
+}
+
 /** Storage entry of a lazyOutput tensor: `values` runs the computation on first access. */
 class LazyData {
   readonly dtype = 'float32';
@@ -162,7 +175,7 @@ class LazyData {
   private result: Float32Array | undefined;
 
   constructor(private readonly size: number, private readonly compute: (out: Float32Array) => void,
-    readonly abandon: () => void, private readonly alloc: (n: number) => Float32Array) {}
+    readonly abandon: () => void, private readonly alloc: (n: number) => Float32Array, readonly recipe?: Recipe) {}
 
   get computed(): boolean {
     return this.result !== undefined;

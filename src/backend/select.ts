@@ -16,20 +16,12 @@ export const BACKEND_ENV = 'SMOOTHCERT_BACKEND';
 
 const TFJS_NAME: Record<BackendName, string> = { native: NATIVE_BACKEND, wasm: 'wasm', cpu: 'cpu' };
 
-let wasmReady = false;
-/** tfjs-wasm loads its .wasm files from its own dist folder; in Node that path must be given. */
-function prepareWasm(): void {
-  if (wasmReady) return;
-  const pkg = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
-  setWasmPaths(join(dirname(pkg), 'dist') + '/');
-  registerWasmExtras();
-  wasmReady = true;
-}
-
 // Registering at import makes the native backend tfjs's default whenever the addon loads,
 // also for code that never calls initBackend.
 const nativeError = registerNativeBackend();
-prepareWasm();
+// tfjs-wasm loads its .wasm files from its own dist folder; in Node that path must be given.
+setWasmPaths(join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+registerWasmExtras();
 
 /** Why the native backend is unavailable, or undefined when it loaded. */
 export function nativeUnavailableReason(): string | undefined {

@@ -56,6 +56,8 @@ export interface ConvSpec {
   padding?: number;
   /** Weight init: 'he' (He normal, fan-out, no bias) or 'torch' (PyTorch default, with bias). */
   init: 'he' | 'torch';
+  /** 'relu' fuses the activation into the convolution (one kernel at inference on the native backend). */
+  activation?: 'relu';
 }
 
 /**
@@ -82,6 +84,7 @@ export function conv(x: Tensor, spec: ConvSpec, init: TorchInit): Tensor {
     useBias: spec.init === 'torch',
     kernelInitializer: spec.init === 'he' ? init.heNormal(spec.kernel, spec.filters) : init.torchUniform(fanIn),
     ...(spec.init === 'torch' ? { biasInitializer: init.torchUniform(fanIn) } : {}),
+    ...(spec.activation ? { activation: spec.activation } : {}),
   });
   return layer.apply(input) as Tensor;
 }
@@ -99,11 +102,12 @@ export function relu(x: Tensor, name: string): Tensor {
 }
 
 /** nn.Linear with PyTorch's default init; `zeroBias` for the DenseNet classifier, which zeroes it. */
-export function linear(x: Tensor, units: number, name: string, init: TorchInit, zeroBias = false): Tensor {
+export function linear(x: Tensor, units: number, name: string, init: TorchInit, zeroBias = false, activation?: 'relu'): Tensor {
   const fanIn = x.shape[x.shape.length - 1]!;
   return tfl.layers.dense({
     name,
     units,
+    ...(activation ? { activation } : {}),
     kernelInitializer: init.torchUniform(fanIn),
     biasInitializer: zeroBias ? 'zeros' : init.torchUniform(fanIn),
   }).apply(x) as Tensor;

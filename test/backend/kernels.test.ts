@@ -10,7 +10,7 @@ import { ENGINE, assertMatchesCpu, rand } from './parity.js';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
-interface ConvCase { name: string; x: Shape4; w: Shape4; strides: number | [number, number]; pad: Pad; dilations?: number }
+interface ConvCase { name: string; x: Shape4; w: Shape4; strides: number | [number, number]; pad: Pad; dilations?: number; notOnWasm?: string }
 
 const CONV_CASES: ConvCase[] = [
   { name: 'batch 1, valid, 1 input channel', x: [1, 5, 5, 1], w: [3, 3, 1, 2], strides: 1, pad: 'valid' },
@@ -19,14 +19,15 @@ const CONV_CASES: ConvCase[] = [
   { name: 'numeric padding, stride 3', x: [2, 10, 11, 4], w: [3, 3, 4, 3], strides: 3, pad: 1 },
   // tfjs sizes numeric padding from the filter height and stride height only: oneDNN rejects
   // this geometry and the CPU kernel must take over.
-  { name: 'numeric padding with unequal filter and strides', x: [3, 9, 8, 2], w: [2, 3, 2, 5], strides: [1, 2], pad: 1 },
+  { name: 'numeric padding with unequal filter and strides', x: [3, 9, 8, 2], w: [2, 3, 2, 5], strides: [1, 2], pad: 1,
+    notOnWasm: 'tfjs-wasm itself computes this inconsistent geometry differently from the CPU backend' },
   { name: 'same, dilation 2', x: [2, 9, 9, 2], w: [3, 3, 2, 3], strides: 1, pad: 'same', dilations: 2 },
   { name: 'LeNet conv2 shape', x: [3, 12, 12, 20], w: [5, 5, 20, 50], strides: 1, pad: 'valid' },
 ];
 
 describe(`convolution kernels on ${ENGINE}`, () => {
   for (const c of CONV_CASES) {
-    test(`Conv2D: ${c.name}`, () => assertMatchesCpu(() => tf.conv2d(rand(c.x, 1) as tf.Tensor4D, rand(c.w, 2) as tf.Tensor4D,
+    test(`Conv2D: ${c.name}`, { skip: ENGINE === 'wasm' && c.notOnWasm }, () => assertMatchesCpu(() => tf.conv2d(rand(c.x, 1) as tf.Tensor4D, rand(c.w, 2) as tf.Tensor4D,
       c.strides, c.pad, 'NHWC', c.dilations ?? 1)));
 
     const outShape = () => tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.w) as tf.Tensor4D, c.strides, c.pad, 'NHWC', c.dilations ?? 1).shape);
@@ -139,6 +140,14 @@ describe(`elementwise kernels on ${ENGINE}`, () => {
   for (const [name, op, lo, hi] of unary) {
     test(name, () => assertMatchesCpu(() => op(rand([3, 5, 7], 1, lo, hi)), { atol: 1e-6, rtol: 1e-5 }));
   }
+  test("Multiply by a Step mask (ReLU's gradient, fused on native) with NaN and alpha", async () => {
+    const withNaN = () => tf.concat([rand([2, 7], 1), tf.fill([1, 7], NaN)]);
+    await assertMatchesCpu(() => tf.mul(rand([3, 7], 2), tf.step(withNaN())));
+    await assertMatchesCpu(() => tf.mul(tf.step(withNaN(), 0.25), rand([3, 7], 2)));
+    // A broadcast product and a mask that is also read directly take the unfused path.
+    await assertMatchesCpu(() => tf.mul(rand([2, 3, 7], 2), tf.step(withNaN())));
+    await assertMatchesCpu(() => { const m = tf.step(withNaN()); return [tf.mul(rand([3, 7], 2), m), m]; });
+  });
   test('AddN', () => assertMatchesCpu(() => tf.addN([rand([3, 4], 1), rand([3, 4], 2), rand([3, 4], 3)])));
   test('Tile', async () => {
     await assertMatchesCpu(() => tf.tile(rand([1, 1, 1, 4], 1), [2, 3, 3, 1]));

@@ -31,7 +31,32 @@ function unaryConfig(kernelName: string, op: number, alpha: (attrs: NamedAttrMap
 
 export const addConfig = binaryConfig(Add, BINARY.add);
 export const subConfig = binaryConfig(Sub, BINARY.sub);
-export const multiplyConfig = binaryConfig(Multiply, BINARY.mul);
+
+/**
+ * ReLU's gradient is dy·step(x) in tfjs: Step returns a lazy tensor, and a Multiply by it
+ * computes dy·[x > 0] in one pass without ever materializing the mask.
+ */
+const multiplyGeneric = binaryConfig(Multiply, BINARY.mul).kernelFunc as unknown as (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => TensorInfo;
+function multiply(args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo {
+  const { inputs: { a, b }, backend } = args;
+  for (const [mask, other] of [[b, a], [a, b]] as const) {
+    const recipe = backend.pendingRecipe(mask);
+    if (recipe?.kind === 'step' && other.dtype === 'float32' && arraysEqual(mask.shape, other.shape)) {
+      return backend.output(other.shape, (out) => backend.addon.mulStep(backend.f32(other), backend.f32(recipe.x), recipe.alpha, out));
+    }
+  }
+  return multiplyGeneric(args);
+}
+export const multiplyConfig: KernelConfig = { kernelName: Multiply, backendName: NATIVE_BACKEND, kernelFunc: multiply as unknown as KernelFunc };
+
+const cpuStep = cpuKernel(Step);
+function step(args: KernelArgs<{ x: TensorInfo }, { alpha?: number }>): TensorInfo {
+  const { inputs: { x }, backend, attrs } = args;
+  if (!allFloat32(x)) return cpuStep(args);
+  const alpha = attrs.alpha ?? 0;
+  return backend.lazyOutput(x.shape, [x], (y) => backend.addon.unary(UNARY.step, backend.f32(x), y, alpha), { kind: 'step', x, alpha });
+}
+export const stepConfig: KernelConfig = { kernelName: Step, backendName: NATIVE_BACKEND, kernelFunc: step as unknown as KernelFunc };
 export const realDivConfig = binaryConfig(RealDiv, BINARY.div);
 export const maximumConfig = binaryConfig(Maximum, BINARY.max);
 export const minimumConfig = binaryConfig(Minimum, BINARY.min);
@@ -39,7 +64,6 @@ export const squaredDifferenceConfig = binaryConfig(SquaredDifference, BINARY.sq
 
 export const reluConfig = unaryConfig(Relu, UNARY.relu);
 export const relu6Config = unaryConfig(Relu6, UNARY.relu6);
-export const stepConfig = unaryConfig(Step, UNARY.step, (attrs) => (attrs['alpha'] as number | undefined) ?? 0);
 export const expConfig = unaryConfig(Exp, UNARY.exp);
 export const logConfig = unaryConfig(Log, UNARY.log);
 export const negConfig = unaryConfig(Neg, UNARY.neg);

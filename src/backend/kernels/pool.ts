@@ -27,10 +27,11 @@ function maxPool(args: KernelArgs<{ x: TensorInfo }, MaxPoolAttrs>): TensorInfo 
 
 const cpuMaxPoolGrad = cpuKernel(MaxPoolGrad);
 function maxPoolGrad(args: KernelArgs<{ dy: TensorInfo; input: TensorInfo; output: TensorInfo }, MaxPoolGradAttrs>): TensorInfo {
-  const { inputs: { dy, input }, backend, attrs } = args;
-  if (!allFloat32(dy, input)) return cpuMaxPoolGrad(args);
+  const { inputs: { dy, input, output }, backend, attrs } = args;
+  if (!allFloat32(dy, input, output)) return cpuMaxPoolGrad(args);
   const { outShape, params } = poolInfo(input.shape, attrs);
-  return backend.output(input.shape, (dx) => backend.addon.maxPoolGrad(backend.f32(dy), backend.f32(input), input.shape, outShape, params, dx));
+  return backend.output(input.shape, (dx) => backend.addon.maxPoolGrad(backend.f32(dy), backend.f32(input), backend.f32(output),
+    input.shape, outShape, params, dx));
 }
 
 const cpuAvgPool = cpuKernel(AvgPool);
