@@ -65,7 +65,7 @@ export interface TrainOptions extends Omit<MethodOptions, 'form'> {
   weightDecay: number;
   seed: number;
   trainSize?: number;
-  evalSize: number;
+  evalSize?: number;
   consistencyLoss?: MethodOptions['form'];
   backend?: string;
   /** No progress bar (the demo prints its own summary). */
@@ -101,7 +101,7 @@ export function register(program: Command): void {
     .option('--weight-decay <wd>', 'L2 weight decay', parse.nonNegative, 1e-4)
     .option('--seed <seed>', 'seed of initialization, shuffling, augmentation and noise', parse.int(0), 0)
     .option('--train-size <N>', 'train on the first N training examples only', parse.int(1))
-    .option('--eval-size <N>', 'test examples evaluated under noise after each epoch', parse.int(0), 10_000)
+    .option('--eval-size <N>', 'test examples evaluated under noise after each epoch (default: all 10000; 500 for ImageNet, whose images are held decoded)', parse.int(0))
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .addOption(backendOption())
     .action(async (o: TrainOptions, cmd: Command) => {
@@ -200,7 +200,7 @@ function runConfig(o: TrainOptions): RunConfig {
     dataset: o.dataset, arch, method: o.method, sigma: o.sigma, methodOptions,
     epochs: o.epochs ?? schedule.epochs, batchSize: o.batch ?? schedule.batchSize, lr: o.lr ?? schedule.lr,
     lrMilestones: o.lrSteps ?? schedule.lrMilestones, lrGamma: o.lrGamma, momentum: o.momentum, nesterov: o.nesterov,
-    weightDecay: o.weightDecay, seed: o.seed, evalSize: o.evalSize,
+    weightDecay: o.weightDecay, seed: o.seed, evalSize: o.evalSize ?? (kind === 'imagenet' ? 500 : 10_000),
     ...(o.trainSize === undefined ? {} : { trainSize: o.trainSize }),
   };
 }
