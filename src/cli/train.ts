@@ -245,14 +245,19 @@ function trainingRecord(config: RunConfig, methodOptions: Readonly<Record<string
   };
 }
 
+/**
+ * Every k-th test example, k = floor(size / n): a spread over the classes even where the
+ * split is stored class by class (ImageNet's val/ folders).
+ */
 async function evaluationSet(test: Awaited<ReturnType<typeof loadDataset>>, size: number) {
   const n = Math.min(size, test.size);
+  const stride = n > 0 ? Math.floor(test.size / n) : 1;
   const d = test.shape[0] * test.shape[1] * test.shape[2];
   const x = new Float32Array(n * d);
   const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    x.set(await test.image(i), i * d);
-    labels[i] = test.label(i);
+  for (let k = 0; k < n; k++) {
+    x.set(await test.image(k * stride), k * d);
+    labels[k] = test.label(k * stride);
   }
   return { x, labels, size: n };
 }

@@ -20,5 +20,6 @@ export function normalInverseCdf(p: number): number {
 /** p-value of the two-sided exact binomial test of `successes` out of `trials` against p = 1/2. */
 export function binomialTwoSidedPValue(successes: number, trials: number): number {
   if (trials === 0) return 1;
-  return binomialTest(successes, trials, { p: 0.5, alternative: 'two-sided' }).pValue;
+  // stdlib's two-sided sum can round to just above 1 (scipy clamps too).
+  return Math.min(1, binomialTest(successes, trials, { p: 0.5, alternative: 'two-sided' }).pValue);
 }

@@ -39,6 +39,7 @@ export class Smooth {
     readonly seed = 0,
   ) {
     if (!(sigma > 0)) throw new RangeError(`sigma must be > 0 (got ${sigma})`);
+    if (!(base.numClasses >= 2)) throw new RangeError(`the base classifier must have at least 2 classes (got ${base.numClasses})`);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer (got ${seed})`);
   }
 
