@@ -1,6 +1,9 @@
 import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
-import { loadModel, checkModelFitsData } from '../files/model-folder.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel, checkModelFitsData, MODEL_FILE } from '../files/model-folder.js';
 import { loadOnnxClassifier, type InputLayout } from '../onnx/classifier.js';
 import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
 import { tfjsClassifier } from '../smoothing/tfjs-classifier.js';
@@ -10,6 +13,8 @@ export interface LoadedClassifier {
   base: BaseClassifier;
   /** The sigma the model was trained with, when its metadata records one. */
   trainedSigma?: number;
+  /** Identifies the weights: a resumed result log must come from the same model. */
+  fingerprint: string;
 }
 
 /** How to feed an ONNX graph: its layout and any normalization that lives outside it. */
@@ -26,7 +31,8 @@ export interface OnnxInputOptions {
  */
 export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, onnx: OnnxInputOptions): Promise<LoadedClassifier> {
   if (path.toLowerCase().endsWith('.onnx')) {
-    return { base: await loadOnnxClassifier(path, { ...onnx, expectedShape: dataShape }) };
+    const base = await loadOnnxClassifier(path, { ...onnx, expectedShape: dataShape });
+    return { base, fingerprint: sha256(readFileSync(path)) };
   }
   const { model, meta } = await loadModel(path);
   checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });
@@ -34,5 +40,11 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
   return {
     base: activeBackend() === 'native' ? nativeClassifier(model) : tfjsClassifier(model),
     ...(typeof sigma === 'number' ? { trainedSigma: sigma } : {}),
+    // model.json names its weights file by their hash, so it identifies topology and weights.
+    fingerprint: sha256(readFileSync(join(path, MODEL_FILE))),
   };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadDataset } from '../data/registry.js';
 import { radiusGrid, summarize } from '../report/analyze.js';
 import { writePlot } from '../report/plot.js';
 import { renderTable } from '../report/table.js';
@@ -37,7 +38,9 @@ async function demo(o: DemoOptions): Promise<void> {
     weightDecay: 1e-4, seed: 0, evalSize: 1000, ...(o.trainSize === undefined ? {} : { trainSize: o.trainSize }), ...backendOpt,
   }, new Set());
   const tsv = join(o.out, 'certify.tsv');
-  const skip = Math.max(1, Math.floor(10_000 / o.examples));
+  // Spread the examples over the whole test split (10000 images, 500 in the bundled sample).
+  const testSize = (await loadDataset('fashion-mnist', 'test', dirOpt)).size;
+  const skip = Math.max(1, Math.floor(testSize / o.examples));
   process.stderr.write(`[2/3] CERTIFY on every ${skip}-th test image (${o.examples} images, n0 = 100, n = ${o.n}, alpha = 0.001)\n`);
   await runSmoothing('certify', {
     dataset: 'fashion-mnist', split: 'test', ...dirOpt, model: modelDir, n0: 100, n: o.n, alpha: 0.001, batch: 1000,

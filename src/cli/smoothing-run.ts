@@ -49,9 +49,11 @@ export async function runSmoothing(mode: 'certify' | 'predict', o: SmoothingRunO
   const smooth = new Smooth(loaded.base, sigma, o.seed);
 
   const end = Math.min(data.size, o.max ?? Infinity);
+  const isOnnx = o.model.toLowerCase().endsWith('.onnx');
   const settings = {
-    command: mode, model: o.model, dataset: o.dataset, split: o.split, sigma, seed: o.seed, alpha: o.alpha, n: o.n,
-    ...(mode === 'certify' ? { n0: o.n0 } : {}),
+    command: mode, model: o.model, modelFingerprint: loaded.fingerprint, dataset: o.dataset, data: data.source, split: o.split,
+    sigma, seed: o.seed, alpha: o.alpha, n: o.n, ...(mode === 'certify' ? { n0: o.n0 } : {}),
+    ...(isOnnx ? { inputLayout: o.inputLayout ?? 'nchw', mean: o.mean ?? null, std: o.std ?? null } : {}),
   };
   const log = ResultLog.open(o.out, COLUMNS[mode], settings);
   const todo: number[] = [];

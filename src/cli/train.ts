@@ -1,14 +1,14 @@
 import { Command, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { nativePhiloxNoise } from '../backend/noise.js';
 import { datasetInfo, loadDataset } from '../data/registry.js';
 import { readCheckpoint, writeCheckpoint } from '../files/checkpoint.js';
-import { writeFileAtomic } from '../files/atomic.js';
-import { saveModel } from '../files/model-folder.js';
+import { EpochLog } from '../files/epoch-log.js';
+import { META_FILE, MODEL_FILE, saveModel } from '../files/model-folder.js';
 import { buildModel } from '../models/registry.js';
 import { CONSISTENCY_FORMS } from '../training/losses/consistency.js';
 import { trainingData } from '../training/batches.js';
@@ -28,6 +28,8 @@ export interface RunConfig extends TrainerConfig {
   methodOptions: MethodOptions;
   trainSize?: number;
   evalSize: number;
+  /** --data-dir of the run: the default when it is resumed. */
+  dataDir?: string;
 }
 
 interface CheckpointState {
@@ -42,7 +44,6 @@ const SCHEDULES: Record<'mnist' | 'cifar10' | 'imagenet', Pick<TrainerConfig, 'l
   imagenet: { lr: 0.1, epochs: 90, lrMilestones: [30, 60], batchSize: 200 },
 };
 
-export const LOG_COLUMNS = ['epoch', 'time', 'lr', 'train_loss', 'train_acc', 'test_loss', 'test_acc'];
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 export const LOG_FILE = 'log.tsv';
 
@@ -81,16 +82,16 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'folder with the dataset files')
     .option('--arch <name>', 'lenet, cifar_resnet20, cifar_resnet110, cifar_densenet40 or resnet50 (default: lenet for 28×28 data, cifar_resnet110 for CIFAR-10, resnet50 for ImageNet)')
     .addOption(new Option('--method <name>', 'training objective').choices([...METHOD_NAMES]).default('consistency'))
-    .option('--lbd <λ>', 'weight of the regularizer (consistency, SmoothAdv+consistency, stability, MACER)', parse.nonNegative)
+    .option('--lbd <λ>', 'weight λ of the regularizer (default: consistency 10 — the paper uses 5 on MNIST at σ ≥ 0.5; SmoothAdv 0 = no consistency; stability 2; MACER 16)', parse.nonNegative)
     .option('--eta <η>', 'weight of the entropy term of consistency regularization (default 0.5)', parse.nonNegative)
     .option('--num-noise <m>', 'noisy copies per image (default: 2 for consistency, 4 SmoothAdv, 16 MACER)', parse.int(1))
     .addOption(new Option('--consistency-loss <form>', 'form of the consistency term (paper Section 4.5)').choices([...CONSISTENCY_FORMS]))
-    .option('--epsilon <ε>', 'SmoothAdv: L2 attack radius in [0,1] pixel units', parse.nonNegative)
-    .option('--num-steps <k>', 'SmoothAdv: PGD steps', parse.int(1))
-    .option('--warmup <epochs>', 'SmoothAdv: epochs over which ε grows to its value', parse.int(1))
-    .option('--gamma <γ>', 'MACER: hinge margin', parse.nonNegative)
-    .option('--beta <β>', 'MACER: inverse temperature', parse.positive)
-    .option('--defer-epochs <k>', 'MACER: epochs trained with λ = 0 first', parse.int(0))
+    .option('--epsilon <ε>', 'SmoothAdv: L2 attack radius ε in [0,1] pixel units (default 1.0)', parse.nonNegative)
+    .option('--num-steps <k>', 'SmoothAdv: PGD steps (default 10)', parse.int(1))
+    .option('--warmup <epochs>', 'SmoothAdv: epochs over which ε grows to its value (default 10)', parse.int(1))
+    .option('--gamma <γ>', 'MACER: hinge margin γ (default 8)', parse.nonNegative)
+    .option('--beta <β>', 'MACER: inverse temperature β (default 16)', parse.positive)
+    .option('--defer-epochs <k>', 'MACER: epochs trained with λ = 0 first (default 0; the reference\'s --deferred equals the first LR milestone)', parse.int(0))
     .option('--epochs <k>', 'epochs (default 90 for MNIST-like and ImageNet, 150 for CIFAR-10)', parse.int(1))
     .option('--lr <lr>', 'initial learning rate (default 0.01 MNIST-like, 0.1 CIFAR-10 and ImageNet)', parse.positive)
     .option('--lr-steps <epochs>', 'epochs at which the learning rate is multiplied by --lr-gamma (default 30,60 / 50,100)', parse.numbers)
@@ -101,7 +102,7 @@ export function register(program: Command): void {
     .option('--weight-decay <wd>', 'L2 weight decay', parse.nonNegative, 1e-4)
     .option('--seed <seed>', 'seed of initialization, shuffling, augmentation and noise', parse.int(0), 0)
     .option('--train-size <N>', 'train on the first N training examples only', parse.int(1))
-    .option('--eval-size <N>', 'test examples evaluated under noise after each epoch (default: all 10000; 500 for ImageNet, whose images are held decoded)', parse.int(0))
+    .option('--eval-size <N>', 'test examples evaluated under noise after each epoch (default: all 10000; 500 for ImageNet, whose images are held decoded)', parse.int(1))
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .addOption(backendOption())
     .action(async (o: TrainOptions, cmd: Command) => {
@@ -111,7 +112,7 @@ export function register(program: Command): void {
 
 /**
  * Runs (or resumes) a training run to its last epoch. After every epoch it appends the log
- * line, commits the checkpoint (one atomic file), then refreshes the model folder; a resumed
+ * line, refreshes the model folder, then commits the checkpoint (one atomic file); a resumed
  * run drops log lines past the checkpoint, so each finished epoch is logged exactly once.
  */
 export async function train(o: TrainOptions, givenOnCli: ReadonlySet<string> = new Set()): Promise<void> {
@@ -129,17 +130,22 @@ export async function train(o: TrainOptions, givenOnCli: ReadonlySet<string> = n
     if (existsSync(ckptPath)) {
       throw new UserError(`${o.out} already holds a training run; pass --resume to continue it, or choose another --out (nothing was overwritten)`);
     }
+    const taken = [MODEL_FILE, META_FILE, LOG_FILE].filter((f) => existsSync(join(o.out, f)));
+    if (taken.length > 0) {
+      throw new UserError(`${o.out} already holds ${taken.join(', ')} (but no checkpoint to resume); choose another --out (nothing was overwritten)`);
+    }
     config = runConfig(o);
   }
   const method = createMethod(config.method, config.sigma, config.methodOptions);
   const info = datasetInfo(config.dataset);
-  const dirOpt = o.dataDir === undefined ? {} : { dataDir: o.dataDir };
+  const dataDir = o.dataDir ?? config.dataDir;
+  const dirOpt = dataDir === undefined ? {} : { dataDir };
   const [trainSet, testSet] = await Promise.all([loadDataset(config.dataset, 'train', dirOpt), loadDataset(config.dataset, 'test', dirOpt)]);
   const model = buildModel(config.arch, { name: config.dataset, shape: trainSet.shape, numClasses: trainSet.numClasses, normalization: info.normalization }, config.seed);
   const trainer = new Trainer(model, method, config, restored?.state.position, nativePhiloxNoise);
   if (restored) restoreWeights(model, trainer, restored);
   mkdirSync(o.out, { recursive: true });
-  truncateLog(logPath, trainer.position.epoch);
+  const log = new EpochLog(logPath, trainer.position.epoch);
 
   const data = trainingData(trainSet, info.trainAugmentation, config.trainSize);
   const evalSet = await evaluationSet(testSet, config.evalSize);
@@ -163,15 +169,16 @@ export async function train(o: TrainOptions, givenOnCli: ReadonlySet<string> = n
         bar?.update(p.images, { loss: p.loss.toFixed(3), acc: `${p.acc.toFixed(1)}%`, 'samples/s': (p.samples / seconds).toFixed(0) });
       });
       bar?.stop();
-      const test = evalSet.size > 0 ? await trainer.evaluate(evalSet.x, evalSet.labels, trainSet.shape) : { loss: NaN, acc: NaN };
+      const test = await trainer.evaluate(evalSet.x, evalSet.labels, trainSet.shape);
       const seconds = (performance.now() - began) / 1000;
-      appendLog(logPath, [epoch, seconds.toFixed(3), stats.lr, stats.trainLoss.toFixed(4), stats.trainAcc.toFixed(3), test.loss.toFixed(4), test.acc.toFixed(3)]);
+      log.append([epoch, seconds.toFixed(3), stats.lr, stats.trainLoss.toFixed(4), stats.trainAcc.toFixed(3), test.loss.toFixed(4), test.acc.toFixed(3)]);
+      // The model first, the checkpoint (the commit point) last: a kill in between redoes this epoch.
+      await saveModel(o.out, model, { ...meta, training: trainingRecord(config, method.options, trainer.position.epoch) });
       writeCheckpoint<CheckpointState>(ckptPath, {
         state: { config, position: { ...trainer.position } },
         weights: model.weights.map((w) => ({ shape: w.shape as number[], values: w.read().dataSync() as Float32Array })),
         optimizer: optimizerTensors(trainer),
       });
-      await saveModel(o.out, model, { ...meta, training: trainingRecord(config, method.options, trainer.position.epoch) });
       process.stderr.write(`epoch ${epoch + 1}/${config.epochs}: train loss ${stats.trainLoss.toFixed(4)} acc ${stats.trainAcc.toFixed(2)}% | noisy test loss ${test.loss.toFixed(4)} acc ${test.acc.toFixed(2)}% | ${seconds.toFixed(1)} s\n`);
     }
   } finally {
@@ -202,6 +209,7 @@ function runConfig(o: TrainOptions): RunConfig {
     lrMilestones: o.lrSteps ?? schedule.lrMilestones, lrGamma: o.lrGamma, momentum: o.momentum, nesterov: o.nesterov,
     weightDecay: o.weightDecay, seed: o.seed, evalSize: o.evalSize ?? (kind === 'imagenet' ? 500 : 10_000),
     ...(o.trainSize === undefined ? {} : { trainSize: o.trainSize }),
+    ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }),
   };
 }
 
@@ -212,7 +220,8 @@ const FREE = new Set(['out', 'resume', 'backend', 'dataDir']);
 
 function checkSame(key: string, saved: RunConfig, fresh: RunConfig): void {
   if (FREE.has(key)) return;
-  const flat = (c: RunConfig): Record<string, unknown> => ({ ...c, ...c.methodOptions });
+  // Method options as resolved (defaults filled in), so an unset option compares as its default.
+  const flat = (c: RunConfig): Record<string, unknown> => ({ ...c, ...createMethod(c.method, c.sigma, c.methodOptions).options });
   const field = FIELD[key] ?? key;
   const [a, b] = [flat(saved)[field], flat(fresh)[field]];
   if (JSON.stringify(a) !== JSON.stringify(b)) {
@@ -260,20 +269,4 @@ async function evaluationSet(test: Awaited<ReturnType<typeof loadDataset>>, size
     labels[k] = test.label(k * stride);
   }
   return { x, labels, size: n };
-}
-
-/** Keeps the header and the lines of epochs < `epochs` (those a checkpoint covers). */
-function truncateLog(path: string, epochs: number): void {
-  if (!existsSync(path)) {
-    writeFileAtomic(path, `${LOG_COLUMNS.join('\t')}\n`);
-    return;
-  }
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
-  const kept = lines.filter((l, i) => i === 0 || (/^\d+\t/.test(l) && Number(l.split('\t')[0]) < epochs));
-  if (kept.length !== lines.length) writeFileAtomic(path, `${kept.join('\n')}\n`);
-}
-
-function appendLog(path: string, values: (string | number)[]): void {
-  const text = readFileSync(path, 'utf8');
-  writeFileAtomic(path, `${text}${values.join('\t')}\n`);
 }

@@ -176,7 +176,14 @@ async function loadMnistLike(
   const info = DATASETS[name];
   const imagesFile = findIdxFile(dir, MNIST_FILES[split].images, hint);
   const labelsFile = findIdxFile(dir, MNIST_FILES[split].labels, hint);
-  const set = await readIdxImageSet(imagesFile, labelsFile, info.numClasses);
+  let set: Awaited<ReturnType<typeof readIdxImageSet>>;
+  try {
+    set = await readIdxImageSet(imagesFile, labelsFile, info.numClasses);
+  } catch (e) {
+    // A corrupt file: say how to get a good copy, as for a missing one.
+    if (e instanceof UserError) throw new UserError(`${e.message}. ${hint}`);
+    throw e;
+  }
   if (set.height !== info.shape[0] || set.width !== info.shape[1]) {
     throw new UserError(`${imagesFile}: images are ${set.height}x${set.width}, ${name} images are ` +
       `${info.shape[0]}x${info.shape[1]}; is this the right dataset?`);

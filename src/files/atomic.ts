@@ -6,7 +6,8 @@ import { basename, dirname, join } from 'node:path';
  * write a temporary file beside it, flush it to disk, then rename over the target.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  // A fixed temporary name: a file left by a killed writer is simply overwritten next time.
+  const tmp = join(dirname(path), `.${basename(path)}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -11,29 +12,33 @@ import { writeFileAtomic } from './atomic.js';
 export class ResultLog {
   private constructor(private readonly fd: number, readonly done: ReadonlySet<number>) {}
 
-  /** Opens `path` for appending, creating it with `columns` as header, or resuming it. */
+  /**
+   * Opens `path` for appending: a new or empty log is started with `columns` as header and
+   * this run's settings; a log with results is resumed if its settings are the same.
+   */
   static open(path: string, columns: readonly string[], settings: Record<string, unknown>): ResultLog {
     const header = columns.join('\t');
     const settingsPath = `${path}.json`;
+    if (existsSync(path) && statSync(path).isDirectory()) {
+      throw new UserError(`--out ${path} is a folder; give a file name, e.g. ${join(path, 'certify.tsv')}`);
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const end = text.lastIndexOf('\n') + 1;
+    const lines = text.slice(0, end).split('\n').slice(0, -1);
+    if (lines.length > 0 && lines[0] !== header) {
+      throw new UserError(`${path} exists with header "${lines[0]}" but this command writes "${header}"; choose another --out`);
+    }
     const done = new Set<number>();
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      const end = text.lastIndexOf('\n') + 1;
-      const lines = text.slice(0, end).split('\n').slice(0, -1);
-      if (lines.length === 0 && end === 0 && text.length > 0) {
-        throw new UserError(`${path} has no complete header line; delete it or choose another --out`);
-      }
-      if (lines.length > 0 && lines[0] !== header) {
-        throw new UserError(`${path} exists with header "${lines[0]}" but this command writes "${header}"; choose another --out`);
-      }
+    if (lines.length > 1) {
       checkSettings(settingsPath, settings, path);
       for (const line of lines.slice(1)) done.add(Number(line.split('\t', 1)[0]));
-      if (end < text.length) truncateSync(path, end); // a torn last line from a killed run
+    } else {
+      writeFileAtomic(settingsPath, `${JSON.stringify(settings, null, 2)}\n`);
     }
-    if (!existsSync(settingsPath)) writeFileAtomic(settingsPath, `${JSON.stringify(settings, null, 2)}\n`);
-    const fd = openSync(path, 'a');
-    const log = new ResultLog(fd, done);
-    if (!existsSync(path) || readFileSync(path).length === 0) log.writeLine(header);
+    if (end < text.length) truncateSync(path, end); // a torn last line from a killed run
+    const log = new ResultLog(openSync(path, 'a'), done);
+    if (lines.length === 0) log.writeLine(header);
     return log;
   }
 

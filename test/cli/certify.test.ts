@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
-import { mkdtempSync, readFileSync, appendFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, appendFileSync, writeFileSync, mkdirSync, existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -70,6 +71,32 @@ test('a certify run killed with SIGKILL resumes without losing or repeating an e
   assert.equal(cli([...args.slice(0, 4), fresh, ...args.slice(5)]).status, 0);
   const strip = (f: string) => rows(f).slice(1).map((row) => row.slice(0, 5).join('\t'));
   assert.deepEqual(strip(fresh), strip(out));
+});
+
+test('certify runs an ONNX model normalized outside its graph, and resumes only with the same normalization', () => {
+  const onnx = fileURLToPath(new URL('../../../test/fixtures/onnx/fashion-tiny.onnx', import.meta.url));
+  const out = join(tmp, 'onnx', 'nested', 'c.tsv'); // a missing folder is created
+  const args = ['certify', '--model', onnx, '--sigma', '0.25', '--mean', '0.5', '--std', '0.5', '--out', out, ...quick];
+  const first = cli([...args, '--max', '3']);
+  assert.equal(first.status, 0, first.stderr);
+  const again = cli([...args, '--max', '5']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(rows(out).slice(1).map((r) => r[0]), ['0', '1', '2', '3', '4']);
+  const other = cli(['certify', '--model', onnx, '--sigma', '0.25', '--mean', '0.4', '--std', '0.5', '--out', out, ...quick, '--max', '6']);
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /started with mean = \[0.5\], but this run has mean = \[0.4\]/);
+  const folder = cli(['certify', '--model', onnx, '--sigma', '0.25', '--out', tmp, ...quick]);
+  assert.equal(folder.status, 2);
+  assert.match(folder.stderr, /--out .* is a folder; give a file name/);
+});
+
+test('a log whose results were deleted starts over with the new settings', () => {
+  const out = join(tmp, 'restart.tsv');
+  assert.equal(cli(['certify', '--model', mnistModel, '--out', out, '--max', '1', '--sigma', '0.5', ...quick]).status, 0);
+  rmSync(out);
+  const r = cli(['certify', '--model', mnistModel, '--out', out, '--max', '1', '--sigma', '0.1', ...quick]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(readFileSync(`${out}.json`, 'utf8')).sigma, 0.1);
 });
 
 test('resuming with different settings is refused', () => {

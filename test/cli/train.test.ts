@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliStart } from '../helpers/cli.js';
@@ -68,7 +68,22 @@ test('bad training input gives a clear error, a non-zero exit, and overwrites no
   expect(['--out', done, '--resume', '--sigma', '0.25'], /started with --sigma 0.5, not 0.25/);
   const after = Object.fromEntries(readdirSync(done).map((f) => [f, readFileSync(join(done, f)).toString('base64')]));
   assert.deepEqual(after, before);
+  // A folder holding a model but no checkpoint (e.g. a copied model) is not trained over either.
+  const copy = join(tmp, 'copy');
+  mkdirSync(copy);
+  writeFileSync(join(copy, 'model.json'), readFileSync(join(done, 'model.json')));
+  expect(['--out', copy, ...small], /already holds model\.json \(but no checkpoint to resume\)/);
+  assert.deepEqual(readFileSync(join(copy, 'model.json')), readFileSync(join(done, 'model.json')));
   writeFileSync(join(done, 'checkpoint.ckpt'), 'not a checkpoint');
   expect(['--out', done, '--resume'], /checkpoint .*checkpoint\.ckpt is corrupt/);
   expect(['--out', join(tmp, 'never'), '--resume'], /checkpoint .* does not exist; start the run without --resume/);
+});
+
+test('the demo trains, certifies and reports end to end (smoke test at toy scale)', () => {
+  const out = join(tmp, 'demo');
+  const r = cli(['demo', '--out', out, '--epochs', '1', '--train-size', '64', '--examples', '4', '--n', '50']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\| Model \| ACR \| 0\.00 \| 0\.25 \|/);
+  assert.equal(readFileSync(join(out, 'certify.tsv'), 'utf8').trim().split('\n').length, 1 + 4);
+  assert.deepEqual([...readFileSync(join(out, 'certified-accuracy.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
 });
