@@ -2,7 +2,6 @@ import { after, test } from 'node:test';
 import { rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fashionMnistSampleDir, loadDataset, MNIST_FILES } from '../../src/data/registry.js';
@@ -19,11 +18,12 @@ import { exportOnnx } from '../../src/onnx/export.js';
 import { onnxRoot } from '../../src/onnx/proto/schema.js';
 import type { ImageShape } from '../../src/smoothing/classifier.js';
 import { Smooth } from '../../src/smoothing/smooth.js';
-import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
+import { nativeClassifier } from '../../src/backend/native-classifier.js';
 import { fillGaussian, SUBSTREAM } from '../../src/noise/gaussian.js';
 import { argmaxWithGap, assertClose, randomImages, randomizeWeights, tempDir, tfjsLogits, writeTemp } from './helpers.js';
 
-await tf.setBackend('cpu'); // the reference engine of the comparisons
+// The reference engine of the comparisons is the backend under test (native, or wasm in the fallback run).
+await initBackend();
 const dir = tempDir();
 after(() => rmSync(dir, { recursive: true, force: true }));
 /** float32 tolerance relative to the logits' scale (see assertClose). */
@@ -59,9 +59,12 @@ async function sameCertificate(model: tfl.LayersModel, onnx: OnnxClassifier, x: 
   ref.labels.forEach((label, j) => {
     if (got[j] !== label) assert.ok(ref.gaps[j]! <= TOL * 10, `sample ${j}: engines disagree (${label} vs ${got[j]}) with logit gap ${ref.gaps[j]}`);
   });
-  const viaTfjs = await new Smooth(tfjsClassifier(model), sigma, seed).certify(x, n0, n, 0.001, 32, 0);
+  const nearTies = ref.labels.filter((label, j) => got[j] !== label).length;
+  // nativeClassifier counts in the addon (noise and arg-max there) when the native backend is active.
+  const viaTfjs = await new Smooth(nativeClassifier(model), sigma, seed).certify(x, n0, n, 0.001, 32, 0);
   const viaOnnx = await new Smooth(onnx, sigma, seed).certify(x, n0, n, 0.001, 32, 0);
-  assert.deepEqual(viaOnnx, viaTfjs);
+  if (nearTies === 0) assert.deepEqual(viaOnnx, viaTfjs);
+  else assert.ok(Math.abs(viaOnnx.nA - viaTfjs.nA) <= nearTies, `nA ${viaOnnx.nA} vs ${viaTfjs.nA} with ${nearTies} near-ties`);
 }
 
 test('every supported layer type round-trips (functional graph with merges, NCHW-sensitive ops)', async () => {
@@ -134,8 +137,7 @@ test('the exported file: opset 13, IR 7, dynamic batch, documented NHWC input, m
 });
 
 /**
- * LeNet trained end to end (every layer, consistency loss) on the bundled Fashion-MNIST sample,
- * on the fastest backend here, then compared on the CPU backend like the other models.
+ * LeNet trained end to end (every layer, consistency loss) on the bundled Fashion-MNIST sample.
  */
 async function trainedLenet(): Promise<tfl.LayersModel> {
   await initBackend();
@@ -147,7 +149,6 @@ async function trainedLenet(): Promise<tfl.LayersModel> {
   const data = trainingData(train, 'none', 512);
   while (!trainer.done) await trainer.trainEpoch(data);
   trainer.optimizer.dispose();
-  await tf.setBackend('cpu');
   return model;
 }
 
