@@ -87,3 +87,24 @@ test('the demo trains, certifies and reports end to end (smoke test at toy scale
   assert.equal(readFileSync(join(out, 'certify.tsv'), 'utf8').trim().split('\n').length, 1 + 4);
   assert.deepEqual([...readFileSync(join(out, 'certified-accuracy.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
 });
+
+test('ImageNet folders train a ResNet-50 end to end (streamed decoding, random resized crops)', async (t) => {
+  if (process.env['SMOOTHCERT_BACKEND'] === 'wasm') {
+    t.skip('a ResNet-50 step takes tens of seconds on tfjs-wasm; the native run covers this path');
+    return;
+  }
+  const { default: sharp } = await import('sharp');
+  const root = join(tmp, 'imagenet');
+  for (const [split, wnid, shade] of [['train', 'n01', 40], ['train', 'n02', 200], ['val', 'n01', 50], ['val', 'n02', 190]] as const) {
+    mkdirSync(join(root, split, wnid), { recursive: true });
+    const image = sharp({ create: { width: 300, height: 260, channels: 3, background: { r: shade, g: shade / 2, b: 255 - shade } } });
+    await image.jpeg().toFile(join(root, split, wnid, 'a.JPEG'));
+  }
+  const out = join(tmp, 'imagenet-run');
+  const r = cli(['train', '--dataset', 'imagenet', '--data-dir', root, '--arch', 'resnet50', '--method', 'gaussian', '--sigma', '0.5', '--out', out,
+    '--epochs', '1', '--batch', '2', '--eval-size', '1']);
+  assert.equal(r.status, 0, r.stderr);
+  const meta = JSON.parse(readFileSync(join(out, 'smoothcert.json'), 'utf8'));
+  assert.deepEqual([meta.arch, meta.dataset, meta.inputShape, meta.numClasses], ['resnet50', 'imagenet', [224, 224, 3], 2]);
+  assert.equal(logRows(out).length, 2);
+});
