@@ -61,16 +61,26 @@ void binary(const float* a, const float* b, float* o, const Broadcast& bc, Op op
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < r; ++i) rows *= bc.shape[i];
   parallelFor(rows, std::max<int64_t>(1, 16384 / n), [&](int64_t r0, int64_t r1) {
+    // The operand offsets of the first row, then an odometer over the outer dimensions: a
+    // division per row costs more than a short row (a bias of 20 channels) itself.
     std::vector<int64_t> idx(r, 0);
+    int64_t rem = r0, offA = 0, offB = 0;
+    for (size_t d = r - 1; d-- > 0;) {
+      idx[d] = rem % bc.shape[d];
+      rem /= bc.shape[d];
+      offA += idx[d] * bc.sa[d];
+      offB += idx[d] * bc.sb[d];
+    }
     for (int64_t row = r0; row < r1; ++row) {
-      int64_t rem = row, offA = 0, offB = 0;
-      for (size_t d = r - 1; d-- > 0;) {
-        idx[d] = rem % bc.shape[d];
-        rem /= bc.shape[d];
-        offA += idx[d] * bc.sa[d];
-        offB += idx[d] * bc.sb[d];
-      }
       inner(a + offA, bc.sa[r - 1], b + offB, bc.sb[r - 1], o + row * n, n, op);
+      for (size_t d = r - 1; d-- > 0;) {
+        offA += bc.sa[d];
+        offB += bc.sb[d];
+        if (++idx[d] < bc.shape[d]) break;
+        offA -= bc.sa[d] * bc.shape[d];
+        offB -= bc.sb[d] * bc.shape[d];
+        idx[d] = 0;
+      }
     }
   });
 }
@@ -102,11 +112,17 @@ enum class UnaryOp : int {
   square = 8, abs = 9, sigmoid = 10, tanh = 11, reciprocal = 12, leakyrelu = 13, elu = 14,
 };
 
+// The loops live in plain functions over [0, n) and the parallel bodies pass offset pointers:
+// GCC 12 does not if-convert (and so does not vectorize) the same loop written over [b, e)
+// inside the lambda, which made ReLU and its gradient branch on the sign of every element.
+template <typename F>
+void unaryRange(const float* x, float* y, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
 template <typename F>
 void unary(const float* x, float* y, int64_t n, F f) {
-  parallelFor(n, 1 << 15, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
-  });
+  parallelFor(n, 1 << 15, [&](int64_t b, int64_t e) { unaryRange(x + b, y + b, e - b, f); });
 }
 
 // unary(op, x, y, alpha)
@@ -140,6 +156,15 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+void mulStepRange(const float* a, const float* x, float alpha, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i];
+    float s = v > 0.f ? 1.f : alpha;
+    s = v != v ? v : s;
+    o[i] = a[i] * s;
+  }
+}
+
 // mulStep(a, x, alpha, out): a · step(x), ReLU's gradient without a mask tensor.
 Napi::Value MulStep(const Napi::CallbackInfo& info) {
   const float* a = f32(info, 0);
@@ -147,12 +172,39 @@ Napi::Value MulStep(const Napi::CallbackInfo& info) {
   float alpha = static_cast<float>(doubleArg(info, 2));
   float* o = f32(info, 3);
   int64_t n = static_cast<int64_t>(length(info, 3));
-  parallelFor(n, 1 << 16, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      float s = x[i] > 0.f ? 1.f : alpha;
-      s = x[i] != x[i] ? x[i] : s;
-      o[i] = a[i] * s;
-    }
+  parallelFor(n, 1 << 16, [&](int64_t b, int64_t e) { mulStepRange(a + b, x + b, alpha, o + b, e - b); });
+  return info.Env().Undefined();
+}
+
+/**
+ * One SGD step of PyTorch's rule in float32, each operation rounded as the separate tfjs ops of
+ * src/training/sgd.ts round it: d = g + wd·w; b' = μ·b + d; w' = w − lr·(nesterov ? d + μ·b' : b').
+ */
+void sgdRange(const float* w, const float* g, const float* b, float* wOut, float* bOut, float lr, float momentum,
+              float weightDecay, bool decay, bool nesterov, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    float d = decay ? g[i] + w[i] * weightDecay : g[i];
+    float buf = b[i] * momentum + d;
+    float update = nesterov ? d + buf * momentum : buf;
+    bOut[i] = buf;
+    wOut[i] = w[i] - update * lr;
+  }
+}
+
+// sgdStep(w, g, buf, wOut, bufOut, lr, momentum, weightDecay, nesterov)
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  const float* w = f32(info, 0);
+  const float* g = f32(info, 1);
+  const float* b = f32(info, 2);
+  float* wOut = f32(info, 3);
+  float* bOut = f32(info, 4);
+  double weightDecay = doubleArg(info, 7);
+  float lr = static_cast<float>(doubleArg(info, 5)), momentum = static_cast<float>(doubleArg(info, 6));
+  bool nesterov = info[8].As<Napi::Boolean>().Value();
+  int64_t n = static_cast<int64_t>(length(info, 0));
+  parallelFor(n, 1 << 15, [&](int64_t s, int64_t e) {
+    sgdRange(w + s, g + s, b + s, wOut + s, bOut + s, lr, momentum, static_cast<float>(weightDecay), weightDecay > 0,
+             nesterov, e - s);
   });
   return info.Env().Undefined();
 }
@@ -179,6 +231,7 @@ void initElementwise(Napi::Env env, Napi::Object exports) {
   exportFunction<Unary>(env, exports, "unary");
   exportFunction<MulStep>(env, exports, "mulStep");
   exportFunction<AddN>(env, exports, "addN");
+  exportFunction<SgdStep>(env, exports, "sgdStep");
 }
 
 }  // namespace sc

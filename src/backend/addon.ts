@@ -33,8 +33,9 @@ export interface NativeAddon {
     transposeA: boolean, transposeB: boolean, bias: Float32Array | null, activation: number, alpha: number): void;
   /** pool params: [filterH, filterW, strideH, strideW, padTop, padLeft]. */
   maxPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;
-  /** y: the forward output (each window's maximum). */
-  maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, xDims: Dims, yDims: Dims, params: Dims, dx: Float32Array): void;
+  /** y: the forward output (each window's maximum); with stepX, dx is multiplied by step(stepX) (1 where > 0, else alpha). */
+  maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, xDims: Dims, yDims: Dims, params: Dims, dx: Float32Array,
+    stepX?: Float32Array | null, alpha?: number): void;
   avgPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;
   avgPoolGrad(dy: Float32Array, dxDims: Dims, dyDims: Dims, params: Dims, dx: Float32Array): void;
   fusedBatchNorm(x: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
@@ -44,6 +45,9 @@ export interface NativeAddon {
   /** out = a·step(x): a where x > 0, alpha·a elsewhere, NaN where x is NaN. */
   mulStep(a: Float32Array, x: Float32Array, alpha: number, out: Float32Array): void;
   addN(inputs: Float32Array[], out: Float32Array): void;
+  /** One SGD step with momentum (src/training/sgd.ts's rule, the same float32 roundings) into wOut and bufOut. */
+  sgdStep(w: Float32Array, g: Float32Array, buf: Float32Array, wOut: Float32Array, bufOut: Float32Array,
+    lr: number, momentum: number, weightDecay: number, nesterov: boolean): void;
   /** Copies the box of extent `box` at srcBegin in src to dstBegin in dst (4-byte elements of any dtype). */
   copyBox(src: Float32Array, srcShape: Dims, srcBegin: Dims, dst: Float32Array, dstShape: Dims, dstBegin: Dims, box: Dims): void;
   tile(x: Float32Array, shape: Dims, reps: Dims, out: Float32Array): void;

@@ -161,11 +161,38 @@ export class NativeBackend extends MathBackendCPU {
   }
 }
 
-/** A lazy tensor that is step(x) (1 where x > 0, else alpha): its consumer may fuse it. */
-export interface Recipe {
+/**
+ * How a lazy tensor is computed, for a consumer that can fuse the computation into its own:
+ * - step: step(x), 1 where x > 0, else alpha (ReLU's gradient mask);
+ * - conv: a convolution, plus a per-channel bias once an Add has folded one in; `relu` is the
+ *   ReLU of this tensor when a Relu kernel has computed it directly (step of either is the same);
+ * - maxPoolGrad: the gradient of a max-pool, which a ReLU gradient can multiply in the same pass.
+ */
+export type Recipe = StepRecipe | ConvRecipe | MaxPoolGradRecipe;
+
+export interface StepRecipe {
   kind: 'step';
   x: TensorInfo;
   alpha: number;
+}
+
+export interface ConvRecipe {
+  kind: 'conv';
+  x: TensorInfo;
+  filter: TensorInfo;
+  /** The addon's conv params for this geometry. */
+  params: number[];
+  bias?: TensorInfo;
+  relu?: TensorInfo;
+}
+
+export interface MaxPoolGradRecipe {
+  kind: 'maxPoolGrad';
+  dy: TensorInfo;
+  input: TensorInfo;
+  output: TensorInfo;
+  /** The addon's pool params for this geometry. */
+  params: number[];
 }
 
 /** Storage entry of a lazyOutput tensor: `values` runs the computation on first access. */

@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { getKernelsForBackend, registerBackend, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { getKernel, getKernelsForBackend, registerBackend, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { loadAddon } from './addon.js';
 import { NATIVE_BACKEND, NativeBackend } from './native-backend.js';
 import * as batchnorm from './kernels/batchnorm.js';
@@ -9,6 +9,7 @@ import * as elementwise from './kernels/elementwise.js';
 import * as matmul from './kernels/matmul.js';
 import * as pool from './kernels/pool.js';
 import * as reduce from './kernels/reduce.js';
+import * as sgd from './kernels/sgd.js';
 
 /** The kernels the addon runs; every other kernel is the CPU backend's. */
 export const NATIVE_KERNELS: KernelConfig[] = [
@@ -25,6 +26,7 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   copy.sliceConfig, copy.padV2Config, copy.tileConfig,
   reduce.sumConfig, reduce.meanConfig, reduce.maxConfig, reduce.minConfig, reduce.prodConfig,
   reduce.argMaxConfig, reduce.softmaxConfig,
+  sgd.sgdStepConfig,
 ];
 
 /** Above the CPU (1) and wasm (2) backends: tfjs picks the native backend when it loads. */
@@ -43,7 +45,7 @@ export function registerNativeBackend(): string | undefined {
   if (load.error !== undefined) return (registration = load.error);
   for (const config of getKernelsForBackend('cpu')) registerKernel({ ...config, backendName: NATIVE_BACKEND });
   for (const config of NATIVE_KERNELS) {
-    unregisterKernel(config.kernelName, NATIVE_BACKEND);
+    if (getKernel(config.kernelName, NATIVE_BACKEND)) unregisterKernel(config.kernelName, NATIVE_BACKEND);
     registerKernel(config);
   }
   registerBackend(NATIVE_BACKEND, () => new NativeBackend(load.addon), NATIVE_PRIORITY);

@@ -7,6 +7,20 @@ export interface SgdOptions {
   weightDecay: number;
 }
 
+/**
+ * Optional kernel of a backend that performs one variable's momentum update in one pass, with
+ * the same float32 roundings as the tfjs ops below (the native backend registers it). Inputs
+ * { v, g, buf }, attributes SgdStepAttrs; outputs [new v, new buf].
+ */
+export const SGD_STEP_KERNEL = 'SmoothcertSgdStep';
+export interface SgdStepAttrs {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+  [key: string]: number | boolean;
+}
+
 /** Momentum buffers by variable name: what a checkpoint must keep to resume exactly. */
 export type SgdState = Record<string, { shape: number[]; values: Float32Array }>;
 
@@ -24,24 +38,39 @@ export class Sgd {
 
   step(variables: readonly tf.Variable[], grads: tf.NamedTensorMap, lr: number): void {
     const { momentum, nesterov, weightDecay } = this.options;
+    const fused = momentum > 0 && tf.getKernel(SGD_STEP_KERNEL, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       for (const v of variables) {
         const g = grads[v.name];
         if (!g) continue;
+        if (fused) {
+          const buf = this.buffer(v);
+          const attrs: SgdStepAttrs = { lr, momentum, weightDecay, nesterov };
+          const [w, b] = tf.engine().runKernel(SGD_STEP_KERNEL, { v, g, buf }, attrs) as tf.Tensor[];
+          buf.assign(b!);
+          v.assign(w!);
+          continue;
+        }
         const d = weightDecay > 0 ? tf.add(g, tf.mul(v, weightDecay)) : g;
         let update = d;
         if (momentum > 0) {
-          let buf = this.buffers.get(v.name);
-          if (!buf) {
-            buf = tf.variable(tf.zerosLike(v), false, `${v.name}/momentum`);
-            this.buffers.set(v.name, buf);
-          }
+          const buf = this.buffer(v);
           buf.assign(tf.add(tf.mul(buf, momentum), d));
           update = nesterov ? tf.add(d, tf.mul(buf, momentum)) : buf;
         }
         v.assign(tf.sub(v, tf.mul(update, lr)));
       }
     });
+  }
+
+  /** The momentum buffer of v, zero on first use. */
+  private buffer(v: tf.Variable): tf.Variable {
+    let buf = this.buffers.get(v.name);
+    if (!buf) {
+      buf = tf.tidy(() => tf.variable(tf.zerosLike(v), false, `${v.name}/momentum`));
+      this.buffers.set(v.name, buf);
+    }
+    return buf;
   }
 
   getState(): SgdState {

@@ -1,0 +1,123 @@
+/**
+ * Where a LeNet consistency-training step (m = 2, 256 noisy samples, the bench case
+ * lenet-train-consistency) spends its time on the native backend: per tfjs kernel (outermost
+ * calls, so a kernel that computes a lazy input is charged for it) and per addon function
+ * (native time only, keyed by shape for convolutions and matrix products). Not a benchmark:
+ * the timers add overhead of their own. `node --cpu-prof` cannot be used instead: it corrupts
+ * the heap inside oneDNN.
+ *
+ *   node dist/bench/profile.js [steps]
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadAddon, type NativeAddon } from '../src/backend/addon.js';
+import { NATIVE_BACKEND } from '../src/backend/native-backend.js';
+import { nativePhiloxNoise } from '../src/backend/noise.js';
+import { nativeUnavailableReason, setBackend } from '../src/backend/select.js';
+import { ARCHITECTURES } from '../src/models/registry.js';
+import { createMethod, lossAndGrads, trainableVariables } from '../src/training/methods.js';
+import { Sgd } from '../src/training/sgd.js';
+
+type Tally = Map<string, { calls: number; ms: number }>;
+
+function count(tally: Tally, key: string, ms: number): void {
+  const entry = tally.get(key) ?? { calls: 0, ms: 0 };
+  entry.calls++;
+  entry.ms += ms;
+  tally.set(key, entry);
+}
+
+/** Wraps every kernel of the native backend with a timer of its outermost calls. */
+function timeKernels(tally: Tally): void {
+  let depth = 0;
+  for (const config of tf.getKernelsForBackend(NATIVE_BACKEND)) {
+    const run = config.kernelFunc;
+    tf.unregisterKernel(config.kernelName, NATIVE_BACKEND);
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        depth++;
+        const start = performance.now();
+        try {
+          return run(args);
+        } finally {
+          depth--;
+          if (depth === 0) count(tally, config.kernelName, performance.now() - start);
+        }
+      },
+    });
+  }
+}
+
+/** Wraps every addon function with a timer; convolutions and matrix products are keyed by their operand shapes. */
+function timeAddon(addon: NativeAddon, tally: Tally): void {
+  const functions = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of Object.keys(functions)) {
+    const run = functions[name]!;
+    functions[name] = (...args: unknown[]) => {
+      const start = performance.now();
+      try {
+        return run(...args);
+      } finally {
+        let key = name;
+        if (name === 'binary' || name === 'unary' || name === 'reduce') key += ` op ${String(args[0])}`;
+        if (name.startsWith('conv2d') || name === 'batchMatMul') key += ` ${JSON.stringify(args[1])} ${JSON.stringify(args[3])}`;
+        if (name === 'batchMatMul') key += ` ${String(args[5])} ${String(args[6])}`;
+        count(tally, key, performance.now() - start);
+      }
+    };
+  }
+}
+
+function print(title: string, tally: Tally, steps: number): void {
+  let total = 0;
+  process.stdout.write(`${title} (per step: calls, ms)\n`);
+  for (const [key, { calls, ms }] of [...tally].sort((a, b) => b[1].ms - a[1].ms)) {
+    total += ms;
+    process.stdout.write(`  ${key.padEnd(64)} ${(calls / steps).toFixed(1).padStart(6)} ${(ms / steps).toFixed(3).padStart(9)}\n`);
+  }
+  process.stdout.write(`  ${'total'.padEnd(64)} ${''.padStart(6)} ${(total / steps).toFixed(3).padStart(9)}\n`);
+}
+
+const steps = Number(process.argv[2] ?? 60);
+const addon = loadAddon().addon;
+if (nativeUnavailableReason() !== undefined || !addon) throw new Error(`native backend unavailable: ${nativeUnavailableReason()}`);
+await setBackend('native');
+const kernels: Tally = new Map();
+const natives: Tally = new Map();
+timeKernels(kernels);
+timeAddon(addon, natives);
+
+const model = ARCHITECTURES.lenet.build({ numClasses: 10, inputShape: [28, 28, 1], normalization: { mean: [0], std: [1] }, seed: 1 });
+const method = createMethod('consistency', 0.25, { numNoise: 2 });
+const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
+const variables = trainableVariables(model);
+const x = tf.randomUniform([128, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+const labels = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
+const phases = { prepare: 0, lossAndGrads: 0, sgd: 0 };
+let step = 0;
+function trainStep(): void {
+  let t = performance.now();
+  const prepared = method.prepare(model, { x, labels }, { noise: nativePhiloxNoise(0, step++), epoch: 0 });
+  phases.prepare += performance.now() - t;
+  t = performance.now();
+  const result = lossAndGrads(prepared, variables);
+  phases.lossAndGrads += performance.now() - t;
+  t = performance.now();
+  sgd.step(variables, result.grads, 0.01);
+  phases.sgd += performance.now() - t;
+  tf.dispose(result.grads);
+  prepared.dispose();
+}
+
+for (let i = 0; i < 5; i++) trainStep(); // primitive creation and warm-up
+kernels.clear();
+natives.clear();
+phases.prepare = phases.lossAndGrads = phases.sgd = 0;
+const start = performance.now();
+for (let i = 0; i < steps; i++) trainStep();
+const ms = (performance.now() - start) / steps;
+process.stdout.write(`${ms.toFixed(2)} ms/step (${((256 / ms) * 1000).toFixed(0)} noisy samples/s with the timers on); phases ms/step: `
+  + `${Object.entries(phases).map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`).join(', ')}\n`);
+print('tfjs kernels', kernels, steps);
+print('addon functions', natives, steps);
+tf.dispose([x, labels]);
