@@ -154,6 +154,12 @@ describe(`elementwise kernels on ${ENGINE}`, () => {
     await assertMatchesCpu(() => tf.tile(rand([2, 3], 1), [3, 2]));
     await assertMatchesCpu(() => tf.tile(rand([5], 1), [1]));
   });
+  test('PadV2 and Slice: asymmetric pads, a non-zero constant, batch 1', async () => {
+    await assertMatchesCpu(() => tf.pad(rand([1, 5, 7, 3], 1), [[0, 0], [1, 2], [3, 0], [0, 1]], 0.5));
+    await assertMatchesCpu(() => tf.pad(rand([2, 4, 4, 2], 2), [[0, 0], [1, 1], [1, 1], [0, 0]]));
+    await assertMatchesCpu(() => tf.pad(rand([3, 2], 3), [[2, 0], [0, 3]], -1));
+    await assertMatchesCpu(() => tf.slice(rand([2, 6, 5, 3], 4), [1, 1, 0, 1], [1, 4, 5, 2]));
+  });
 });
 
 describe(`reductions and softmax on ${ENGINE}`, () => {
