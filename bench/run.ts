@@ -7,6 +7,8 @@
  * Cases: lenet-certify (noise + forward + arg-max counts at batch 1000; onnxruntime-node runs the
  * ONNX export of the same weights), lenet-train-consistency (m = 2, 256 noisy samples per step),
  * resnet20-infer (batch 500), resnet20-train (consistency, m = 2, 128 noisy samples per step).
+ * lenet-train-consistency also runs bench/pytorch_lenet.py (the authors'-style PyTorch loop) when a
+ * python3 with PyTorch is present, and reports the native engine's ratio to it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -16,11 +18,12 @@ import { ARCHITECTURES } from '../src/models/registry.js';
 import { onnxSampling, testImage, tfjsSampling } from './certify.js';
 import { forwardFlopsPerImage, TRAIN_FLOPS_FACTOR } from './flops.js';
 import { round3 } from './measure.js';
+import { pytorchLenetTraining } from './pytorch.js';
 import { inferenceThroughput, trainingThroughput } from './train.js';
 
 const CASES = ['lenet-certify', 'lenet-train-consistency', 'resnet20-infer', 'resnet20-train'] as const;
 type Case = (typeof CASES)[number];
-type Engine = 'native' | 'wasm' | 'onnxruntime';
+type Engine = 'native' | 'wasm' | 'onnxruntime' | 'pytorch';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,7 +32,7 @@ function option(name: string): string | undefined {
 
 const seconds = Number(option('seconds') ?? 5);
 const cases = (option('cases')?.split(',') ?? CASES) as Case[];
-const engines = (option('engines')?.split(',') ?? ['native', 'wasm', 'onnxruntime']) as Engine[];
+const engines = (option('engines')?.split(',') ?? ['native', 'wasm', 'onnxruntime', 'pytorch']) as Engine[];
 const SIGMA = 0.25;
 
 function emit(line: Record<string, unknown>): void {
@@ -95,6 +98,18 @@ async function lenetCertify(): Promise<void> {
 }
 
 async function training(name: Case, build: () => tfl.LayersModel, noisySamples: number): Promise<void> {
+  // The issue's yardstick for LeNet: the authors' PyTorch loop on the same machine, in the same run.
+  let torchRate: number | undefined;
+  if (name === 'lenet-train-consistency' && engines.includes('pytorch')) {
+    process.stderr.write(`${name} on pytorch…\n`);
+    const r = pytorchLenetTraining(seconds);
+    if ('skipped' in r) emit({ case: name, engine: 'pytorch', skipped: r.skipped });
+    else {
+      torchRate = r.noisySamplesPerSec;
+      emit({ case: name, engine: 'pytorch', m: 2, noisySamplesPerStep: noisySamples, noisySamplesPerSec: round3(r.noisySamplesPerSec),
+        imagesPerSec: round3(r.noisySamplesPerSec / 2), threads: r.threads, torch: r.torch, blas: r.blas });
+    }
+  }
   for (const engine of tfjsEngines) {
     const why = await use(engine);
     if (why !== undefined) {
@@ -109,6 +124,7 @@ async function training(name: Case, build: () => tfl.LayersModel, noisySamples: 
     emit({
       case: name, engine, m: 2, noisySamplesPerStep: noisySamples, noisySamplesPerSec: round3(r.noisySamplesPerSec),
       imagesPerSec: round3(r.imagesPerSec), gflops: round3(r.noisySamplesPerSec * flops / 1e9),
+      ...(torchRate === undefined ? {} : { ratioVsPytorch: round3(r.noisySamplesPerSec / torchRate) }),
     });
     model.dispose();
   }
