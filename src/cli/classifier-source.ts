@@ -1,10 +1,11 @@
 import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, checkModelFitsData, MODEL_FILE } from '../files/model-folder.js';
 import { loadOnnxClassifier, type InputLayout } from '../onnx/classifier.js';
+import { readOnnxMetadata } from '../onnx/metadata.js';
 import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
 import { tfjsClassifier } from '../smoothing/tfjs-classifier.js';
 
@@ -15,11 +16,14 @@ export interface LoadedClassifier {
   trainedSigma?: number;
   /** Identifies the weights: a resumed result log must come from the same model. */
   fingerprint: string;
+  /** The layout an ONNX graph is fed in. */
+  inputLayout?: InputLayout;
 }
 
 /** How to feed an ONNX graph: its layout and any normalization that lives outside it. */
 export interface OnnxInputOptions {
-  inputLayout: InputLayout;
+  /** Default: what the file records (smoothcert export writes nhwc), else nchw (PyTorch). */
+  inputLayout?: InputLayout;
   mean?: number[];
   std?: number[];
 }
@@ -31,8 +35,12 @@ export interface OnnxInputOptions {
  */
 export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, onnx: OnnxInputOptions): Promise<LoadedClassifier> {
   if (path.toLowerCase().endsWith('.onnx')) {
-    const base = await loadOnnxClassifier(path, { ...onnx, expectedShape: dataShape });
-    return { base, fingerprint: sha256(readFileSync(path)) };
+    const bytes = existsSync(path) ? readFileSync(path) : new Uint8Array(0);
+    const recorded = readOnnxMetadata(bytes);
+    const inputLayout = onnx.inputLayout ?? (recorded['input_layout'] === 'nhwc' ? 'nhwc' : 'nchw');
+    const base = await loadOnnxClassifier(path, { ...onnx, inputLayout, expectedShape: dataShape });
+    const sigma = Number(recorded['sigma']);
+    return { base, fingerprint: sha256(bytes), inputLayout, ...(sigma > 0 ? { trainedSigma: sigma } : {}) };
   }
   const { model, meta } = await loadModel(path);
   checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });

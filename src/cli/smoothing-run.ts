@@ -42,7 +42,7 @@ export async function runSmoothing(mode: 'certify' | 'predict', o: SmoothingRunO
   const data = await loadDataset(o.dataset, o.split, o.dataDir === undefined ? {} : { dataDir: o.dataDir });
   await useBackend(o.backend);
   const loaded = await loadClassifier(o.model, data.shape, o.dataset, {
-    inputLayout: o.inputLayout ?? 'nchw', ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
+    ...(o.inputLayout ? { inputLayout: o.inputLayout } : {}), ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
   });
   const sigma = o.sigma ?? loaded.trainedSigma;
   if (sigma === undefined) throw new UserError(`--sigma is required: the model ${o.model} does not record the noise level it was trained with`);
@@ -53,7 +53,7 @@ export async function runSmoothing(mode: 'certify' | 'predict', o: SmoothingRunO
   const settings = {
     command: mode, model: o.model, modelFingerprint: loaded.fingerprint, dataset: o.dataset, data: data.source, split: o.split,
     sigma, seed: o.seed, alpha: o.alpha, n: o.n, ...(mode === 'certify' ? { n0: o.n0 } : {}),
-    ...(isOnnx ? { inputLayout: o.inputLayout ?? 'nchw', mean: o.mean ?? null, std: o.std ?? null } : {}),
+    ...(isOnnx ? { inputLayout: loaded.inputLayout, mean: o.mean ?? null, std: o.std ?? null } : {}),
   };
   const log = ResultLog.open(o.out, COLUMNS[mode], settings);
   const todo: number[] = [];

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -33,6 +33,18 @@ test('smoothcert export writes an ONNX file that onnxruntime runs like the tfjs 
   const images = randomImages(4, [28, 28, 1], 1);
   assertClose(await onnx.logits(images, 4), tfjsLogits(model, images, 4), 1e-4, 'exported logits');
   onnx.dispose();
+
+  // certify reads the layout and σ the export recorded: no --input-layout or --sigma needed, and the
+  // exported graph certifies exactly like the model folder it came from (same noise, same seed).
+  const viaOnnx = join(dir, 'onnx.tsv');
+  const viaFolder = join(dir, 'folder.tsv');
+  const quick = ['--max', '3', '--n0', '10', '--n', '200', '--batch', '100'];
+  assert.equal(cli(['certify', '--model', out, '--out', viaOnnx, ...quick]).status, 0);
+  assert.equal(cli(['certify', '--model', modelDir, '--out', viaFolder, ...quick]).status, 0);
+  const settings = JSON.parse(readFileSync(`${viaOnnx}.json`, 'utf8'));
+  assert.deepEqual([settings.inputLayout, settings.sigma], ['nhwc', 0.25]);
+  const rows = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => l.split('\t').slice(0, 5).join('\t'));
+  assert.deepEqual(rows(viaOnnx), rows(viaFolder));
 });
 
 test('smoothcert export: --help documents the NHWC input; bad paths exit 2 with a clear message', () => {

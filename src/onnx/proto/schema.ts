@@ -20,6 +20,12 @@ const descriptor: protobuf.INamespace = {
             metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
           },
         },
+        // ModelProto seen through its metadata only: decoding skips the (large) graph.
+        ModelMetadataView: {
+          fields: {
+            metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
+          },
+        },
         StringStringEntryProto: {
           fields: {
             key: { type: 'string', id: 1 },
