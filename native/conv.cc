@@ -63,6 +63,13 @@ struct WeightsLayout {
     if (toPrimitive) toPrim = dnnl::reorder(dnnl::reorder::primitive_desc(eng, user, eng, prim));
     else toUser = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim, eng, user));
   }
+
+  /** Weights the primitive reads: the user's memory, or its reorder into the primitive's layout. */
+  memory input(dnnl::stream& strm, memory userW) {
+    if (same) return userW;
+    toPrim.execute(strm, userW, buffer);
+    return buffer;
+  }
 };
 
 /** Zero-filled scratch memory for timing a candidate implementation. */
@@ -154,13 +161,8 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
   memory src(s.src(), eng, f32(info, 0));
-  memory userW(s.userWeights(), eng, f32(info, 2));
   memory dst(s.dst(), eng, f32(info, 4));
-  memory w = userW;
-  if (!c.weights.same) {
-    c.weights.toPrim.execute(strm, userW, c.weights.buffer);
-    w = c.weights.buffer;
-  }
+  memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
   if (bias) args.emplace(DNNL_ARG_BIAS, memory({{s.oc}, dt::f32, tag::a}, eng, bias));
   c.prim.execute(strm, args);
@@ -195,13 +197,8 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
   memory diffDst(s.dst(), eng, f32(info, 0));
-  memory userW(s.userWeights(), eng, f32(info, 2));
   memory diffSrc(s.src(), eng, f32(info, 4));
-  memory w = userW;
-  if (!c.weights.same) {
-    c.weights.toPrim.execute(strm, userW, c.weights.buffer);
-    w = c.weights.buffer;
-  }
+  memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   c.prim.execute(strm, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
   strm.wait();
   return info.Env().Undefined();

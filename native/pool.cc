@@ -1,6 +1,7 @@
 // Max and average pooling over NHWC and their gradients, with the tfjs CPU backend's
 // semantics: max takes the first strict maximum of the window in row-major order, average
 // divides by the in-bounds count forward and by the full window size backward.
+#include <algorithm>
 #include <limits>
 
 #include "common.h"
@@ -29,26 +30,39 @@ void maxInto(float* out, const float* px, int64_t c) {
   for (int64_t k = 0; k < c; ++k) out[k] = px[k] > out[k] ? px[k] : out[k];
 }
 
-// maxPool(x, xDims, y, yDims, params)
-Napi::Value MaxPool(const Napi::CallbackInfo& info) {
-  PoolShape s = readShape(dims(info, 1), dims(info, 3), dims(info, 4));
-  const float* x = f32(info, 0);
-  float* y = f32(info, 2);
+/** out[k] += px[k] over [0, c). */
+void addInto(float* out, const float* px, int64_t c) {
+  for (int64_t k = 0; k < c; ++k) out[k] += px[k];
+}
+
+/**
+ * The forward pass both poolings share: for every output pixel, out = init, then
+ * visit(out, px, c) for each input pixel px of its window, then finish(out, c, count).
+ * Pass lambdas (each its own type, so the call inlines), not function pointers.
+ */
+template <class Visit, class Finish>
+void poolForward(const PoolShape& s, const float* x, float* y, float init, Visit visit, Finish finish) {
   parallelFor(s.n * s.oh, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       int64_t b = i / s.oh, oy = i % s.oh;
       for (int64_t ox = 0; ox < s.ow; ++ox) {
         float* out = y + ((b * s.oh + oy) * s.ow + ox) * s.c;
-        for (int64_t ch = 0; ch < s.c; ++ch) out[ch] = -std::numeric_limits<float>::infinity();
+        std::fill(out, out + s.c, init);
+        int64_t count = 0;
         for (int64_t r = s.rowBegin(oy); r < s.rowEnd(oy); ++r) {
-          for (int64_t q = s.colBegin(ox); q < s.colEnd(ox); ++q) {
-            const float* px = x + ((b * s.ih + r) * s.iw + q) * s.c;
-            maxInto(out, px, s.c);
-          }
+          for (int64_t q = s.colBegin(ox); q < s.colEnd(ox); ++q, ++count) visit(out, x + ((b * s.ih + r) * s.iw + q) * s.c, s.c);
         }
+        finish(out, s.c, count);
       }
     }
   });
+}
+
+// maxPool(x, xDims, y, yDims, params)
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  PoolShape s = readShape(dims(info, 1), dims(info, 3), dims(info, 4));
+  poolForward(s, f32(info, 0), f32(info, 2), -std::numeric_limits<float>::infinity(),
+              [](float* out, const float* px, int64_t c) { maxInto(out, px, c); }, [](float*, int64_t, int64_t) {});
   return info.Env().Undefined();
 }
 
@@ -192,24 +206,9 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
 // avgPool(x, xDims, y, yDims, params)
 Napi::Value AvgPool(const Napi::CallbackInfo& info) {
   PoolShape s = readShape(dims(info, 1), dims(info, 3), dims(info, 4));
-  const float* x = f32(info, 0);
-  float* y = f32(info, 2);
-  parallelFor(s.n * s.oh, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      int64_t b = i / s.oh, oy = i % s.oh;
-      for (int64_t ox = 0; ox < s.ow; ++ox) {
-        float* out = y + ((b * s.oh + oy) * s.ow + ox) * s.c;
-        for (int64_t ch = 0; ch < s.c; ++ch) out[ch] = 0.f;
-        int64_t count = 0;
-        for (int64_t r = s.rowBegin(oy); r < s.rowEnd(oy); ++r) {
-          for (int64_t q = s.colBegin(ox); q < s.colEnd(ox); ++q, ++count) {
-            const float* px = x + ((b * s.ih + r) * s.iw + q) * s.c;
-            for (int64_t ch = 0; ch < s.c; ++ch) out[ch] += px[ch];
-          }
-        }
-        for (int64_t ch = 0; ch < s.c; ++ch) out[ch] /= static_cast<float>(count);
-      }
-    }
+  poolForward(s, f32(info, 0), f32(info, 2), 0.f, [](float* out, const float* px, int64_t c) { addInto(out, px, c); },
+              [](float* out, int64_t c, int64_t count) {
+    for (int64_t k = 0; k < c; ++k) out[k] /= static_cast<float>(count);
   });
   return info.Env().Undefined();
 }
