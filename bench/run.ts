@@ -59,6 +59,19 @@ async function use(engine: BackendName): Promise<string | undefined> {
 
 const tfjsEngines = engines.filter((e): e is 'native' | 'wasm' => e === 'native' || e === 'wasm');
 
+/** Runs `measure` on each selected tfjs engine that can run here; reports the others as skipped. */
+async function onTfjsEngines(name: Case, measure: (engine: 'native' | 'wasm') => Promise<void>): Promise<void> {
+  for (const engine of tfjsEngines) {
+    const why = await use(engine);
+    if (why !== undefined) {
+      emit({ case: name, engine, skipped: why });
+      continue;
+    }
+    process.stderr.write(`${name} on ${engine}…\n`);
+    await measure(engine);
+  }
+}
+
 async function lenetCertify(): Promise<void> {
   const batch = 1000;
   const x = testImage([28, 28, 1], 3);
@@ -78,13 +91,7 @@ async function lenetCertify(): Promise<void> {
     }
     model.dispose();
   }
-  for (const engine of tfjsEngines) {
-    const why = await use(engine);
-    if (why !== undefined) {
-      emit({ case: 'lenet-certify', engine, skipped: why });
-      continue;
-    }
-    process.stderr.write(`lenet-certify on ${engine}…\n`);
+  await onTfjsEngines('lenet-certify', async (engine) => {
     const model = lenet();
     const flops = forwardFlopsPerImage(model);
     const r = await tfjsSampling(model, x, SIGMA, batch, seconds);
@@ -94,7 +101,7 @@ async function lenetCertify(): Promise<void> {
       rssGrowthMB: round3(r.rssGrowthMB),
     });
     model.dispose();
-  }
+  });
 }
 
 async function training(name: Case, build: () => tfl.LayersModel, noisySamples: number): Promise<void> {
@@ -110,13 +117,7 @@ async function training(name: Case, build: () => tfl.LayersModel, noisySamples: 
         imagesPerSec: round3(r.noisySamplesPerSec / 2), threads: r.threads, torch: r.torch, blas: r.blas });
     }
   }
-  for (const engine of tfjsEngines) {
-    const why = await use(engine);
-    if (why !== undefined) {
-      emit({ case: name, engine, skipped: why });
-      continue;
-    }
-    process.stderr.write(`${name} on ${engine}…\n`);
+  await onTfjsEngines(name, async (engine) => {
     const model = build();
     const flops = forwardFlopsPerImage(model) * TRAIN_FLOPS_FACTOR;
     // wasm trains a ResNet at seconds per step: one measured step is enough for a rate.
@@ -127,22 +128,16 @@ async function training(name: Case, build: () => tfl.LayersModel, noisySamples: 
       ...(torchRate === undefined ? {} : { ratioVsPytorch: round3(r.noisySamplesPerSec / torchRate) }),
     });
     model.dispose();
-  }
+  });
 }
 
 async function resnetInfer(): Promise<void> {
-  for (const engine of tfjsEngines) {
-    const why = await use(engine);
-    if (why !== undefined) {
-      emit({ case: 'resnet20-infer', engine, skipped: why });
-      continue;
-    }
-    process.stderr.write(`resnet20-infer on ${engine}…\n`);
+  await onTfjsEngines('resnet20-infer', async (engine) => {
     const model = resnet20();
     const rate = await inferenceThroughput(model, 500, seconds);
     emit({ case: 'resnet20-infer', engine, batch: 500, imagesPerSec: round3(rate), gflops: round3(rate * forwardFlopsPerImage(model) / 1e9) });
     model.dispose();
-  }
+  });
 }
 
 for (const c of cases) {
