@@ -190,7 +190,7 @@ export async function train(o: TrainOptions, givenOnCli: ReadonlySet<string> = n
 
 function runConfig(o: TrainOptions): RunConfig {
   if (o.sigma === undefined) throw new UserError('--sigma is required: the Gaussian noise level to train with, e.g. --sigma 0.5');
-  const info = datasetInfo(o.dataset);
+  datasetInfo(o.dataset); // an unknown name fails here, before anything is read or written
   const kind = o.dataset === 'cifar10' ? 'cifar10' : o.dataset === 'imagenet' ? 'imagenet' : 'mnist';
   const schedule = SCHEDULES[kind];
   const arch = o.arch ?? (kind === 'mnist' ? 'lenet' : kind === 'cifar10' ? 'cifar_resnet110' : 'resnet50');
@@ -202,7 +202,6 @@ function runConfig(o: TrainOptions): RunConfig {
   const methodOptions = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as MethodOptions;
   // Validate the method's options now, before any data is read or anything is written.
   createMethod(o.method, o.sigma, methodOptions);
-  if (info.shape.length !== 3) throw new UserError(`dataset ${o.dataset} has no image shape`);
   return {
     dataset: o.dataset, arch, method: o.method, sigma: o.sigma, methodOptions,
     epochs: o.epochs ?? schedule.epochs, batchSize: o.batch ?? schedule.batchSize, lr: o.lr ?? schedule.lr,
