@@ -77,17 +77,18 @@ export async function runSmoothing(mode: 'certify' | 'predict', o: SmoothingRunO
       const x = await data.image(i);
       const label = data.label(i);
       const began = performance.now();
+      let prediction: number;
+      const radius: number[] = []; // certify's column; predict has none
       if (mode === 'certify') {
         const r = await smooth.certify(x, o.n0, o.n, o.alpha, o.batch, i);
-        const correct = Number(r.prediction === label);
-        correctSoFar += correct;
-        log.append([i, label, r.prediction, r.radius, correct, elapsed(began)]);
+        prediction = r.prediction;
+        radius.push(r.radius);
       } else {
-        const r = await smooth.predict(x, o.n, o.alpha, o.batch, i);
-        const correct = Number(r.prediction === label);
-        correctSoFar += correct;
-        log.append([i, label, r.prediction, correct, elapsed(began)]);
+        prediction = (await smooth.predict(x, o.n, o.alpha, o.batch, i)).prediction;
       }
+      const correct = Number(prediction === label);
+      correctSoFar += correct;
+      log.append([i, label, prediction, ...radius, correct, elapsed(began)]);
       bar.update(total - todo.length + k + 1, { acc: `${((100 * correctSoFar) / (k + 1)).toFixed(1)}%` });
     }
   } finally {
