@@ -14,8 +14,9 @@ import { NATIVE_BACKEND } from '../src/backend/native-backend.js';
 import { nativePhiloxNoise } from '../src/backend/noise.js';
 import { nativeUnavailableReason, setBackend } from '../src/backend/select.js';
 import { ARCHITECTURES } from '../src/models/registry.js';
-import { createMethod, lossAndGrads, trainableVariables } from '../src/training/methods.js';
+import { createMethod } from '../src/training/methods.js';
 import { Sgd } from '../src/training/sgd.js';
+import { trainableVariables, trainStep, type StepTimings } from '../src/training/step.js';
 
 type Tally = Map<string, { calls: number; ms: number }>;
 
@@ -93,28 +94,18 @@ const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
 const variables = trainableVariables(model);
 const x = tf.randomUniform([128, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
 const labels = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
-const phases = { prepare: 0, lossAndGrads: 0, sgd: 0 };
+const phases: StepTimings = { prepare: 0, lossAndGrads: 0, sgd: 0 };
 let step = 0;
-function trainStep(): void {
-  let t = performance.now();
-  const prepared = method.prepare(model, { x, labels }, { noise: nativePhiloxNoise(0, step++), epoch: 0 });
-  phases.prepare += performance.now() - t;
-  t = performance.now();
-  const result = lossAndGrads(prepared, variables);
-  phases.lossAndGrads += performance.now() - t;
-  t = performance.now();
-  sgd.step(variables, result.grads, 0.01);
-  phases.sgd += performance.now() - t;
-  tf.dispose(result.grads);
-  prepared.dispose();
+function profiledStep(): void {
+  trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 }, { x, labels }, phases);
 }
 
-for (let i = 0; i < 5; i++) trainStep(); // primitive creation and warm-up
+for (let i = 0; i < 5; i++) profiledStep(); // primitive creation and warm-up
 kernels.clear();
 natives.clear();
 phases.prepare = phases.lossAndGrads = phases.sgd = 0;
 const start = performance.now();
-for (let i = 0; i < steps; i++) trainStep();
+for (let i = 0; i < steps; i++) profiledStep();
 const ms = (performance.now() - start) / steps;
 process.stdout.write(`${ms.toFixed(2)} ms/step (${((256 / ms) * 1000).toFixed(0)} noisy samples/s with the timers on); phases ms/step: `
   + `${Object.entries(phases).map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`).join(', ')}\n`);

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { nativePhiloxNoise } from '../src/backend/noise.js';
-import { createMethod, lossAndGrads, trainableVariables } from '../src/training/methods.js';
+import { createMethod } from '../src/training/methods.js';
 import { Sgd } from '../src/training/sgd.js';
+import { trainableVariables, trainStep } from '../src/training/step.js';
 import { timeIt } from './measure.js';
 
 /**
@@ -22,12 +23,7 @@ export async function trainingThroughput(model: tfl.LayersModel, numClasses: num
   let step = 0, loss = NaN;
   try {
     const { units, seconds: s } = await timeIt(() => {
-      const noise = nativePhiloxNoise(0, step++);
-      const prepared = method.prepare(model, { x, labels }, { noise, epoch: 0 });
-      const result = lossAndGrads(prepared, variables);
-      sgd.step(variables, result.grads, 0.01);
-      tf.dispose(result.grads);
-      prepared.dispose();
+      const result = trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 }, { x, labels });
       loss = result.loss;
       return result.numSamples;
     }, seconds, minSteps);

@@ -129,19 +129,28 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// countArgMax(logits, rows, cols, counts Float64Array): counts[argmax of row] += 1 per row,
-// so certification tallies classes without logits ever leaving the backend's buffers.
+// countArgMax(logits, rows, cols, counts Float64Array) -> rows skipped: counts[argmax of row] += 1
+// per row, so certification tallies classes without logits ever leaving the backend's buffers.
+// A row with a NaN or infinite logit has no meaningful arg-max (every comparison with NaN is
+// false, which would silently vote for class 0): it is not counted, and the number of such rows
+// is returned so the caller can refuse the model.
 Napi::Value CountArgMax(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 0);
   int64_t rows = int64Arg(info, 1), cols = int64Arg(info, 2);
   double* counts = info[3].As<Napi::Float64Array>().Data();
+  int64_t skipped = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const float* p = x + r * cols;
+    bool finite = std::isfinite(p[0]);
     int64_t at = 0;
-    for (int64_t j = 1; j < cols; ++j) if (p[j] > p[at]) at = j;
-    counts[at] += 1;
+    for (int64_t j = 1; j < cols; ++j) {
+      finite = finite && std::isfinite(p[j]);
+      if (p[j] > p[at]) at = j;
+    }
+    if (finite) counts[at] += 1;
+    else ++skipped;
   }
-  return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), static_cast<double>(skipped));
 }
 
 }  // namespace

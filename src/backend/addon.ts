@@ -55,8 +55,8 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, outer: number, mid: number, inner: number, out: Float32Array): void;
   argMax(x: Float32Array, outer: number, mid: number, inner: number, out: Int32Array): void;
   softmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
-  /** counts[argmax of each row] += 1. */
-  countArgMax(logits: Float32Array, rows: number, cols: number, counts: Float64Array): void;
+  /** counts[argmax of each row] += 1, skipping rows with a non-finite logit; returns how many were skipped. */
+  countArgMax(logits: Float32Array, rows: number, cols: number, counts: Float64Array): number;
   /** out[j] = sigma·z_{offset+j} of the Philox stream (seed, stream, substream); added when accumulate. */
   gaussian(out: Float32Array, seed: number, stream: number, substream: number, offset: number, sigma: number,
     accumulate: boolean): void;

@@ -4,6 +4,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { totalmem } from 'node:os';
 import type { NativeAddon } from './addon.js';
+import type { Recipe } from './kernels/fusion.js';
 
 /** The name the native backend is registered under in tfjs. */
 export const NATIVE_BACKEND = 'smoothcert-native';
@@ -99,7 +100,7 @@ export class NativeBackend extends MathBackendCPU {
     return { dataId, shape, dtype: 'float32' };
   }
 
-  /** How a not-yet-computed lazy tensor would be computed, so a consumer can fuse it instead. */
+  /** How a not-yet-computed lazy tensor would be computed, so a consumer can fuse it instead (kernels/fusion.ts). */
   pendingRecipe(t: TensorInfo): Recipe | undefined {
     const entry = this.data.get(t.dataId) as unknown;
     return entry instanceof LazyData && !entry.computed ? entry.recipe : undefined;
@@ -159,40 +160,6 @@ export class NativeBackend extends MathBackendCPU {
     this.free.set(buffer.byteLength, list);
     this.freeBytes += buffer.byteLength;
   }
-}
-
-/**
- * How a lazy tensor is computed, for a consumer that can fuse the computation into its own:
- * - step: step(x), 1 where x > 0, else alpha (ReLU's gradient mask);
- * - conv: a convolution, plus a per-channel bias once an Add has folded one in; `relu` is the
- *   ReLU of this tensor when a Relu kernel has computed it directly (step of either is the same);
- * - maxPoolGrad: the gradient of a max-pool, which a ReLU gradient can multiply in the same pass.
- */
-export type Recipe = StepRecipe | ConvRecipe | MaxPoolGradRecipe;
-
-export interface StepRecipe {
-  kind: 'step';
-  x: TensorInfo;
-  alpha: number;
-}
-
-export interface ConvRecipe {
-  kind: 'conv';
-  x: TensorInfo;
-  filter: TensorInfo;
-  /** The addon's conv params for this geometry. */
-  params: number[];
-  bias?: TensorInfo;
-  relu?: TensorInfo;
-}
-
-export interface MaxPoolGradRecipe {
-  kind: 'maxPoolGrad';
-  dy: TensorInfo;
-  input: TensorInfo;
-  output: TensorInfo;
-  /** The addon's pool params for this geometry. */
-  params: number[];
 }
 
 /** Storage entry of a lazyOutput tensor: `values` runs the computation on first access. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fillGaussian, type NoiseKey } from '../noise/gaussian.js';
-import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
+import { NonFiniteLogitsError, type BaseClassifier, type ImageShape } from '../smoothing/classifier.js';
 import { tfjsClassifier, type TfjsModel } from '../smoothing/tfjs-classifier.js';
 import { NativeBackend } from './native-backend.js';
 
@@ -34,10 +34,11 @@ export function nativeClassifier(model: TfjsModel, shape?: { inputShape: ImageSh
         const batch = input.subarray(0, n * d);
         if (backend instanceof NativeBackend) {
           backend.addon.noisyCopies(batch, x, n, key.seed, key.stream, key.substream, offset + done, sigma);
-          tf.tidy(() => {
+          const skipped = tf.tidy(() => {
             const logits = forward(tf.tensor4d(batch, [n, h, w, c]));
-            backend.addon.countArgMax(backend.f32(logits), n, base.numClasses, counts);
+            return backend.addon.countArgMax(backend.f32(logits), n, base.numClasses, counts);
           });
+          if (skipped > 0) throw new NonFiniteLogitsError(skipped);
         } else {
           await countThroughJs(base, batch, x, sigma, key, offset + done, n, counts);
         }

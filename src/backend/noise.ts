@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { philoxNoise, TRAIN_SUBSTREAM, type NoiseSource } from '../training/noise-source.js';
+import { SUBSTREAM } from '../noise/gaussian.js';
+import { philoxNoise, type NoiseSource } from '../noise/tensor-noise.js';
 import { NativeBackend } from './native-backend.js';
 
 /**
@@ -14,7 +15,7 @@ export function nativePhiloxNoise(seed: number, step: number): NoiseSource {
   return {
     gaussian(shape, sigma) {
       const info = backend.output(shape, (out) =>
-        backend.addon.gaussian(out, seed, step, TRAIN_SUBSTREAM, offset, sigma, false));
+        backend.addon.gaussian(out, seed, step, SUBSTREAM.train, offset, sigma, false));
       offset += tf.util.sizeFromShape(shape);
       return tf.engine().makeTensorFromTensorInfo(info);
     },

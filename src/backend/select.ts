@@ -1,4 +1,3 @@
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -16,16 +15,26 @@ export const BACKEND_ENV = 'SMOOTHCERT_BACKEND';
 
 const TFJS_NAME: Record<BackendName, string> = { native: NATIVE_BACKEND, wasm: 'wasm', cpu: 'cpu' };
 
-// Registering at import makes the native backend tfjs's default whenever the addon loads,
-// also for code that never calls initBackend.
-const nativeError = registerNativeBackend();
-// tfjs-wasm loads its .wasm files from its own dist folder; in Node that path must be given.
-setWasmPaths(join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
-registerWasmExtras();
+/*
+ * Importing this module does nothing: the addon is loaded and the backends are registered with
+ * tfjs on first use (nativeUnavailableReason, setBackend, initBackend), so code that only needs
+ * the smoothing core never loads native code.
+ */
 
-/** Why the native backend is unavailable, or undefined when it loaded. */
+/** Why the native backend is unavailable, or undefined when it loaded (loads the addon on first call). */
 export function nativeUnavailableReason(): string | undefined {
-  return nativeError;
+  return registerNativeBackend();
+}
+
+let wasmReady: Promise<void> | undefined;
+
+/** Registers tfjs-wasm with the kernels it lacks; it loads its .wasm files from its own dist folder, which Node must be told. */
+function prepareWasm(): Promise<void> {
+  wasmReady ??= import('@tensorflow/tfjs-backend-wasm').then(({ setWasmPaths }) => {
+    setWasmPaths(join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+    registerWasmExtras();
+  });
+  return wasmReady;
 }
 
 /** Switches tfjs to the named backend; throws a UserError when it cannot run here. */
@@ -33,9 +42,11 @@ export async function setBackend(name: BackendName): Promise<void> {
   if (!BACKENDS.includes(name)) {
     throw new UserError(`unknown backend '${String(name)}'; choose one of ${BACKENDS.join(', ')}`);
   }
-  if (name === 'native' && nativeError !== undefined) {
+  const nativeError = name === 'native' ? nativeUnavailableReason() : undefined;
+  if (nativeError !== undefined) {
     throw new UserError(`the native backend is not available (${nativeError}); install libdnnl-dev and run 'npm rebuild', or choose --backend wasm`);
   }
+  if (name === 'wasm') await prepareWasm();
   if (!(await tf.setBackend(TFJS_NAME[name]))) throw new UserError(`tfjs could not initialize the ${name} backend`);
 }
 
@@ -69,7 +80,7 @@ let warned = false;
  * $SMOOTHCERT_BACKEND, else native — or, when the addon cannot load, tfjs-wasm after one warning.
  */
 export async function initBackend(opts: BackendOptions = {}): Promise<BackendName> {
-  const { name, warning } = chooseBackend(opts.backend, process.env[BACKEND_ENV], nativeError);
+  const { name, warning } = chooseBackend(opts.backend, process.env[BACKEND_ENV], nativeUnavailableReason());
   if (warning !== undefined && !warned) {
     warned = true;
     (opts.warn ?? ((m) => process.stderr.write(`${m}\n`)))(warning);

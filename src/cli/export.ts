@@ -1,21 +1,27 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { useBackend } from './backend-option.js';
-import { loadModel } from '../files/model-folder.js';
+import { loadModel, META_FILE, MODEL_FILE } from '../files/model-folder.js';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../onnx/export.js';
 
 interface ExportOptions {
   model: string;
   out: string;
+  force?: boolean;
 }
 
 async function exportCommand(opts: ExportOptions, version: string): Promise<void> {
   const outDir = dirname(opts.out);
   if (!existsSync(outDir)) throw new UserError(`--out ${opts.out}: directory ${outDir} does not exist; create it first`);
   if (existsSync(opts.out) && statSync(opts.out).isDirectory()) throw new UserError(`--out ${opts.out} is a directory; give a file name such as model.onnx`);
+  // A model folder's files are its own: an .onnx file written there could replace model.json or a weights file.
+  if ([META_FILE, MODEL_FILE].some((f) => existsSync(join(outDir, f)))) {
+    throw new UserError(`--out ${opts.out} is inside a model folder (${outDir}); write the .onnx file elsewhere`);
+  }
+  if (existsSync(opts.out) && !opts.force) throw new UserError(`--out ${opts.out} already exists; pass --force to replace it, or choose another name`);
   // Export only copies weights out, which any engine does exactly: tfjs's plain CPU backend needs no setup.
   await useBackend('cpu');
   const { model, meta } = await loadModel(opts.model);
@@ -49,7 +55,8 @@ export function register(program: Command): void {
         + 'dimension and returns logits [batch, classes].',
     )
     .requiredOption('--model <dir>', 'smoothcert model folder (from `smoothcert train`)')
-    .requiredOption('--out <file>', 'the .onnx file to write (replaced atomically)')
+    .requiredOption('--out <file>', 'the .onnx file to write (never inside a model folder)')
+    .option('--force', 'replace --out if it exists (atomically)')
     .addHelpText(
       'after',
       `

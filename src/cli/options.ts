@@ -2,10 +2,13 @@ import { InvalidArgumentError } from 'commander';
 
 /** Commander option parsers that reject bad values with a message naming the rule. */
 export const parse = {
-  int(min: number) {
+  /** An integer in [min, max]; the default max is the largest integer a double holds exactly. */
+  int(min: number, max = Number.MAX_SAFE_INTEGER) {
     return (value: string): number => {
       const v = Number(value);
-      if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${value}".`);
+      if (!Number.isInteger(v) || v < min || v > max) {
+        throw new InvalidArgumentError(`expected an integer ≥ ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` and ≤ ${max}`}, got "${value}".`);
+      }
       return v;
     };
   },
@@ -27,6 +30,12 @@ export const parse = {
   numbers(value: string): number[] {
     const v = value.split(',').map((s) => Number(s.trim()));
     if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`expected comma-separated numbers, got "${value}".`);
+    return v;
+  },
+  /** Comma-separated epochs (integers ≥ 0), e.g. learning-rate milestones. */
+  epochs(value: string): number[] {
+    const v = value.split(',').map((s) => Number(s.trim()));
+    if (v.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidArgumentError(`expected comma-separated epochs (integers ≥ 0), got "${value}".`);
     return v;
   },
 };

@@ -14,10 +14,6 @@ const CHANNELS = 3;
 const RECORD = 1 + CHANNELS * PLANE;
 const NUM_CLASSES = 10;
 
-export const CIFAR10_CLASSES = [
-  'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
-];
-
 /** Batch files of each split, in the order torchvision concatenates them. */
 export const CIFAR10_FILES: Record<Split, string[]> = {
   train: ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'],

@@ -1,64 +1,19 @@
 /**
- * Dataset names → where their files live and how to read them. The one place that knows
- * default locations, per-dataset constants (shape, classes, normalization) and the
- * bundled Fashion-MNIST sample used when the full set is not installed.
+ * Dataset names → where their files live and how to read them: default locations and the
+ * bundled Fashion-MNIST sample used when the full set is not installed. What a dataset is
+ * (shape, classes, normalization, schedule) is in datasets.ts, which has no Node import.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
-import type { Normalization } from '../models/meta.js';
-import type { ImageShape } from '../smoothing/classifier.js';
-import { CIFAR10_CLASSES, readCifar10, resolveCifarDir } from './cifar10.js';
+import { readCifar10, resolveCifarDir } from './cifar10.js';
+import { DATASETS, datasetInfo, type DatasetName } from './datasets.js';
 import { readIdxImageSet } from './idx.js';
 import { openImageNet, type ImageFolderDataset } from './imagenet.js';
 import { MemoryDataset } from './memory.js';
 import type { Split } from './types.js';
-
-export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10' | 'imagenet';
-
-/** The training augmentation the authors' code applies (none for MNIST-like sets). */
-export type TrainAugmentation = 'none' | 'crop-flip' | 'random-resized-crop';
-
-export interface DatasetInfo {
-  shape: ImageShape;
-  numClasses: number;
-  /** Constants of the model's normalization layer (paper, Supplementary A.2). */
-  normalization: Normalization;
-  classNames?: string[];
-  trainAugmentation: TrainAugmentation;
-}
-
-const MNIST_LIKE = {
-  shape: [28, 28, 1] as ImageShape,
-  numClasses: 10,
-  // The authors' code feeds MNIST to the network unnormalized.
-  normalization: { mean: [0], std: [1] },
-  trainAugmentation: 'none' as const,
-};
-
-export const DATASETS: Record<DatasetName, DatasetInfo> = {
-  'fashion-mnist': {
-    ...MNIST_LIKE,
-    classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
-  },
-  mnist: { ...MNIST_LIKE, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] },
-  cifar10: {
-    shape: [32, 32, 3],
-    numClasses: 10,
-    normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] },
-    classNames: CIFAR10_CLASSES,
-    trainAugmentation: 'crop-flip',
-  },
-  imagenet: {
-    shape: [224, 224, 3],
-    numClasses: 1000,
-    normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-    trainAugmentation: 'random-resized-crop',
-  },
-};
-
-export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
 
 /** Where Debian's dataset-fashion-mnist package installs the files. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -73,18 +28,6 @@ const ALL_MNIST_FILES = [MNIST_FILES.train.images, MNIST_FILES.train.labels, MNI
 
 /** A loaded dataset; `source` says which files it came from. */
 export type LoadedDataset = MemoryDataset | ImageFolderDataset;
-
-export function isDatasetName(name: string): name is DatasetName {
-  return Object.prototype.hasOwnProperty.call(DATASETS, name);
-}
-
-/** The constants of dataset `name`; a UserError listing the valid names if unknown. */
-export function datasetInfo(name: string): DatasetInfo {
-  if (!isDatasetName(name)) {
-    throw new UserError(`unknown dataset "${name}"; valid names: ${DATASET_NAMES.join(', ')}`);
-  }
-  return DATASETS[name];
-}
 
 /**
  * Loads split `split` of dataset `name`. MNIST-like sets and CIFAR-10 are read into
@@ -198,4 +141,20 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Identifies a split by content, not by path: the same files found elsewhere give the same
+ * fingerprint, other files another. In-memory sets hash their pixels and labels; image folders
+ * their class/file names and labels (decoding every image would take minutes).
+ */
+export function dataFingerprint(ds: LoadedDataset): string {
+  const hash = createHash('sha256').update(`${ds.name}\t${ds.split}\t${ds.size}\t${ds.shape.join('x')}\n`);
+  if (ds instanceof MemoryDataset) {
+    hash.update(new Uint8Array(ds.images.buffer, ds.images.byteOffset, ds.images.byteLength));
+    hash.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
+  } else {
+    ds.index.files.forEach((file, i) => hash.update(`${basename(dirname(file))}/${basename(file)}\t${ds.index.labels[i]}\n`));
+  }
+  return hash.digest('hex').slice(0, 16);
 }

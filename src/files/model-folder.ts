@@ -21,7 +21,7 @@ export async function saveModel(dir: string, model: LayersModel, meta: ModelMeta
   mkdirSync(dir, { recursive: true });
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0)));
-    const weightsFile = `weights-${createHash('sha256').update(weights).digest('hex').slice(0, 16)}.bin`;
+    const weightsFile = `weights-${weightsHash(weights)}.bin`;
     writeFileAtomic(join(dir, weightsFile), weights);
     writeFileAtomic(join(dir, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
     writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify({
@@ -47,13 +47,22 @@ export async function loadModel(dir: string): Promise<{ model: LayersModel; meta
   const weightData = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => {
     const file = join(dir, p);
     if (!existsSync(file)) throw new UserError(`model weights ${file} are missing; the model folder ${dir} is incomplete — re-train or re-copy it`);
-    return readFileSync(file);
+    const bytes = readFileSync(file);
+    // saveModel names the file by its hash: a file that no longer matches was damaged or replaced.
+    const named = /^weights-([0-9a-f]{16})\.bin$/.exec(p)?.[1];
+    if (named !== undefined && weightsHash(bytes) !== named) {
+      throw new UserError(`model weights ${file} do not match the hash in their name; the file is damaged — re-train or re-copy the model`);
+    }
+    return bytes;
   })));
   const expected = weightSpecs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (weightData.length !== expected) {
     throw new UserError(`model weights in ${dir} hold ${weightData.length} bytes but model.json describes ${expected}; the folder is corrupt — re-train or re-copy it`);
   }
   const buffer = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength);
+  if (weightSpecs.every((w) => w.dtype === undefined || w.dtype === 'float32') && !new Float32Array(buffer).every(Number.isFinite)) {
+    throw new UserError(`model ${dir} has NaN or infinite weights (its training diverged?); a smoothed classifier of it would certify nonsense — re-train it`);
+  }
   const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: buffer }));
   return { model, meta };
 }
@@ -72,6 +81,10 @@ export function checkModelFitsData(modelShape: ImageShape, dataShape: ImageShape
   if (modelShape.length !== 3 || modelShape.some((s, i) => s !== dataShape[i])) {
     throw new UserError(`model ${what.model} takes ${modelShape.join('×')} images but dataset ${what.dataset} has ${dataShape.join('×')} images; use a model trained on ${what.dataset} (or a dataset of the model's shape)`);
   }
+}
+
+function weightsHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
 function readJson(path: string, what: string): unknown {

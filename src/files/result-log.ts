@@ -3,68 +3,88 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 
+/** The first line of a result TSV: `# smoothcert <command> <settings as JSON>`. */
+const SETTINGS_PREFIX = '# smoothcert ';
+
+/** Settings that decide which rows a run writes and what is in them; equal settings may resume. */
+export type RunSettings = Record<string, string | number | boolean | null | readonly number[]>;
+
 /**
  * An append-only TSV of per-example results that survives crashes: one line is written and
- * flushed per example, so after a kill the file holds whole lines plus at most one torn
- * line, which reopening cuts off. The run's settings are kept beside it (FILE.json) so a
- * resumed run cannot silently mix results of different settings.
+ * flushed per example, so after a kill the file holds whole lines plus at most one torn line,
+ * which reopening cuts off. The run's settings are the file's first line (a `#` comment before
+ * the column header), so they travel with the rows: a resumed run with other settings is refused
+ * whatever happened to files beside it. A file with rows but no settings line (an earlier
+ * version kept them in a FILE.json beside it) cannot be resumed.
  */
 export class ResultLog {
   private constructor(private readonly fd: number, readonly done: ReadonlySet<number>) {}
 
   /**
-   * Opens `path` for appending: a new or empty log is started with `columns` as header and
-   * this run's settings; a log with results is resumed if its settings are the same.
+   * Opens `path` for appending: a new file (or one with no results yet) is started with the
+   * settings line and `columns` as header; a file with results is resumed if its settings are
+   * the same. `describe` names a setting in the caller's words (the CLI's flags).
    */
-  static open(path: string, columns: readonly string[], settings: Record<string, unknown>): ResultLog {
-    const header = columns.join('\t');
-    const settingsPath = `${path}.json`;
+  static open(path: string, command: string, columns: readonly string[], settings: RunSettings,
+    describe: (key: string) => string = (key) => key): ResultLog {
     if (existsSync(path) && statSync(path).isDirectory()) {
-      throw new UserError(`--out ${path} is a folder; give a file name, e.g. ${join(path, 'certify.tsv')}`);
+      throw new UserError(`--out ${path} is a folder; give a file name, e.g. ${join(path, `${command}.tsv`)}`);
     }
     mkdirSync(dirname(path), { recursive: true });
+    const header = columns.join('\t');
     const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
     const end = text.lastIndexOf('\n') + 1;
     const lines = text.slice(0, end).split('\n').slice(0, -1);
+    const saved = lines[0]?.startsWith(SETTINGS_PREFIX) ? parseSettingsLine(lines.shift()!, path) : undefined;
     if (lines.length > 0 && lines[0] !== header) {
       throw new UserError(`${path} exists with header "${lines[0]}" but this command writes "${header}"; choose another --out`);
     }
-    const done = new Set<number>();
-    if (lines.length > 1) {
-      checkSettings(settingsPath, settings, path);
-      for (const line of lines.slice(1)) done.add(Number(line.split('\t', 1)[0]));
-    } else {
-      writeFileAtomic(settingsPath, `${JSON.stringify(settings, null, 2)}\n`);
+    const rows = lines.slice(1);
+    if (rows.length === 0) {
+      // Nothing to keep: start the file afresh with this run's settings.
+      writeFileAtomic(path, `${settingsLine(command, settings)}\n${header}\n`);
+      return new ResultLog(openSync(path, 'a'), new Set());
+    }
+    if (saved === undefined) {
+      throw new UserError(`${path} holds results but no record of the settings that made them (its first line is not a settings line), `
+        + 'so a resumed run could mix settings; choose another --out');
+    }
+    if (saved.command !== command) {
+      throw new UserError(`${path} holds ${String(saved.command)} results, not ${command} results; choose another --out`);
+    }
+    for (const [k, v] of Object.entries(settings)) {
+      if (JSON.stringify(saved.settings[k] ?? null) !== JSON.stringify(v)) {
+        throw new UserError(`${path} was made with ${describe(k)} ${JSON.stringify(saved.settings[k] ?? null)}, but this run has `
+          + `${describe(k)} ${JSON.stringify(v)}; rerun with the same settings to resume, or choose another --out`);
+      }
     }
     if (end < text.length) truncateSync(path, end); // a torn last line from a killed run
-    const log = new ResultLog(openSync(path, 'a'), done);
-    if (lines.length === 0) log.writeLine(header);
-    return log;
+    return new ResultLog(openSync(path, 'a'), new Set(rows.map((line) => Number(line.split('\t', 1)[0]))));
   }
 
   /** Appends one row and flushes it to disk before returning. */
   append(values: readonly (string | number)[]): void {
-    this.writeLine(values.join('\t'));
+    const bytes = Buffer.from(`${values.join('\t')}\n`);
+    // One write call per line keeps the line whole unless the process dies mid-call.
+    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
+    fdatasyncSync(this.fd);
   }
 
   close(): void {
     closeSync(this.fd);
   }
-
-  private writeLine(line: string): void {
-    const bytes = Buffer.from(`${line}\n`);
-    // One write call per line keeps the line whole unless the process dies mid-call.
-    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
-    fdatasyncSync(this.fd);
-  }
 }
 
-function checkSettings(settingsPath: string, settings: Record<string, unknown>, path: string): void {
-  if (!existsSync(settingsPath)) return;
-  const previous = JSON.parse(readFileSync(settingsPath, 'utf8')) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(settings)) {
-    if (JSON.stringify(previous[k]) !== JSON.stringify(v)) {
-      throw new UserError(`${path} was started with ${k} = ${JSON.stringify(previous[k])}, but this run has ${k} = ${JSON.stringify(v)}; rerun with the same settings to resume, or choose another --out`);
-    }
+function settingsLine(command: string, settings: RunSettings): string {
+  return `${SETTINGS_PREFIX}${command} ${JSON.stringify(settings)}`;
+}
+
+function parseSettingsLine(line: string, path: string): { command: string; settings: RunSettings } {
+  const rest = line.slice(SETTINGS_PREFIX.length);
+  const space = rest.indexOf(' ');
+  try {
+    return { command: rest.slice(0, space), settings: JSON.parse(rest.slice(space + 1)) as RunSettings };
+  } catch {
+    throw new UserError(`${path}: its first line (the run's settings) is corrupt; choose another --out`);
   }
 }

@@ -72,25 +72,32 @@ export function isArchName(name: string): name is ArchName {
   return Object.prototype.hasOwnProperty.call(ARCHITECTURES, name);
 }
 
-/**
- * Builds `arch` for a dataset, with random weights. Throws UserError for an unknown
- * architecture, one that does not fit the dataset's images, or inconsistent normalization.
- */
-export function buildModel(arch: string, dataset: ModelDatasetInfo, seed?: number): tfl.LayersModel {
+/** The architecture `arch` if it takes images of `shape`; a UserError naming the ones that do otherwise. */
+export function architectureFor(arch: string, shape: ImageShape, datasetName?: string): Architecture {
   const names = Object.keys(ARCHITECTURES);
   if (!isArchName(arch)) {
     throw new UserError(`unknown architecture "${arch}"; choose one of: ${names.join(', ')}`);
   }
   const spec: Architecture = ARCHITECTURES[arch];
-  const shape = dataset.shape;
-  const data = dataset.name === undefined ? 'the dataset' : `dataset "${dataset.name}"`;
   if (!spec.fits(shape)) {
+    const data = datasetName === undefined ? 'the dataset' : `dataset "${datasetName}"`;
     const fitting = names.filter((n) => ARCHITECTURES[n as ArchName].fits(shape));
     throw new UserError(
       `architecture "${arch}" expects ${spec.expects}, but ${data} has ${shape.join('×')} images; ` +
       (fitting.length > 0 ? `for this dataset choose one of: ${fitting.join(', ')}` : 'no built-in architecture fits it'),
     );
   }
+  return spec;
+}
+
+/**
+ * Builds `arch` for a dataset, with random weights. Throws UserError for an unknown
+ * architecture, one that does not fit the dataset's images, or inconsistent normalization.
+ */
+export function buildModel(arch: string, dataset: ModelDatasetInfo, seed?: number): tfl.LayersModel {
+  const spec = architectureFor(arch, dataset.shape, dataset.name);
+  const shape = dataset.shape;
+  const data = dataset.name === undefined ? 'the dataset' : `dataset "${dataset.name}"`;
   const { mean, std } = dataset.normalization;
   if (mean.length !== shape[2] || std.length !== shape[2] || std.some((s) => !(s > 0))) {
     throw new UserError(

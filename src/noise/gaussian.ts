@@ -14,8 +14,12 @@ export interface NoiseKey {
   substream: number;
 }
 
-/** Substreams used by smoothing, fixed so every engine draws the same noise. */
-export const SUBSTREAM = { select: 0, estimate: 1, predict: 2 } as const;
+/**
+ * Every Philox substream smoothcert draws from, numbered here only, so that no two uses can
+ * share noise and every engine (JS, native, ONNX) draws the same: CERTIFY's selection and
+ * estimation phases, PREDICT, and training noise (stream = optimizer step).
+ */
+export const SUBSTREAM = { select: 0, estimate: 1, predict: 2, train: 3 } as const;
 
 const TWO_PI = 2 * Math.PI;
 const INV_2_32 = 1 / 4294967296;

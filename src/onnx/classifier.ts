@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
-import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
+import { argMaxRows, type BaseClassifier, type ImageShape } from '../smoothing/classifier.js';
 
 /** How the graph's image input is laid out: PyTorch exports NCHW, smoothcert's own exports NHWC. */
 export type InputLayout = 'nchw' | 'nhwc';
@@ -56,13 +56,7 @@ export class OnnxClassifier implements BaseClassifier {
   async classify(batch: Float32Array, batchSize: number): Promise<Int32Array> {
     const logits = await this.logits(batch, batchSize);
     const k = this.numClasses;
-    const labels = new Int32Array(batchSize);
-    for (let i = 0; i < batchSize; i++) {
-      let best = 0; // first maximum on ties, as tf.argMax
-      for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
-      labels[i] = best;
-    }
-    return labels;
+    return argMaxRows(logits, batchSize, k);
   }
 
   dispose(): void {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 
 /** Columns written by `smoothcert certify` (and by Cohen et al.'s certify.py). */
@@ -68,15 +67,17 @@ function parseRow(fields: string[], where: string): CertifyRow {
 export function parseCertifyTsv(text: string, file: string): CertifyRow[] {
   const lines = text.split('\n');
   lines.pop(); // '' when the text ends with a newline, otherwise the incomplete last line
+  // smoothcert's settings line (files of the reference implementation have none).
+  const first = lines[0]?.startsWith('#') ? 1 : 0;
   const expected = CERTIFY_HEADER.join('\t');
-  const header = lines[0]?.replace(/\r$/, '');
+  const header = lines[first]?.replace(/\r$/, '');
   if (header !== expected) {
     const found = header === undefined ? 'no complete header line' : `header '${header.replaceAll('\t', '\\t')}'`;
     throw new UserError(`${file}: ${found}; a certify TSV starts with '${expected.replaceAll('\t', '\\t')}' (the output of 'smoothcert certify')`);
   }
   const rows: CertifyRow[] = [];
   const seen = new Set<number>();
-  for (let i = 1; i < lines.length; i++) {
+  for (let i = first + 1; i < lines.length; i++) {
     const where = `${file}, line ${i + 1}`;
     const row = parseRow(lines[i]!.replace(/\r$/, '').split('\t'), where);
     // A resumed run that re-certified an example would count it twice.
@@ -86,17 +87,6 @@ export function parseCertifyTsv(text: string, file: string): CertifyRow[] {
   }
   if (rows.length === 0) throw new UserError(`${file}: no certified examples (only a header)`);
   return rows;
-}
-
-/** Reads and parses a certify TSV file; a missing or unreadable file is a UserError. */
-export function readCertifyFile(file: string): CertifyRow[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  return parseCertifyTsv(text, file);
 }
 
 function requireRows(rows: readonly CertifyRow[]): void {
@@ -131,18 +121,19 @@ export function averageCertifiedRadius(rows: readonly CertifyRow[]): number {
   return sum / rows.length;
 }
 
+/** The most radii a grid may hold beyond 0. */
+export const MAX_RADII = 100_000;
+
 /** Radii 0, step, 2·step, … up to max (inclusive, within rounding): the columns of the paper's tables. */
 export function radiusGrid(step: number, max: number): number[] {
   if (!(step > 0) || !Number.isFinite(step) || !(max >= 0) || !Number.isFinite(max)) {
     throw new UserError(`a radius grid needs step > 0 and max ≥ 0, got step ${step} and max ${max}`);
   }
   const count = Math.floor(max / step + 1e-9);
+  // A table or plot has no use for more columns; asking for more is a typo, which would otherwise exhaust memory.
+  if (count > MAX_RADII) {
+    throw new UserError(`a radius grid with step ${step} up to ${max} has ${count + 1} radii (at most ${MAX_RADII + 1}); choose a larger step or a smaller maximum`);
+  }
   // i·step rounded to 12 significant digits keeps 0.1·3 printing as 0.3.
   return Array.from({ length: count + 1 }, (_, i) => Number((i * step).toPrecision(12)));
-}
-
-/** Reads a certify file and computes certified accuracy at `radii` and the ACR. */
-export function summarize(file: string, radii: readonly number[]): Summary {
-  const rows = readCertifyFile(file);
-  return { file, rows, radii, accuracy: certifiedAccuracy(rows, radii), acr: averageCertifiedRadius(rows) };
 }

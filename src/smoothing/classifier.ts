@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import type { NoiseKey } from '../noise/gaussian.js';
 
 /** Image shape in NHWC order without the batch dimension: [height, width, channels]. */
@@ -11,7 +12,10 @@ export type ImageShape = [number, number, number];
 export interface BaseClassifier {
   readonly inputShape: ImageShape;
   readonly numClasses: number;
-  /** argmax_k f(x)_k for each of `batchSize` NHWC images packed in `batch`. */
+  /**
+   * argmax_k f(x)_k for each of `batchSize` NHWC images packed in `batch`. Throws
+   * NonFiniteLogitsError when a logit is NaN or infinite: such an output has no arg-max.
+   */
   classify(batch: Float32Array, batchSize: number): Promise<Int32Array>;
   /**
    * Optional fast path: counts[k] += #{ j in [offset, offset + num) : f(x + sigma * z_j) = k }
@@ -23,4 +27,37 @@ export interface BaseClassifier {
     batchSize: number, counts: Float64Array,
   ): Promise<void>;
   dispose?(): void;
+}
+
+/**
+ * The base classifier returned NaN or infinite logits. Counting such an output as a vote (an
+ * arg-max over NaNs returns class 0) would certify a broken model, e.g. one whose training
+ * diverged, at the maximal radius; certification refuses it instead.
+ */
+export class NonFiniteLogitsError extends UserError {
+  constructor(rows: number) {
+    super(`the base classifier returned NaN or infinite logits for ${rows} noisy input(s); the model is broken `
+      + '(diverged training or corrupt weights): retrain it or restore a good copy');
+  }
+}
+
+/**
+ * The arg-max class of each of `rows` logit rows of `k` classes (first maximum on ties, as
+ * tf.argMax); NonFiniteLogitsError when any logit is NaN or infinite.
+ */
+export function argMaxRows(logits: ArrayLike<number>, rows: number, k: number): Int32Array {
+  const labels = new Int32Array(rows);
+  let broken = 0;
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    for (let j = 0; j < k; j++) {
+      const v = logits[i * k + j]!;
+      if (!Number.isFinite(v)) best = -1;
+      else if (best >= 0 && v > logits[i * k + best]!) best = j;
+    }
+    if (best < 0) broken++;
+    labels[i] = best;
+  }
+  if (broken > 0) throw new NonFiniteLogitsError(broken);
+  return labels;
 }

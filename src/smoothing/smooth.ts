@@ -1,6 +1,7 @@
 import { fillGaussian, SUBSTREAM, type NoiseKey } from '../noise/gaussian.js';
 import { binomialTwoSidedPValue, lowerConfidenceBound, normalInverseCdf } from './bounds.js';
 import type { BaseClassifier } from './classifier.js';
+import { yieldToEventLoop } from '../event-loop.js';
 
 /** The smoothed classifier's answer when it declines to predict or certify. */
 export const ABSTAIN = -1;
@@ -33,10 +34,16 @@ export class Smooth {
   private nextStream = 0;
   private buffer: Float32Array | null = null;
 
+  /**
+   * `signal`: aborting it stops a certify/predict call between two batches of samples with
+   * signal.reason (an AbortError), so a long call (n = 100,000 on a large network) can be
+   * interrupted within one batch's time.
+   */
   constructor(
     readonly base: BaseClassifier,
     readonly sigma: number,
     readonly seed = 0,
+    private readonly options: { signal?: AbortSignal } = {},
   ) {
     if (!(sigma > 0)) throw new RangeError(`sigma must be > 0 (got ${sigma})`);
     if (!(base.numClasses >= 2)) throw new RangeError(`the base classifier must have at least 2 classes (got ${base.numClasses})`);
@@ -89,20 +96,26 @@ export class Smooth {
       throw new RangeError(`input has ${x.length} values but the base classifier expects ${h}×${w}×${c} = ${d}`);
     }
     const counts = new Float64Array(this.base.numClasses);
-    if (this.base.countNoisy) {
-      await this.base.countNoisy(x, this.sigma, key, 0, num, batchSize, counts);
-      return counts;
-    }
-    const size = Math.min(batchSize, num) * d;
-    if (!this.buffer || this.buffer.length < size) this.buffer = new Float32Array(size);
+    const { signal } = this.options;
     for (let done = 0; done < num; ) {
       const thisBatch = Math.min(batchSize, num - done);
-      const batch = this.buffer.subarray(0, thisBatch * d);
-      fillGaussian(batch, key, done * d, this.sigma);
-      for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
-      const labels = await this.base.classify(batch, thisBatch);
-      for (let i = 0; i < thisBatch; i++) counts[labels[i]!]!++;
+      if (this.base.countNoisy) {
+        await this.base.countNoisy(x, this.sigma, key, done, thisBatch, batchSize, counts);
+      } else {
+        const size = thisBatch * d;
+        if (!this.buffer || this.buffer.length < size) this.buffer = new Float32Array(size);
+        const batch = this.buffer.subarray(0, size);
+        fillGaussian(batch, key, done * d, this.sigma);
+        for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
+        const labels = await this.base.classify(batch, thisBatch);
+        for (let i = 0; i < thisBatch; i++) counts[labels[i]!]!++;
+      }
       done += thisBatch;
+      if (signal) {
+        // Engines that compute synchronously never return to the event loop on their own.
+        await yieldToEventLoop();
+        signal.throwIfAborted();
+      }
     }
     return counts;
   }

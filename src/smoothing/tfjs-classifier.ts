@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { BaseClassifier, ImageShape } from './classifier.js';
+import { argMaxRows, type BaseClassifier, type ImageShape } from './classifier.js';
 
 /** Any tfjs model, or a function from a NHWC batch in [0, 1] to logits [batch, classes]. */
 export type TfjsModel = LayersModel | ((x: tf.Tensor4D) => tf.Tensor);
@@ -18,10 +18,10 @@ export function tfjsClassifier(model: TfjsModel, shape?: { inputShape: ImageShap
     inputShape,
     numClasses,
     async classify(batch: Float32Array, batchSize: number): Promise<Int32Array> {
-      const labels = tf.tidy(() => tf.argMax(forward(tf.tensor4d(batch, [batchSize, ...inputShape])), 1));
-      const data = await labels.data();
-      labels.dispose();
-      return data as Int32Array;
+      const logits = tf.tidy(() => forward(tf.tensor4d(batch, [batchSize, ...inputShape])));
+      const values = await logits.data();
+      logits.dispose();
+      return argMaxRows(values, batchSize, numClasses);
     },
   };
 }

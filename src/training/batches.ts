@@ -1,7 +1,7 @@
 import { randomCropFlip } from '../data/augment.js';
 import type { ImageDataset, InMemoryDataset } from '../data/types.js';
 import type { Rng } from '../data/rng.js';
-import type { TrainAugmentation } from '../data/registry.js';
+import type { TrainAugmentation } from '../data/datasets.js';
 
 /** One loader batch: images in [0, 1] NHWC and their labels. */
 export interface LoaderBatch {

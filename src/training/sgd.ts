@@ -1,24 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { SGD_STEP_KERNEL, type SgdStepAttrs } from '../custom-kernels.js';
 
 export interface SgdOptions {
   momentum: number;
   nesterov: boolean;
   /** L2 penalty added to the gradient (PyTorch's SGD weight_decay), applied to every parameter. */
   weightDecay: number;
-}
-
-/**
- * Optional kernel of a backend that performs one variable's momentum update in one pass, with
- * the same float32 roundings as the tfjs ops below (the native backend registers it). Inputs
- * { v, g, buf }, attributes SgdStepAttrs; outputs [new v, new buf].
- */
-export const SGD_STEP_KERNEL = 'SmoothcertSgdStep';
-export interface SgdStepAttrs {
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  nesterov: boolean;
-  [key: string]: number | boolean;
 }
 
 /** Momentum buffers by variable name: what a checkpoint must keep to resume exactly. */

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Mulberry32 } from '../data/rng.js';
+import { yieldToEventLoop } from '../event-loop.js';
+import { philoxNoise, type NoiseSource } from '../noise/tensor-noise.js';
 import { permutation, type TrainingData } from './batches.js';
 import { crossEntropy } from './losses/cross-entropy.js';
-import { lossAndGrads, trainableVariables, type TrainingMethod } from './methods.js';
-import { philoxNoise, type NoiseSource } from './noise-source.js';
+import type { TrainingMethod } from './method.js';
 import { Sgd, stepLr } from './sgd.js';
+import { trainableVariables, trainStep, type StepInputs } from './step.js';
 
 /** The loop's settings (paper, Supplementary A.1). */
 export interface TrainerConfig {
@@ -52,11 +54,19 @@ export type NoiseFactory = (seed: number, step: number) => NoiseSource;
 /** Noise stream of per-epoch evaluation: the last one, which no training step reaches. */
 const EVAL_STREAM = 0xffffffff;
 
+/** The epoch was given up at a safe point because its signal was aborted; the position is unchanged. */
+export class EpochAborted extends Error {
+  constructor() {
+    super('the epoch was interrupted');
+    this.name = 'EpochAborted';
+  }
+}
+
 /**
  * The training loop: SGD over shuffled loader batches, each split into optimizer steps as
- * the method requires (METHODS.md: B images → m steps of B/m images × m noisy copies).
- * Every source of randomness is a function of (seed, position), so a run resumed from a
- * checkpoint continues exactly as an uninterrupted one.
+ * the method requires (TrainingMethod.splitsBatch: B images → m steps of B/m images × m noisy
+ * copies). Every source of randomness is a function of (seed, position), so a run resumed from
+ * a checkpoint continues exactly as an uninterrupted one.
  */
 export class Trainer {
   readonly optimizer: Sgd;
@@ -81,8 +91,12 @@ export class Trainer {
     return stepLr(this.config.lr, epoch, this.config.lrMilestones, this.config.lrGamma);
   }
 
-  /** Trains one epoch and advances the position. */
-  async trainEpoch(data: TrainingData, onBatch?: (p: BatchProgress) => void): Promise<EpochStats> {
+  /**
+   * Trains one epoch and advances the position. Between loader batches it yields to the event
+   * loop (so signal handlers run) and, when `signal` is aborted, throws EpochAborted with the
+   * position untouched: the epoch is redone from its start on resume, drawing the same noise.
+   */
+  async trainEpoch(data: TrainingData, onBatch?: (p: BatchProgress) => void, signal?: AbortSignal): Promise<EpochStats> {
     const { epoch } = this.position;
     const lr = this.lrAt(epoch);
     const rng = new Mulberry32(0);
@@ -90,29 +104,38 @@ export class Trainer {
     const order = permutation(data.size, rng);
     const { batchSize } = this.config;
     const m = this.method.splitsBatch ? this.method.numNoise : 1;
+    const [h, w, c] = data.shape;
+    const d = h * w * c;
+    let step = this.position.step;
     let lossSum = 0, correct = 0, samples = 0, images = 0;
     for (let start = 0; start < data.size; start += batchSize) {
+      await yieldToEventLoop();
+      if (signal?.aborted) throw new EpochAborted();
       const batch = await data.load(order.subarray(start, Math.min(start + batchSize, data.size)), rng);
       // Chunks of floor(B/m) images; the reference drops the remainder of a loader batch.
       const chunk = Math.floor(batch.size / m);
       if (chunk === 0) continue;
-      const [h, w, c] = data.shape;
       for (let k = 0; k < m; k++) {
-        const x = tf.tensor4d(batch.x.subarray(k * chunk * h * w * c, (k + 1) * chunk * h * w * c), [chunk, h, w, c]);
+        const x = tf.tensor4d(batch.x.subarray(k * chunk * d, (k + 1) * chunk * d), [chunk, h, w, c]);
         const labels = tf.tensor1d(batch.labels.subarray(k * chunk, (k + 1) * chunk), 'int32');
-        const step = this.method.prepare(this.model, { x, labels }, { noise: this.noise(this.config.seed, this.position.step), epoch });
-        const result = lossAndGrads(step, this.variables);
-        this.optimizer.step(this.variables, result.grads, lr);
-        tf.dispose([x, labels, ...Object.values(result.grads)]);
-        step.dispose();
-        this.position.step++;
-        lossSum += result.loss * result.numSamples;
-        correct += result.correct;
-        samples += result.numSamples;
-        images += chunk;
-        onBatch?.({ images, samples, loss: result.loss, acc: (100 * result.correct) / result.numSamples });
+        const inputs: StepInputs = {
+          model: this.model, method: this.method, optimizer: this.optimizer, variables: this.variables,
+          noise: this.noise(this.config.seed, step), epoch, lr,
+        };
+        try {
+          const result = trainStep(inputs, { x, labels });
+          lossSum += result.loss * result.numSamples;
+          correct += result.correct;
+          samples += result.numSamples;
+          images += chunk;
+          onBatch?.({ images, samples, loss: result.loss, acc: (100 * result.correct) / result.numSamples });
+        } finally {
+          tf.dispose([x, labels]);
+        }
+        step++;
       }
     }
+    this.position.step = step;
     this.position.rng = rng.getState();
     this.position.epoch++;
     return { epoch, lr, trainLoss: lossSum / Math.max(samples, 1), trainAcc: (100 * correct) / Math.max(samples, 1), samples };

@@ -7,7 +7,7 @@ import { nativePhiloxNoise } from '../../src/backend/noise.js';
 import { fillGaussian, SUBSTREAM, type NoiseKey } from '../../src/noise/gaussian.js';
 import { Smooth } from '../../src/smoothing/smooth.js';
 import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
-import { philoxNoise } from '../../src/training/noise-source.js';
+import { philoxNoise } from '../../src/noise/tensor-noise.js';
 import { ENGINE, rand } from './parity.js';
 
 const skip = ENGINE !== 'native' && 'the native backend is not under test';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers tfjs's gradient functions
 import assert from 'node:assert/strict';
 import { Mulberry32 } from '../../src/data/rng.js';
-import { initBackend, type BackendName } from '../../src/backend/select.js';
+import { initBackend, setBackend, type BackendName } from '../../src/backend/select.js';
 
 /** The engine under test: native, or whatever $SMOOTHCERT_BACKEND names (the wasm run). */
 export const ENGINE: BackendName = await initBackend();
@@ -27,7 +27,9 @@ export const TOL: Tolerance = { atol: 2e-5, rtol: 2e-4 };
 type Result = tf.Tensor | tf.Tensor[];
 
 async function run(backend: string, fn: () => Result): Promise<{ shape: number[]; values: Float32Array | Int32Array | Uint8Array }[]> {
-  await tf.setBackend(backend);
+  // tfjs-wasm is registered on first use, by smoothcert's setBackend.
+  if (backend === 'wasm') await setBackend('wasm');
+  else await tf.setBackend(backend);
   const out = tf.tidy(fn);
   const list = Array.isArray(out) ? out : [out];
   const read = list.map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array | Int32Array | Uint8Array }));

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Sgd, SGD_STEP_KERNEL, type SgdOptions } from '../../src/training/sgd.js';
+import { SGD_STEP_KERNEL } from '../../src/custom-kernels.js';
+import { Sgd, type SgdOptions } from '../../src/training/sgd.js';
 import { ENGINE, ENGINE_TFJS, rand } from './parity.js';
 
 /** Weights and momentum after three steps of Sgd on `backend`, from the same seeded start. */

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
-import { mkdtempSync, readFileSync, appendFileSync, writeFileSync, mkdirSync, existsSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cli, cliStart } from '../helpers/cli.js';
+import { cli, cliStart, startUntil } from '../helpers/cli.js';
 import { saveTinyModel } from '../helpers/models.js';
+import { resultRows, resultSettings } from '../helpers/results.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-certify-'));
 const mnistModel = join(tmp, 'mnist-model');
@@ -15,7 +16,7 @@ const cifarModel = join(tmp, 'cifar-model');
 await saveTinyModel(mnistModel, [28, 28, 1], 10, 0.25);
 await saveTinyModel(cifarModel, [32, 32, 3], 10);
 
-const rows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('\t'));
+const rows = resultRows;
 const quick = ['--n0', '10', '--n', '200', '--batch', '100'];
 
 test('certify writes the reference columns, one line per selected example', () => {
@@ -31,7 +32,7 @@ test('certify writes the reference columns, one line per selected example', () =
     assert.match(time!, /^\d+:\d\d:\d\d\.\d{6}$/);
   }
   // The sigma recorded in the model is used when --sigma is absent.
-  assert.equal(JSON.parse(readFileSync(`${out}.json`, 'utf8')).sigma, 0.25);
+  assert.equal(resultSettings(out)['sigma'], 0.25);
 });
 
 test('predict writes idx label predict correct time', () => {
@@ -84,7 +85,7 @@ test('certify runs an ONNX model normalized outside its graph, and resumes only 
   assert.deepEqual(rows(out).slice(1).map((r) => r[0]), ['0', '1', '2', '3', '4']);
   const other = cli(['certify', '--model', onnx, '--sigma', '0.25', '--mean', '0.4', '--std', '0.5', '--out', out, ...quick, '--max', '6']);
   assert.equal(other.status, 2);
-  assert.match(other.stderr, /started with mean = \[0.5\], but this run has mean = \[0.4\]/);
+  assert.match(other.stderr, /made with --mean \[0.5\], but this run has --mean \[0.4\]/);
   const folder = cli(['certify', '--model', onnx, '--sigma', '0.25', '--out', tmp, ...quick]);
   assert.equal(folder.status, 2);
   assert.match(folder.stderr, /--out .* is a folder; give a file name/);
@@ -96,7 +97,7 @@ test('a log whose results were deleted starts over with the new settings', () =>
   rmSync(out);
   const r = cli(['certify', '--model', mnistModel, '--out', out, '--max', '1', '--sigma', '0.1', ...quick]);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(JSON.parse(readFileSync(`${out}.json`, 'utf8')).sigma, 0.1);
+  assert.equal(resultSettings(out)['sigma'], 0.1);
 });
 
 test('resuming with different settings is refused', () => {
@@ -104,7 +105,7 @@ test('resuming with different settings is refused', () => {
   assert.equal(cli(['certify', '--model', mnistModel, '--out', out, '--max', '1', ...quick]).status, 0);
   const r = cli(['certify', '--model', mnistModel, '--out', out, '--max', '2', '--sigma', '0.5', ...quick]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /started with sigma = 0.25.*sigma = 0.5/);
+  assert.match(r.stderr, /made with --sigma 0.25, but this run has --sigma 0.5/);
 });
 
 test('bad input gives a specific error and a non-zero exit', () => {
@@ -133,4 +134,95 @@ test('bad input gives a specific error and a non-zero exit', () => {
   writeFileSync(join(corrupt, 't10k-images-idx3-ubyte.gz'), gzipSync(Buffer.from([0, 0, 9, 9, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28])));
   writeFileSync(join(corrupt, 't10k-labels-idx1-ubyte.gz'), gzipSync(Buffer.from([0, 0, 8, 1, 0, 0, 0, 1, 0])));
   expect([...base, '--data-dir', corrupt], /t10k-images-idx3-ubyte.*magic/i);
+});
+
+
+// About 150 ms an example on the native backend: long enough for a second process to start while the first runs.
+const longRun = (out: string) => ['certify', '--model', mnistModel, '--out', out, '--max', '20', '--n0', '10', '--n', '20000', '--batch', '1000'];
+const withoutTime = (f: string) => rows(f).slice(1).map((row) => row.slice(0, 5).join('\t'));
+const reference = join(tmp, 'reference.tsv');
+const referenceRows = () => {
+  if (!existsSync(reference)) assert.equal(cli(longRun(reference)).status, 0);
+  return withoutTime(reference);
+};
+
+test('a second certify on the same --out is refused while the first runs, and the file holds each example once', async () => {
+  const out = join(tmp, 'concurrent.tsv');
+  const first = await startUntil(longRun(out), () => existsSync(out) && rows(out).length >= 3);
+  const second = cli(longRun(out));
+  assert.equal(second.status, 2);
+  assert.match(second.stderr, new RegExp(`result file .*concurrent\\.tsv is in use by process ${first.child.pid} `));
+  assert.equal(await first.exited, 0, first.stderr());
+  assert.deepEqual(withoutTime(out), referenceRows());
+});
+
+test('Ctrl-C stops certify on a model folder within a batch, exits 130, and the rerun completes the uninterrupted result', async () => {
+  const out = join(tmp, 'sigint.tsv');
+  const run = await startUntil(longRun(out), () => existsSync(out) && rows(out).length >= 3);
+  const sent = performance.now();
+  run.child.kill('SIGINT');
+  assert.equal(await run.exited, 130, run.stderr());
+  assert.ok(performance.now() - sent < 2000, `stopped ${(performance.now() - sent).toFixed(0)} ms after Ctrl-C`);
+  assert.match(run.stderr(), /interrupted: .*sigint\.tsv holds \d+ of 20 examples; rerun the same command to resume/);
+  assert.ok(rows(out).length - 1 < 20);
+  const rest = cli(longRun(out));
+  assert.equal(rest.status, 0, rest.stderr);
+  assert.deepEqual(withoutTime(out), referenceRows());
+});
+
+test('SIGTERM stops certify the same way, with exit status 143', async () => {
+  const out = join(tmp, 'sigterm.tsv');
+  const run = await startUntil(longRun(out), () => existsSync(out) && rows(out).length >= 2);
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exited, 143, run.stderr());
+  assert.equal(cli(longRun(out)).status, 0);
+  assert.deepEqual(withoutTime(out), referenceRows());
+});
+
+test('resuming with another --skip is refused, and the settings cannot be lost beside the file', () => {
+  const out = join(tmp, 'skip.tsv');
+  assert.equal(cli(['certify', '--model', mnistModel, '--out', out, '--skip', '2', '--max', '6', ...quick]).status, 0);
+  const other = cli(['certify', '--model', mnistModel, '--out', out, '--skip', '3', '--max', '6', ...quick]);
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /made with --skip 2, but this run has --skip 3/);
+  const otherN = cli(['certify', '--model', mnistModel, '--out', out, '--skip', '2', '--max', '6', '--n0', '10', '--n', '300', '--batch', '100']);
+  assert.match(otherN.stderr, /made with --n 200, but this run has --n 300/);
+  // A file whose settings line is gone (edited by hand, or written by another tool) cannot be resumed.
+  const stripped = join(tmp, 'stripped.tsv');
+  writeFileSync(stripped, readFileSync(out, 'utf8').split('\n').slice(1).join('\n'));
+  const r = cli(['certify', '--model', mnistModel, '--out', stripped, '--skip', '2', '--max', '6', ...quick]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /holds results but no record of the settings that made them/);
+  // The same model under another path is the same model: its fingerprint, not its path, is compared.
+  const moved = join(tmp, 'mnist-model-copy');
+  cpSync(mnistModel, moved, { recursive: true });
+  const same = cli(['certify', '--model', moved, '--out', out, '--skip', '2', '--max', '10', ...quick]);
+  assert.equal(same.status, 0, same.stderr);
+  assert.deepEqual(rows(out).slice(1).map((row) => row[0]), ['0', '2', '4', '6', '8']);
+});
+
+test('a model with NaN weights is refused before anything is certified', async () => {
+  const broken = join(tmp, 'nan-model');
+  await saveTinyModel(broken, [28, 28, 1], 10, 0.25, NaN);
+  const out = join(tmp, 'nan.tsv');
+  const r = cli(['certify', '--model', broken, '--out', out, ...quick, '--max', '2']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /has NaN or infinite weights/);
+  assert.equal(existsSync(out), false);
+  // A weights file changed after saving no longer matches the hash in its name.
+  const damaged = join(tmp, 'damaged-model');
+  cpSync(mnistModel, damaged, { recursive: true });
+  const weights = readdirSync(damaged).find((f) => f.startsWith('weights-'))!;
+  const bytes = readFileSync(join(damaged, weights));
+  bytes[0]! ^= 1;
+  writeFileSync(join(damaged, weights), bytes);
+  const d = cli(['certify', '--model', damaged, '--out', join(tmp, 'damaged.tsv'), ...quick, '--max', '2']);
+  assert.equal(d.status, 2);
+  assert.match(d.stderr, /do not match the hash in their name; the file is damaged/);
+});
+
+test('--mean, --std and --input-layout are refused with a model folder instead of being ignored', () => {
+  const r = cli(['certify', '--model', mnistModel, '--out', join(tmp, 'mean.tsv'), '--mean', '0.5', ...quick]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--mean apply to \.onnx files only/);
 });

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, cliStart } from '../helpers/cli.js';
+import { cli, cliStart, startUntil } from '../helpers/cli.js';
+import { resultRows, resultSettings } from '../helpers/results.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-train-'));
 const small = ['--sigma', '0.5', '--train-size', '192', '--batch', '64', '--eval-size', '64', '--epochs', '3'];
@@ -40,7 +41,7 @@ test('a run killed after its first checkpoint resumes with every epoch logged ex
   const out = join(tmp, 'certify.tsv');
   const c = cli(['certify', '--model', run, '--out', out, '--max', '2', '--n0', '10', '--n', '100', '--batch', '100']);
   assert.equal(c.status, 0, c.stderr);
-  assert.equal(JSON.parse(readFileSync(`${out}.json`, 'utf8')).sigma, 0.5);
+  assert.equal(resultSettings(out)['sigma'], 0.5);
 });
 
 test('bad training input gives a clear error, a non-zero exit, and overwrites nothing', () => {
@@ -64,7 +65,7 @@ test('bad training input gives a clear error, a non-zero exit, and overwrites no
   const done = join(tmp, 'done');
   assert.equal(cli(['train', '--out', done, ...small, '--epochs', '1']).status, 0);
   const before = Object.fromEntries(readdirSync(done).map((f) => [f, readFileSync(join(done, f)).toString('base64')]));
-  expect(['--out', done, ...small], /already holds a training run; pass --resume/);
+  expect(['--out', done, ...small], /already holds a training run; continue it with --resume/);
   expect(['--out', done, '--resume', '--sigma', '0.25'], /started with --sigma 0.5, not 0.25/);
   const after = Object.fromEntries(readdirSync(done).map((f) => [f, readFileSync(join(done, f)).toString('base64')]));
   assert.deepEqual(after, before);
@@ -72,11 +73,11 @@ test('bad training input gives a clear error, a non-zero exit, and overwrites no
   const copy = join(tmp, 'copy');
   mkdirSync(copy);
   writeFileSync(join(copy, 'model.json'), readFileSync(join(done, 'model.json')));
-  expect(['--out', copy, ...small], /already holds model\.json \(but no checkpoint to resume\)/);
+  expect(['--out', copy, ...small], /already holds a model \(model\.json\) that no training run here produced/);
   assert.deepEqual(readFileSync(join(copy, 'model.json')), readFileSync(join(done, 'model.json')));
   writeFileSync(join(done, 'checkpoint.ckpt'), 'not a checkpoint');
   expect(['--out', done, '--resume'], /checkpoint .*checkpoint\.ckpt is corrupt/);
-  expect(['--out', join(tmp, 'never'), '--resume'], /checkpoint .* does not exist; start the run without --resume/);
+  expect(['--out', join(tmp, 'never'), '--resume'], /holds no training run to resume \(no checkpoint\.ckpt\); start the run without --resume/);
 });
 
 test('the demo trains, certifies and reports end to end (smoke test at toy scale)', () => {
@@ -84,7 +85,7 @@ test('the demo trains, certifies and reports end to end (smoke test at toy scale
   const r = cli(['demo', '--out', out, '--epochs', '1', '--train-size', '64', '--examples', '4', '--n', '50']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /\| Model \| ACR \| 0\.00 \| 0\.25 \|/);
-  assert.equal(readFileSync(join(out, 'certify.tsv'), 'utf8').trim().split('\n').length, 1 + 4);
+  assert.equal(resultRows(join(out, 'certify.tsv')).length, 1 + 4);
   assert.deepEqual([...readFileSync(join(out, 'certified-accuracy.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]);
 });
 
@@ -107,4 +108,51 @@ test('ImageNet folders train a ResNet-50 end to end (streamed decoding, random r
   const meta = JSON.parse(readFileSync(join(out, 'smoothcert.json'), 'utf8'));
   assert.deepEqual([meta.arch, meta.dataset, meta.inputShape, meta.numClasses], ['resnet50', 'imagenet', [224, 224, 3], 2]);
   assert.equal(logRows(out).length, 2);
+});
+
+
+test('a second trainer on the same run folder is refused; Ctrl-C stops the first within seconds and it resumes to the uninterrupted losses', async () => {
+  const run = join(tmp, 'sigint');
+  const longer = ['--sigma', '0.5', '--train-size', '640', '--batch', '64', '--eval-size', '64', '--epochs', '3'];
+  const first = await startUntil(['train', '--out', run, ...longer], () => existsSync(join(run, 'checkpoint.ckpt')));
+  const second = cli(['train', '--out', run, '--resume']);
+  assert.equal(second.status, 2);
+  assert.match(second.stderr, new RegExp(`training run folder .*sigint is in use by process ${first.child.pid} `));
+  const sent = performance.now();
+  first.child.kill('SIGINT');
+  assert.equal(await first.exited, 130, first.stderr());
+  assert.ok(performance.now() - sent < 2000, `stopped ${(performance.now() - sent).toFixed(0)} ms after Ctrl-C`);
+  assert.match(first.stderr(), /interrupted: .*sigint holds [12] finished epoch\(s\); continue with: smoothcert train --out .*sigint --resume/);
+  const resumed = cli(['train', '--out', run, '--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const straight = join(tmp, 'sigint-straight');
+  assert.equal(cli(['train', '--out', straight, ...longer]).status, 0);
+  const losses = (dir: string) => logRows(dir).slice(1).map((r) => r.slice(0, 1).concat(r.slice(3)).join('\t'));
+  assert.deepEqual(losses(run), losses(straight));
+});
+
+test('a run killed between its first log line and its first checkpoint resumes from the start', () => {
+  const run = join(tmp, 'no-checkpoint');
+  assert.equal(cli(['train', '--out', run, ...small, '--epochs', '1']).status, 0);
+  // What a kill after the log line and the model but before the checkpoint leaves behind.
+  rmSync(join(run, 'checkpoint.ckpt'));
+  const fresh = cli(['train', '--out', run, ...small, '--epochs', '1']);
+  assert.equal(fresh.status, 2);
+  assert.match(fresh.stderr, /already holds a training run; continue it with --resume/);
+  const resumed = cli(['train', '--out', run, '--resume', ...small, '--epochs', '1']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /no checkpoint yet .* starting the run from epoch 0/);
+  assert.deepEqual(logRows(run).slice(1).map((r) => r[0]), ['0']);
+});
+
+test('flag errors name flags that exist', () => {
+  const r = cli(['train', '--out', join(tmp, 'flags'), '--sigma', '0.5', '--method', 'gaussian', '--consistency-loss', 'kl']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /option --consistency-loss does not apply to method gaussian \(its options: --num-noise\)/);
+  const steps = cli(['train', '--out', join(tmp, 'flags'), '--sigma', '0.5', '--lr-steps', '5,-1']);
+  assert.notEqual(steps.status, 0);
+  assert.match(steps.stderr, /--lr-steps.*expected comma-separated epochs \(integers ≥ 0\), got "5,-1"/);
+  const seed = cli(['train', '--out', join(tmp, 'flags'), '--sigma', '0.5', '--seed', '1e300']);
+  assert.match(seed.stderr, /--seed.*expected an integer ≥ 0/);
+  assert.equal(existsSync(join(tmp, 'flags')), false);
 });

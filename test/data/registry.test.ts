@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { readIdx } from '../../src/data/idx.js';
-import {
-  DATASETS, FASHION_MNIST_DIR, datasetInfo, fashionMnistDir, fashionMnistSampleDir, loadDataset,
-} from '../../src/data/registry.js';
+import { DATASETS, datasetInfo } from '../../src/data/datasets.js';
+import { FASHION_MNIST_DIR, fashionMnistDir, fashionMnistSampleDir, loadDataset } from '../../src/data/registry.js';
 
 const isUserError = (re: RegExp) => (e: unknown): boolean => {
   assert.ok(e instanceof UserError, `expected UserError, got ${String(e)}`);

@@ -15,3 +15,16 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
 export function cliStart(args: string[]) {
   return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
+
+/** Starts the binary and resolves once `ready` holds (polled every 10 ms); rejects if the run ends first. */
+export async function startUntil(args: string[], ready: () => boolean) {
+  const child = cliStart(args);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => { if (ready()) { clearInterval(poll); resolve(); } }, 10);
+    child.once('exit', () => { clearInterval(poll); reject(new Error(`the run finished before it was ready; make it longer\n${stderr}`)); });
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, stderr: () => stderr };
+}

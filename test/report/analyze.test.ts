@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.js';
-import {
-  averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, readCertifyFile, summarize, type CertifyRow,
-} from '../../src/report/analyze.js';
+import { averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, type CertifyRow } from '../../src/report/analyze.js';
+import { readCertifyFile, summarize } from '../../src/report/read.js';
 import { FIXTURE } from './fixture.js';
 
 // The fixture's 10 examples (idx: radius, outcome):

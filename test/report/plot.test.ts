@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { UserError } from '../../src/errors.js';
-import { readCertifyFile } from '../../src/report/analyze.js';
-import { plotSpec, writePlot, type PlotSeries } from '../../src/report/plot.js';
+import { readCertifyFile } from '../../src/report/read.js';
+import { writePlot } from '../../src/report/plot.js';
+import { plotSpec, type PlotSeries } from '../../src/report/plot-spec.js';
 import { FIXTURE } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smoothcert-plot-'));

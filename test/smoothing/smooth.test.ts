@@ -5,7 +5,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ABSTAIN, Smooth } from '../../src/smoothing/smooth.js';
 import { normalInverseCdf } from '../../src/smoothing/bounds.js';
-import type { BaseClassifier, ImageShape } from '../../src/smoothing/classifier.js';
+import { NonFiniteLogitsError, type BaseClassifier, type ImageShape } from '../../src/smoothing/classifier.js';
+import { nativeClassifier } from '../../src/backend/native-classifier.js';
 import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
 
 const shape: ImageShape = [4, 4, 1];
@@ -130,4 +131,37 @@ test('bad arguments are refused with the reason', async () => {
   await assert.rejects(smooth.certify(image, 10, 100, 1, 10), /alpha must lie in \(0, 1\)/);
   await assert.rejects(smooth.predict(image, 100, 0, 10), /alpha must lie in \(0, 1\)/);
   await assert.rejects(smooth.certify(new Float32Array(3), 10, 100, 0.01, 10), /expects 4×4×1 = 16/);
+});
+
+test('a base classifier with NaN or infinite logits is refused, not counted as votes for class 0', async () => {
+  const broken = (value: number) => (x: tf.Tensor4D) => tf.fill([x.shape[0], 3], value);
+  for (const value of [NaN, Infinity, -Infinity]) {
+    for (const [name, make] of [['tfjs', tfjsClassifier], ['native', nativeClassifier]] as const) {
+      const base = make(broken(value), { inputShape: shape, numClasses: 3 });
+      await assert.rejects(new Smooth(base, 0.25).certify(new Float32Array(d), 10, 50, 0.001, 20),
+        (e: unknown) => e instanceof NonFiniteLogitsError && /NaN or infinite logits/.test(e.message), `${name}, ${value}`);
+    }
+  }
+  // One broken row among finite ones is enough.
+  const oneBad = tfjsClassifier((x) => tf.tidy(() => {
+    const rows = x.shape[0];
+    const last = tf.tile(tf.reshape(tf.oneHot(tf.tensor1d([rows - 1], 'int32'), rows), [rows, 1]), [1, 3]);
+    return tf.where(tf.cast(last, 'bool'), tf.fill([rows, 3], NaN), tf.zeros([rows, 3]));
+  }), { inputShape: shape, numClasses: 3 });
+  await assert.rejects(new Smooth(oneBad, 0.25).predict(new Float32Array(d), 10, 0.001, 10), NonFiniteLogitsError);
+});
+
+test('an aborted signal stops certify between two batches', async () => {
+  const controller = new AbortController();
+  let batches = 0;
+  const base: BaseClassifier = {
+    inputShape: shape, numClasses: 2,
+    async classify(_batch, n) {
+      if (++batches === 3) controller.abort();
+      return new Int32Array(n);
+    },
+  };
+  await assert.rejects(new Smooth(base, 0.25, 0, { signal: controller.signal }).certify(new Float32Array(d), 10, 1000, 0.001, 10),
+    (e: unknown) => e instanceof Error && e.name === 'AbortError');
+  assert.equal(batches, 3);
 });

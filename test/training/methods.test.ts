@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import {
-  createMethod, lossAndGrads, METHOD_NAMES, METHODS, trainableVariables, type MethodOptions, type TrainingMethod,
-} from '../../src/training/methods.js';
-import { philoxNoise } from '../../src/training/noise-source.js';
+import { createMethod, METHODS } from '../../src/training/methods.js';
+import { METHOD_NAMES, type MethodOptions, type TrainingMethod } from '../../src/training/method.js';
+import { lossAndGrads, trainableVariables } from '../../src/training/step.js';
+import { philoxNoise } from '../../src/noise/tensor-noise.js';
 import { batchNorm, conv, linear, relu, TorchInit, type Tensor } from '../../src/models/layers.js';
-import { UserError } from '../../src/errors.js';
+import { SettingError, UserError } from '../../src/errors.js';
 import { mulberry } from '../helpers/rng.js';
 import { softmax } from './reference.js';
 
@@ -34,16 +34,23 @@ test('bad methods and options are UserErrors that say how to fix them', () => {
   const userError = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message);
   assert.throws(() => createMethod('adversarial', 0.25), userError(/unknown training method "adversarial".*gaussian, consistency, smoothadv, stability, macer/));
   assert.throws(() => createMethod('consistency', 0.25, { numNoise: 1 }), (e: unknown) => e instanceof UserError && e.message ===
-    'consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); pass --num-noise 2 or more');
+    'consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); pass numNoise 2 or more');
   assert.throws(() => createMethod('smoothadv', 0.25, { numNoise: 1, lbd: 1 }), userError(/m ≥ 2 noisy copies/));
   assert.equal(createMethod('smoothadv', 0.25, { numNoise: 1 }).numNoise, 1);
-  assert.throws(() => createMethod('gaussian', -0.25), userError(/--sigma must be a finite number ≥ 0, got -0.25/));
-  assert.throws(() => createMethod('consistency', 0.25, { lbd: -1 }), userError(/--lbd must be a finite number ≥ 0, got -1/));
-  assert.throws(() => createMethod('consistency', 0.25, { numNoise: 2.5 }), userError(/--num-noise must be an integer ≥ 1/));
-  assert.throws(() => createMethod('consistency', 0.25, { form: 'l1' as MethodOptions['form'] }), userError(/--form must be one of default, xent, kl, mse/));
-  assert.throws(() => createMethod('consistency', 0.25, { gamma: 8 }), userError(/--gamma does not apply to method consistency \(its options: --num-noise, --lbd, --eta, --form\)/));
-  assert.throws(() => createMethod('macer', 0.25, { beta: 0 }), userError(/--beta must be a finite number > 0/));
-  assert.throws(() => createMethod('smoothadv', 0.25, { warmup: 0 }), userError(/--warmup must be an integer ≥ 1/));
+  assert.throws(() => createMethod('gaussian', -0.25), userError(/sigma must be a finite number ≥ 0, got -0.25/));
+  assert.throws(() => createMethod('consistency', 0.25, { lbd: -1 }), userError(/lbd must be a finite number ≥ 0, got -1/));
+  assert.throws(() => createMethod('consistency', 0.25, { numNoise: 2.5 }), userError(/numNoise must be an integer ≥ 1/));
+  assert.throws(() => createMethod('consistency', 0.25, { form: 'l1' as MethodOptions['form'] }), userError(/form must be one of default, xent, kl, mse/));
+  assert.throws(() => createMethod('consistency', 0.25, { gamma: 8 }), userError(/gamma does not apply to method consistency \(its options: numNoise, lbd, eta, form\)/));
+  assert.throws(() => createMethod('macer', 0.25, { beta: 0 }), userError(/beta must be a finite number > 0/));
+  assert.throws(() => createMethod('smoothadv', 0.25, { warmup: 0 }), userError(/warmup must be an integer ≥ 1/));
+});
+
+test('option errors keep the option key, so a front end can name it in its own words', () => {
+  const flags: Record<string, string> = { form: '--consistency-loss', numNoise: '--num-noise' };
+  const name = (key: string) => flags[key] ?? key;
+  assert.throws(() => createMethod('gaussian', 0.25, { form: 'kl' }), (e: unknown) => e instanceof SettingError && e.setting === 'form'
+    && e.describe(name) === 'option --consistency-loss does not apply to method gaussian (its options: --num-noise)');
 });
 
 // ---- wiring, checked at σ = 0 against closed forms of the model's own outputs ----

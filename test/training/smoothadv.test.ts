@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { smoothAdvAttack, softSmoothedNll } from '../../src/training/attacks/smoothadv.js';
-import { philoxNoise } from '../../src/training/noise-source.js';
+import { philoxNoise } from '../../src/noise/tensor-noise.js';
 import { mulberry } from '../helpers/rng.js';
 import { softmax } from './reference.js';
 

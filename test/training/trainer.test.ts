@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainingData } from '../../src/training/batches.js';
-import type { TrainingMethod } from '../../src/training/methods.js';
+import type { TrainingMethod } from '../../src/training/method.js';
 import { Trainer } from '../../src/training/trainer.js';
 
 /** A method that records the images and labels of every optimizer step it is given. */

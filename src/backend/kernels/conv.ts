@@ -1,11 +1,11 @@
 import {
-  backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D, util,
+  backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D,
   type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs, type FusedConv2DAttrs,
   type KernelConfig, type KernelFunc, type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { ACTIVATION } from '../addon.js';
-import { NATIVE_BACKEND, allFloat32, cpuKernel, type ConvRecipe, type KernelArgs, type NativeBackend } from '../native-backend.js';
-import { fusedActivation, fusedBias } from './fusion.js';
+import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
+import { fusedActivation, fusedBias } from './fused-attrs.js';
+import { pendingConv, type ConvRecipe } from './fusion.js';
 
 type Conv2DIn = { x: TensorInfo; filter: TensorInfo };
 
@@ -29,17 +29,10 @@ function consistent(info: backend_util.Conv2DInfo): boolean {
     && size(info.inWidth, p.left, p.right, info.filterWidth, info.dilationWidth, info.strideWidth) === info.outWidth;
 }
 
-/** Computes a conv recipe (with its bias, if folded in) into y, followed by `activation`. */
-export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array, outShape: number[], activation: number): void {
-  backend.addon.conv2d(backend.f32(r.x), r.x.shape, backend.f32(r.filter), r.filter.shape, y, outShape, r.params,
-    r.bias ? backend.f32(r.bias) : null, activation, 0);
-}
-
 /**
  * Under a gradient tape tfjs splits a fused conv into Conv2D, Add(bias) and Relu, each a pass
- * over the activations. The Conv2D output is therefore lazy: an Add of a per-channel bias folds
- * the bias into the pending convolution (see elementwise.ts) and a Relu computes conv, bias and
- * ReLU in one oneDNN primitive, so only tensors that something reads are ever written.
+ * over the activations. The Conv2D output is therefore a pending recipe (fusion.ts) that a
+ * following Add and Relu fuse into, so only tensors that something reads are ever written.
  */
 const cpuConv2D = cpuKernel(Conv2D);
 function conv2D(args: KernelArgs<Conv2DIn, Conv2DAttrs>): TensorInfo {
@@ -49,22 +42,7 @@ function conv2D(args: KernelArgs<Conv2DIn, Conv2DAttrs>): TensorInfo {
     attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
   if (!consistent(info)) return cpuConv2D(args);
   const recipe: ConvRecipe = { kind: 'conv', x, filter, params: convParams(info) };
-  return backend.lazyOutput(info.outShape, [x, filter], (y) => convInto(backend, recipe, y, info.outShape, ACTIVATION.linear), recipe);
-}
-
-/**
- * The pending convolution `conv` with the per-channel `bias` folded in, or undefined when conv
- * is not a pending bias-free convolution or bias does not broadcast over its channels.
- */
-export function foldBias(backend: NativeBackend, conv: TensorInfo, bias: TensorInfo): TensorInfo | undefined {
-  const r = backend.pendingRecipe(conv);
-  if (r?.kind !== 'conv' || r.bias !== undefined || bias.dtype !== 'float32') return undefined;
-  const channels = r.filter.shape[3]!;
-  const perChannel = bias.shape.length <= conv.shape.length && bias.shape[bias.shape.length - 1] === channels
-    && util.sizeFromShape(bias.shape) === channels;
-  if (!perChannel) return undefined;
-  const fused: ConvRecipe = { ...r, bias };
-  return backend.lazyOutput(conv.shape, [r.x, r.filter, bias], (y) => convInto(backend, fused, y, conv.shape, ACTIVATION.linear), fused);
+  return pendingConv(backend, recipe, info.outShape);
 }
 
 const cpuFusedConv2D = cpuKernel(FusedConv2D);

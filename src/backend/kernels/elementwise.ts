@@ -3,10 +3,9 @@ import {
   Rsqrt, Sigmoid, Sqrt, Square, SquaredDifference, Step, Sub, Tanh,
   type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { ACTIVATION, BINARY, UNARY } from '../addon.js';
+import { BINARY, UNARY } from '../addon.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
-import { convInto, foldBias } from './conv.js';
-import { maxPoolGradInto } from './pool.js';
+import { foldBias, multiplyByStep, pendingStep, reluOfConv } from './fusion.js';
 
 /** A broadcasting binary kernel on float32 tensors. */
 function binaryConfig(kernelName: string, op: number): KernelConfig {
@@ -31,7 +30,7 @@ function unaryConfig(kernelName: string, op: number, alpha: (attrs: NamedAttrMap
   return { kernelName, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** Add of a per-channel bias to a pending convolution: folded into the convolution (conv.ts). */
+/** Add of a per-channel bias to a pending convolution: folded into the convolution (fusion.ts). */
 const addGeneric = binaryConfig(Add, BINARY.add).kernelFunc as unknown as (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => TensorInfo;
 function add(args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo {
   const { inputs: { a, b }, backend } = args;
@@ -40,38 +39,20 @@ function add(args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo {
 export const addConfig: KernelConfig = { kernelName: Add, backendName: NATIVE_BACKEND, kernelFunc: add as unknown as KernelFunc };
 export const subConfig = binaryConfig(Sub, BINARY.sub);
 
-/**
- * ReLU's gradient is dy·step(x) in tfjs: Step returns a lazy tensor, and a Multiply by it
- * computes dy·[x > 0] in one pass without ever materializing the mask.
- */
+/** Multiply by a pending ReLU-gradient mask: one fused pass (fusion.ts). */
 const multiplyGeneric = binaryConfig(Multiply, BINARY.mul).kernelFunc as unknown as (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => TensorInfo;
 function multiply(args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo {
   const { inputs: { a, b }, backend } = args;
-  for (const [mask, other] of [[b, a], [a, b]] as const) {
-    const recipe = backend.pendingRecipe(mask);
-    if (recipe?.kind === 'step' && other.dtype === 'float32' && arraysEqual(mask.shape, other.shape)) {
-      // A pending max-pool gradient times the mask: one pass that routes and masks.
-      const pool = backend.pendingRecipe(other);
-      if (pool?.kind === 'maxPoolGrad') {
-        return backend.output(other.shape, (out) => maxPoolGradInto(backend, pool, out, other.shape, recipe.x, recipe.alpha));
-      }
-      return backend.output(other.shape, (out) => backend.addon.mulStep(backend.f32(other), backend.f32(recipe.x), recipe.alpha, out));
-    }
-  }
-  return multiplyGeneric(args);
+  return multiplyByStep(backend, a, b) ?? multiplyGeneric(args);
 }
 export const multiplyConfig: KernelConfig = { kernelName: Multiply, backendName: NATIVE_BACKEND, kernelFunc: multiply as unknown as KernelFunc };
 
+/** Lazy, so that a Multiply can fuse it (fusion.ts). */
 const cpuStep = cpuKernel(Step);
 function step(args: KernelArgs<{ x: TensorInfo }, { alpha?: number }>): TensorInfo {
-  const { inputs: { x: input }, backend, attrs } = args;
-  if (!allFloat32(input)) return cpuStep(args);
-  const alpha = attrs.alpha ?? 0;
-  // step(x) = step(relu(x)) bit for bit: a convolution whose ReLU was computed directly (see
-  // relu) keeps its own output unwritten, and the mask reads the ReLU output instead.
-  const conv = backend.pendingRecipe(input);
-  const x = conv?.kind === 'conv' && conv.relu !== undefined && backend.data.has(conv.relu.dataId) ? conv.relu : input;
-  return backend.lazyOutput(x.shape, [x], (y) => backend.addon.unary(UNARY.step, backend.f32(x), y, alpha), { kind: 'step', x, alpha });
+  const { inputs: { x }, backend, attrs } = args;
+  if (!allFloat32(x)) return cpuStep(args);
+  return pendingStep(backend, x, attrs.alpha ?? 0);
 }
 export const stepConfig: KernelConfig = { kernelName: Step, backendName: NATIVE_BACKEND, kernelFunc: step as unknown as KernelFunc };
 export const realDivConfig = binaryConfig(RealDiv, BINARY.div);
@@ -79,15 +60,11 @@ export const maximumConfig = binaryConfig(Maximum, BINARY.max);
 export const minimumConfig = binaryConfig(Minimum, BINARY.min);
 export const squaredDifferenceConfig = binaryConfig(SquaredDifference, BINARY.sqdiff);
 
-/** ReLU of a pending convolution: conv, bias and ReLU in one primitive, the conv output left unwritten. */
+/** ReLU of a pending convolution: computed with it in one primitive (fusion.ts). */
 const reluGeneric = unaryConfig(Relu, UNARY.relu).kernelFunc as unknown as (args: KernelArgs<{ x: TensorInfo }>) => TensorInfo;
 function relu(args: KernelArgs<{ x: TensorInfo }>): TensorInfo {
   const { inputs: { x }, backend } = args;
-  const conv = backend.pendingRecipe(x);
-  if (conv?.kind !== 'conv' || conv.relu !== undefined) return reluGeneric(args);
-  const out = backend.output(x.shape, (y) => convInto(backend, conv, y, x.shape, ACTIVATION.relu));
-  conv.relu = out;
-  return out;
+  return reluOfConv(backend, x) ?? reluGeneric(args);
 }
 export const reluConfig: KernelConfig = { kernelName: Relu, backendName: NATIVE_BACKEND, kernelFunc: relu as unknown as KernelFunc };
 export const relu6Config = unaryConfig(Relu6, UNARY.relu6);

@@ -1,21 +1,126 @@
-import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { ACTIVATION } from '../addon.js';
+import { util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { ACTIVATION, UNARY } from '../addon.js';
 import type { NativeBackend } from '../native-backend.js';
 
-/** The addon's code for a tfjs fused activation, or undefined for one it lacks (prelu). */
-export function fusedActivation(name: string | undefined): number | undefined {
-  const act = name ?? 'linear';
-  return act in ACTIVATION ? ACTIVATION[act as keyof typeof ACTIVATION] : undefined;
+/*
+ * The one home of the native backend's fusions across kernels.
+ *
+ * Under a gradient tape tfjs runs a layer as separate kernels (Conv2D, Add of the bias, Relu;
+ * on the way back Step, Multiply, MaxPoolGrad), each a pass over the activations. Some kernels
+ * therefore return lazy tensors (NativeBackend.lazyOutput) tagged with a Recipe: how they would
+ * be computed. A consumer kernel that finds a pending recipe among its inputs computes both in
+ * one native pass, and the lazy tensor is never written unless something else reads it:
+ *
+ *   Conv2D → Add(per-channel bias)   folds the bias into the convolution        (foldBias)
+ *   Conv2D(+bias) → Relu             one oneDNN primitive with a ReLU post-op   (reluOfConv)
+ *   Step(x)                          reads the ReLU output if a conv computed it (stepSource)
+ *   Step × dy                        dy·[x > 0] without materializing the mask  (multiplyByStep)
+ *   MaxPoolGrad × Step               routes the gradient and masks it in one pass
+ *
+ * The kernels that create recipes (conv.ts, pool.ts, elementwise.ts's Step) and those that
+ * consume them (elementwise.ts's Add, Relu, Multiply) call the functions below.
+ */
+
+export type Recipe = StepRecipe | ConvRecipe | MaxPoolGradRecipe;
+
+/** step(x): 1 where x > 0, else alpha (ReLU's gradient mask). */
+export interface StepRecipe {
+  kind: 'step';
+  x: TensorInfo;
+  alpha: number;
 }
 
 /**
- * A fused bias as one value per output channel, or undefined when its shape does not broadcast
- * that way (the caller then falls back to the CPU kernel).
+ * A convolution, plus a per-channel bias once an Add has folded one in; `relu` is the ReLU of
+ * this tensor when a Relu kernel has computed it directly (step of either is the same).
  */
-export function fusedBias(backend: NativeBackend, bias: TensorInfo, channels: number): Float32Array | undefined {
-  const size = bias.shape.reduce((a, b) => a * b, 1);
-  const perChannel = size === channels && bias.shape[bias.shape.length - 1] === channels;
-  if (perChannel) return backend.f32(bias);
-  if (size === 1) return new Float32Array(channels).fill(backend.f32(bias)[0]!);
+export interface ConvRecipe {
+  kind: 'conv';
+  x: TensorInfo;
+  filter: TensorInfo;
+  /** The addon's conv params for this geometry. */
+  params: number[];
+  bias?: TensorInfo;
+  relu?: TensorInfo;
+}
+
+/** The gradient of a max-pool, which a ReLU gradient can multiply in the same pass. */
+export interface MaxPoolGradRecipe {
+  kind: 'maxPoolGrad';
+  dy: TensorInfo;
+  input: TensorInfo;
+  output: TensorInfo;
+  /** The addon's pool params for this geometry. */
+  params: number[];
+}
+
+/** Computes a conv recipe (with its bias, if folded in) into y, followed by `activation`. */
+export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array, outShape: number[], activation: number): void {
+  backend.addon.conv2d(backend.f32(r.x), r.x.shape, backend.f32(r.filter), r.filter.shape, y, outShape, r.params,
+    r.bias ? backend.f32(r.bias) : null, activation, 0);
+}
+
+/** Computes a max-pool gradient recipe into dx, multiplied by step(stepX) when given (ReLU's gradient). */
+export function maxPoolGradInto(backend: NativeBackend, r: MaxPoolGradRecipe, dx: Float32Array, dxShape: number[],
+  stepX?: TensorInfo, alpha = 0): void {
+  backend.addon.maxPoolGrad(backend.f32(r.dy), backend.f32(r.input), backend.f32(r.output), dxShape, r.output.shape, r.params, dx,
+    stepX ? backend.f32(stepX) : null, alpha);
+}
+
+/** A lazy convolution tensor of `recipe`: written only if something reads it unfused. */
+export function pendingConv(backend: NativeBackend, recipe: ConvRecipe, outShape: number[]): TensorInfo {
+  const deps = recipe.bias ? [recipe.x, recipe.filter, recipe.bias] : [recipe.x, recipe.filter];
+  return backend.lazyOutput(outShape, deps, (y) => convInto(backend, recipe, y, outShape, ACTIVATION.linear), recipe);
+}
+
+/**
+ * The pending convolution `conv` with the per-channel `bias` folded in, or undefined when conv
+ * is not a pending bias-free convolution or bias does not broadcast over its channels.
+ */
+export function foldBias(backend: NativeBackend, conv: TensorInfo, bias: TensorInfo): TensorInfo | undefined {
+  const r = backend.pendingRecipe(conv);
+  if (r?.kind !== 'conv' || r.bias !== undefined || bias.dtype !== 'float32') return undefined;
+  const channels = r.filter.shape[3]!;
+  const perChannel = bias.shape.length <= conv.shape.length && bias.shape[bias.shape.length - 1] === channels
+    && util.sizeFromShape(bias.shape) === channels;
+  if (!perChannel) return undefined;
+  return pendingConv(backend, { ...r, bias }, conv.shape);
+}
+
+/** ReLU of a pending convolution: conv, bias and ReLU in one primitive, the conv output left unwritten. */
+export function reluOfConv(backend: NativeBackend, x: TensorInfo): TensorInfo | undefined {
+  const conv = backend.pendingRecipe(x);
+  if (conv?.kind !== 'conv' || conv.relu !== undefined) return undefined;
+  const out = backend.output(x.shape, (y) => convInto(backend, conv, y, x.shape, ACTIVATION.relu));
+  conv.relu = out;
+  return out;
+}
+
+/**
+ * step(x) as a lazy tensor. step(x) = step(relu(x)) bit for bit: a convolution whose ReLU was
+ * computed directly (reluOfConv) keeps its own output unwritten, and the mask reads the ReLU
+ * output instead.
+ */
+export function pendingStep(backend: NativeBackend, input: TensorInfo, alpha: number): TensorInfo {
+  const conv = backend.pendingRecipe(input);
+  const x = conv?.kind === 'conv' && conv.relu !== undefined && backend.data.has(conv.relu.dataId) ? conv.relu : input;
+  return backend.lazyOutput(x.shape, [x], (y) => backend.addon.unary(UNARY.step, backend.f32(x), y, alpha), { kind: 'step', x, alpha });
+}
+
+/**
+ * a·b where one side is a pending step mask (ReLU's gradient is dy·step(x) in tfjs): dy·[x > 0]
+ * in one pass, and when dy is itself a pending max-pool gradient, routing and masking in one
+ * pass. Undefined when neither side is a pending step of the other's shape.
+ */
+export function multiplyByStep(backend: NativeBackend, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
+  for (const [mask, other] of [[b, a], [a, b]] as const) {
+    const recipe = backend.pendingRecipe(mask);
+    if (recipe?.kind !== 'step' || other.dtype !== 'float32' || !util.arraysEqual(mask.shape, other.shape)) continue;
+    const pool = backend.pendingRecipe(other);
+    if (pool?.kind === 'maxPoolGrad') {
+      return backend.output(other.shape, (out) => maxPoolGradInto(backend, pool, out, other.shape, recipe.x, recipe.alpha));
+    }
+    return backend.output(other.shape, (out) => backend.addon.mulStep(backend.f32(other), backend.f32(recipe.x), recipe.alpha, out));
+  }
   return undefined;
 }

@@ -3,7 +3,7 @@ import {
   type BatchMatMulAttrs, type _FusedMatMulAttrs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
-import { fusedActivation, fusedBias } from './fusion.js';
+import { fusedActivation, fusedBias } from './fused-attrs.js';
 
 /**
  * a·b over the outer (batch) dimensions, which must be equal or one of them a single matrix;

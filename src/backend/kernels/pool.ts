@@ -3,7 +3,8 @@ import {
   type AvgPoolAttrs, type AvgPoolGradAttrs, type KernelConfig, type KernelFunc, type MaxPoolAttrs, type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs, type MaxPoolGradRecipe, type NativeBackend } from '../native-backend.js';
+import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
+import { maxPoolGradInto, type MaxPoolGradRecipe } from './fusion.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -25,14 +26,7 @@ function maxPool(args: KernelArgs<{ x: TensorInfo }, MaxPoolAttrs>): TensorInfo 
   return backend.output(outShape, (y) => backend.addon.maxPool(backend.f32(x), x.shape, y, outShape, params));
 }
 
-/** Computes a max-pool gradient recipe into dx, multiplied by step(stepX) when given (ReLU's gradient). */
-export function maxPoolGradInto(backend: NativeBackend, r: MaxPoolGradRecipe, dx: Float32Array, dxShape: number[],
-  stepX?: TensorInfo, alpha = 0): void {
-  backend.addon.maxPoolGrad(backend.f32(r.dy), backend.f32(r.input), backend.f32(r.output), dxShape, r.output.shape, r.params, dx,
-    stepX ? backend.f32(stepX) : null, alpha);
-}
-
-/** Lazy: the ReLU gradient that usually follows multiplies it in the same pass (elementwise.ts). */
+/** A pending recipe: the ReLU gradient that usually follows multiplies it in the same pass (fusion.ts). */
 const cpuMaxPoolGrad = cpuKernel(MaxPoolGrad);
 function maxPoolGrad(args: KernelArgs<{ dy: TensorInfo; input: TensorInfo; output: TensorInfo }, MaxPoolGradAttrs>): TensorInfo {
   const { inputs: { dy, input, output }, backend, attrs } = args;

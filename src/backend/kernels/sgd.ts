@@ -1,9 +1,9 @@
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { SGD_STEP_KERNEL, type SgdStepAttrs } from '../../training/sgd.js';
+import { SGD_STEP_KERNEL, type SgdStepAttrs } from '../../custom-kernels.js';
 import { NATIVE_BACKEND, allFloat32, type KernelArgs } from '../native-backend.js';
 
 /**
- * src/training/sgd.ts's update of one variable in one native pass instead of eight tfjs ops
+ * training/sgd.ts's update of one variable in one native pass instead of eight tfjs ops
  * (each a JS dispatch and a pass over the weights): returns [new weights, new momentum buffer].
  */
 function sgdStep(args: KernelArgs<{ v: TensorInfo; g: TensorInfo; buf: TensorInfo }, SgdStepAttrs>): TensorInfo[] {

@@ -1,6 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { resultRows, resultSettings } from '../helpers/results.js';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -8,7 +9,7 @@ import { saveModel } from '../../src/files/model-folder.js';
 import { ARCHITECTURES } from '../../src/models/registry.js';
 import { loadOnnxClassifier } from '../../src/onnx/classifier.js';
 import { cli } from '../helpers/cli.js';
-import { assertClose, randomImages, tempDir, tfjsLogits } from './helpers.js';
+import { assertClose, randomImages, tempDir, tfjsLogits } from '../onnx/helpers.js';
 
 await tf.setBackend('cpu');
 const dir = tempDir();
@@ -29,6 +30,19 @@ test('smoothcert export writes an ONNX file that onnxruntime runs like the tfjs 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /wrote .*lenet\.onnx .*input 'input' float32 \[batch, 28, 28, 1\] NHWC in \[0, 1\], output 'logits' \[batch, 10\]/);
   assert.deepEqual(readdirSync(outDir), ['lenet.onnx'], 'no temporary file left behind');
+  // An existing file is replaced only with --force, and nothing is ever written into a model folder.
+  const before = readFileSync(out);
+  const again = cli(['export', '--model', modelDir, '--out', out]);
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /--out .*lenet\.onnx already exists; pass --force to replace it/);
+  assert.equal(cli(['export', '--model', modelDir, '--out', out, '--force']).status, 0);
+  assert.deepEqual(readFileSync(out), before, 'the same model exports to the same bytes');
+  for (const target of [join(modelDir, 'model.json'), join(modelDir, 'lenet.onnx')]) {
+    const into = cli(['export', '--model', modelDir, '--out', target, '--force']);
+    assert.equal(into.status, 2);
+    assert.match(into.stderr, /is inside a model folder/);
+  }
+  assert.deepEqual(readdirSync(modelDir).sort(), readdirSync(modelDir).filter((f) => f !== 'lenet.onnx').sort());
   const onnx = await loadOnnxClassifier(out, { inputLayout: 'nhwc', expectedShape: [28, 28, 1] });
   const images = randomImages(4, [28, 28, 1], 1);
   assertClose(await onnx.logits(images, 4), tfjsLogits(model, images, 4), 1e-4, 'exported logits');
@@ -41,9 +55,9 @@ test('smoothcert export writes an ONNX file that onnxruntime runs like the tfjs 
   const quick = ['--max', '3', '--n0', '10', '--n', '200', '--batch', '100'];
   assert.equal(cli(['certify', '--model', out, '--out', viaOnnx, ...quick]).status, 0);
   assert.equal(cli(['certify', '--model', modelDir, '--out', viaFolder, ...quick]).status, 0);
-  const settings = JSON.parse(readFileSync(`${viaOnnx}.json`, 'utf8'));
-  assert.deepEqual([settings.inputLayout, settings.sigma], ['nhwc', 0.25]);
-  const rows = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => l.split('\t').slice(0, 5).join('\t'));
+  const settings = resultSettings(viaOnnx);
+  assert.deepEqual([settings['inputLayout'], settings['sigma']], ['nhwc', 0.25]);
+  const rows = (f: string) => resultRows(f).map((row) => row.slice(0, 5).join('\t'));
   assert.deepEqual(rows(viaOnnx), rows(viaFolder));
 });
 

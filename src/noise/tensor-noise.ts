@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fillGaussian } from '../noise/gaussian.js';
+import { fillGaussian, SUBSTREAM } from './gaussian.js';
 
 /** Where a training method gets its Gaussian noise; a backend may supply a faster one. */
 export interface NoiseSource {
@@ -7,18 +7,15 @@ export interface NoiseSource {
   gaussian(shape: number[], sigma: number): tf.Tensor;
 }
 
-/** Philox substream of training noise, apart from CERTIFY/PREDICT's (noise/gaussian.ts SUBSTREAM 0–2). */
-export const TRAIN_SUBSTREAM = 3;
-
 /**
  * Training noise of optimizer step `step` of a run with `seed`: the Philox stream
- * (seed, stream = step, substream = TRAIN_SUBSTREAM). A step's noise depends on nothing
+ * (seed, stream = step, substream = SUBSTREAM.train). A step's noise depends on nothing
  * else, so a resumed run draws exactly the noise of an uninterrupted one.
  */
 export function philoxNoise(seed: number, step: number): NoiseSource {
   if (!Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER) throw new RangeError(`seed must be an integer in [0, 2^53), got ${seed}`);
   if (!Number.isInteger(step) || step < 0 || step >= 4294967296) throw new RangeError(`step must be an integer in [0, 2^32), got ${step}`);
-  const key = { seed, stream: step, substream: TRAIN_SUBSTREAM };
+  const key = { seed, stream: step, substream: SUBSTREAM.train };
   let offset = 0;
   return {
     gaussian(shape, sigma) {

@@ -2,6 +2,7 @@ import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
 import { join } from 'node:path';
 import { loadModel, checkModelFitsData, MODEL_FILE } from '../files/model-folder.js';
 import { loadOnnxClassifier, type InputLayout } from '../onnx/classifier.js';
@@ -20,7 +21,7 @@ export interface LoadedClassifier {
   inputLayout?: InputLayout;
 }
 
-/** How to feed an ONNX graph: its layout and any normalization that lives outside it. */
+/** How to feed an ONNX graph: its layout and any normalization that lives outside it (.onnx files only). */
 export interface OnnxInputOptions {
   /** Default: what the file records (smoothcert export writes nhwc), else nchw (PyTorch). */
   inputLayout?: InputLayout;
@@ -34,13 +35,22 @@ export interface OnnxInputOptions {
  * argmax counting in the addon) when the native backend is active.
  */
 export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, onnx: OnnxInputOptions): Promise<LoadedClassifier> {
-  if (path.toLowerCase().endsWith('.onnx')) {
+  if (isOnnxPath(path)) {
     const bytes = existsSync(path) ? readFileSync(path) : new Uint8Array(0);
     const recorded = readOnnxMetadata(bytes);
+    // smoothcert export records the layout and puts the normalization inside the graph.
+    if (recorded['input_layout'] !== undefined && (onnx.mean || onnx.std)) {
+      throw new UserError(`${path} was written by smoothcert export and normalizes inside the graph; leave out --mean/--std (they would normalize twice)`);
+    }
     const inputLayout = onnx.inputLayout ?? (recorded['input_layout'] === 'nhwc' ? 'nhwc' : 'nchw');
     const base = await loadOnnxClassifier(path, { ...onnx, inputLayout, expectedShape: dataShape });
     const sigma = Number(recorded['sigma']);
     return { base, fingerprint: sha256(bytes), inputLayout, ...(sigma > 0 ? { trainedSigma: sigma } : {}) };
+  }
+  const given = (['inputLayout', 'mean', 'std'] as const).filter((k) => onnx[k] !== undefined);
+  if (given.length > 0) {
+    const flags = given.map((k) => (k === 'inputLayout' ? '--input-layout' : `--${k}`)).join(', ');
+    throw new UserError(`${flags} apply to .onnx files only; a smoothcert model folder records its layout and normalization (leave ${given.length > 1 ? 'them' : 'it'} out)`);
   }
   const { model, meta } = await loadModel(path);
   checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });
@@ -51,6 +61,10 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
     // model.json names its weights file by their hash, so it identifies topology and weights.
     fingerprint: sha256(readFileSync(join(path, MODEL_FILE))),
   };
+}
+
+export function isOnnxPath(path: string): boolean {
+  return path.toLowerCase().endsWith('.onnx');
 }
 
 function sha256(bytes: Uint8Array): string {

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../../src/cli/analyze.js';
 import { UserError } from '../../src/errors.js';
-import { FIXTURE } from './fixture.js';
+import { FIXTURE } from '../report/fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smoothcert-analyze-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,50 @@
+/**
+ * `smoothcert/core`: the smoothing core and everything that runs without Node — CERTIFY and
+ * PREDICT, the bounds, the noise, model building, the training methods and loop, dataset facts
+ * and the report maths. No module reachable from here imports a `node:` built-in, the native
+ * addon or a Node-only package (a test walks the import graph), so it bundles for a browser.
+ * The package root (index.ts) re-exports this and adds files, datasets on disk, backends,
+ * ONNX and the run workflows.
+ */
+export type { BaseClassifier, ImageShape } from './smoothing/classifier.js';
+export { NonFiniteLogitsError, argMaxRows } from './smoothing/classifier.js';
+export { Smooth, ABSTAIN, type CertifyResult, type PredictResult } from './smoothing/smooth.js';
+export { lowerConfidenceBound, normalInverseCdf, binomialTwoSidedPValue } from './smoothing/bounds.js';
+export { tfjsClassifier, type TfjsModel } from './smoothing/tfjs-classifier.js';
+export { fillGaussian, SUBSTREAM, type NoiseKey } from './noise/gaussian.js';
+export { philoxNoise, type NoiseSource } from './noise/tensor-noise.js';
+export { Normalize } from './models/normalize.js';
+export type { ModelMeta, Normalization } from './models/meta.js';
+export {
+  ARCHITECTURES, buildModel, isArchName, type ArchName, type Architecture, type ArchBuildOptions, type ModelDatasetInfo,
+} from './models/registry.js';
+export {
+  METHOD_NAMES, type MethodName, type MethodOptions, type MethodSpec, type MethodStep, type StepContext, type StepOutput,
+  type TrainBatch, type TrainingMethod,
+} from './training/method.js';
+export { METHODS, createMethod } from './training/methods.js';
+export { lossAndGrads, trainableVariables, trainStep, DivergedError, type StepInputs, type StepResult } from './training/step.js';
+export { Trainer, type TrainerConfig, type TrainerPosition, type EpochStats, type BatchProgress } from './training/trainer.js';
+export { resolveRunConfig, checkResumable, TRAIN_DEFAULTS, type RunConfig, type TrainSpec } from './training/config.js';
+export { Sgd, stepLr, type SgdOptions, type SgdState } from './training/sgd.js';
+export { trainingData, type TrainingData } from './training/batches.js';
+export { consistencyLoss, CONSISTENCY_FORMS, type ConsistencyForm } from './training/losses/consistency.js';
+export { crossEntropy, softCrossEntropy } from './training/losses/cross-entropy.js';
+export { stabilityLoss } from './training/losses/stability.js';
+export { macerLoss, type MacerLossOptions } from './training/losses/macer.js';
+export { smoothAdvAttack, softSmoothedNll, type SmoothAdvAttackOptions } from './training/attacks/smoothadv.js';
+export {
+  DATASETS, DATASET_NAMES, CIFAR10_CLASSES, datasetInfo, isDatasetName,
+  type DatasetInfo, type DatasetName, type Schedule, type TrainAugmentation,
+} from './data/datasets.js';
+export type { ImageDataset, InMemoryDataset, Split } from './data/types.js';
+export { MemoryDataset } from './data/memory.js';
+export { randomCropFlip, cropPadFlip } from './data/augment.js';
+export { Mulberry32, randInt, uniform, type Rng } from './data/rng.js';
+export {
+  averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, CERTIFY_HEADER, MAX_RADII, type CertifyRow, type Summary,
+} from './report/analyze.js';
+export { renderTable, formatRadius, parseTableFormat, TABLE_FORMATS, type TableFormat, type TableRow } from './report/table.js';
+export { plotSpec, PLOT_STEP, type PlotSeries } from './report/plot-spec.js';
+export { UserError, SettingError } from './errors.js';
+export { SGD_STEP_KERNEL, type SgdStepAttrs } from './custom-kernels.js';
