@@ -31,6 +31,7 @@ function systemErrorMessage(err: unknown): string | undefined {
       return `the file system is read-only${where}; choose another output`;
     case 'ENOTDIR':
     case 'EISDIR':
+    case 'EEXIST': // mkdir of a folder where a file stands
       return `a path is a file where a folder is needed, or the reverse${where}; check --out and the paths you gave`;
     case 'EMFILE':
     case 'ENFILE':

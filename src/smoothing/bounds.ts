@@ -8,6 +8,10 @@ import binomialTest from '@stdlib/stats-binomial-test';
  * It is the alpha quantile of Beta(nA, n − nA + 1), and 0 when nA = 0.
  */
 export function lowerConfidenceBound(nA: number, n: number, alpha: number): number {
+  checkCount('n', n, 1);
+  checkCount('nA', nA, 0);
+  if (nA > n) throw new RangeError(`nA must be at most n (got nA = ${nA}, n = ${n})`);
+  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must lie in (0, 1) (got ${alpha})`);
   if (nA === 0) return 0;
   return betaQuantile(alpha, nA, n - nA + 1);
 }
@@ -19,7 +23,14 @@ export function normalInverseCdf(p: number): number {
 
 /** p-value of the two-sided exact binomial test of `successes` out of `trials` against p = 1/2. */
 export function binomialTwoSidedPValue(successes: number, trials: number): number {
+  checkCount('trials', trials, 0);
+  checkCount('successes', successes, 0);
+  if (successes > trials) throw new RangeError(`successes must be at most trials (got ${successes} of ${trials})`);
   if (trials === 0) return 1;
   // stdlib's two-sided sum can round to just above 1 (scipy clamps too).
   return Math.min(1, binomialTest(successes, trials, { p: 0.5, alternative: 'two-sided' }).pValue);
+}
+
+function checkCount(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be an integer ≥ ${min} (got ${value})`);
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cli, cliStart, startUntil } from '../helpers/cli.js';
+import { BIN, cli, cliStart, startUntil } from '../helpers/cli.js';
 import { saveTinyModel } from '../helpers/models.js';
 import { resultRows, resultSettings } from '../helpers/results.js';
 
@@ -121,6 +121,13 @@ test('bad input gives a specific error and a non-zero exit', () => {
   expect([...base, '--n0', '0'], /--n0.*expected an integer ≥ 1/);
   expect([...base, '--alpha', '1'], /--alpha.*strictly between 0 and 1/);
   expect([...base, '--alpha', '0'], /--alpha.*strictly between 0 and 1/);
+  expect([...base, '--batch', '1e12'], /--batch.*expected an integer ≥ 1 and ≤ 100000/);
+  expect([...base, '--seed', '1e300'], /--seed.*expected an integer ≥ 0/);
+  // A system error is one line, and no temporary file is left behind.
+  const r = cli(['certify', '--model', mnistModel, '--out', join(BIN, 'x.tsv'), ...quick, '--max', '1']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^smoothcert: error: a path is a file where a folder is needed, or the reverse .*; check --out/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
   expect(['certify', '--model', cifarModel, '--out', out, ...quick], /takes 32×32×3 images but dataset fashion-mnist has 28×28×1/);
   expect(['certify', '--model', join(tmp, 'nope'), '--out', out, ...quick], /model folder .*nope does not exist/);
   expect([...base, '--dataset', 'mnist'], /mnist.*--data-dir/);

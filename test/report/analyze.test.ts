@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.js';
-import { averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, type CertifyRow } from '../../src/report/analyze.js';
+import { averageCertifiedRadius, certifiedAccuracy, MAX_RADII, parseCertifyTsv, radiusGrid, type CertifyRow } from '../../src/report/analyze.js';
 import { readCertifyFile, summarize } from '../../src/report/read.js';
 import { FIXTURE } from './fixture.js';
 
@@ -48,6 +48,15 @@ test('radiusGrid includes max and rejects a zero step', () => {
   assert.deepEqual(radiusGrid(0.25, 2.5), [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5]);
   assert.deepEqual(radiusGrid(0.5, 1.2), [0, 0.5, 1]);
   assert.throws(() => radiusGrid(0, 1), UserError);
+  // A grid too large for any table is refused at once instead of exhausting memory.
+  assert.equal(radiusGrid(1e-5, 1).length, MAX_RADII + 1);
+  assert.throws(() => radiusGrid(1e-9, 2.5), (e: unknown) => e instanceof UserError && /has 2500000001 radii \(at most 100001\)/.test(e.message));
+  assert.throws(() => radiusGrid(0.25, 1e12), UserError);
+});
+
+test('a smoothcert settings line before the header is skipped, and line numbers still count it', () => {
+  const text = `# smoothcert certify {"n":100}\n${HEADER}0\t1\t1\t0.5\t1\t0:00:01\n1\t2\t2\tx\t1\t0:00:01\n`;
+  assert.throws(() => parseCertifyTsv(text, 'x.tsv'), /x\.tsv, line 4: radius must be a finite number/);
 });
 
 test('a last line without a newline is an interrupted write and is ignored', () => {

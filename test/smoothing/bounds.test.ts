@@ -47,3 +47,20 @@ test('normal quantile and exact binomial test agree with reference values', () =
   close(binomialTwoSidedPValue(9, 10), 22 / 1024, 1e-12, '9/10');
   assert.equal(binomialTwoSidedPValue(50, 100), 1);
 });
+
+test('the bounds refuse counts and levels outside their domain with a RangeError instead of returning NaN', () => {
+  const bad: Array<[() => number, RegExp]> = [
+    [() => lowerConfidenceBound(11, 10, 0.01), /nA must be at most n/],
+    [() => lowerConfidenceBound(-1, 10, 0.01), /nA must be an integer ≥ 0/],
+    [() => lowerConfidenceBound(2.5, 10, 0.01), /nA must be an integer ≥ 0/],
+    [() => lowerConfidenceBound(1, 0, 0.01), /n must be an integer ≥ 1/],
+    [() => lowerConfidenceBound(5, 10, 0), /alpha must lie in \(0, 1\)/],
+    [() => lowerConfidenceBound(5, 10, 1), /alpha must lie in \(0, 1\)/],
+    [() => lowerConfidenceBound(5, 10, NaN), /alpha must lie in \(0, 1\)/],
+    [() => binomialTwoSidedPValue(11, 10), /successes must be at most trials/],
+    [() => binomialTwoSidedPValue(-1, 10), /successes must be an integer ≥ 0/],
+    [() => binomialTwoSidedPValue(1, 2.5), /trials must be an integer ≥ 0/],
+  ];
+  for (const [call, message] of bad) assert.throws(call, (e: unknown) => e instanceof RangeError && message.test(e.message));
+  assert.equal(binomialTwoSidedPValue(0, 0), 1);
+});
