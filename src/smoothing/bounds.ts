@@ -1,4 +1,5 @@
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+import normalCdfStdlib from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import binomialTest from '@stdlib/stats-binomial-test';
 
@@ -10,6 +11,11 @@ import binomialTest from '@stdlib/stats-binomial-test';
 export function lowerConfidenceBound(nA: number, n: number, alpha: number): number {
   if (nA === 0) return 0;
   return betaQuantile(alpha, nA, n - nA + 1);
+}
+
+/** Φ, the standard normal distribution function. */
+export function normalCdf(z: number): number {
+  return normalCdfStdlib(z, 0, 1);
 }
 
 /** Φ⁻¹, the standard normal quantile. */
