@@ -1,6 +1,13 @@
 export type { BaseClassifier, ImageShape } from './smoothing/classifier.js';
-export { Smooth, ABSTAIN, type CertifyResult, type PredictResult } from './smoothing/smooth.js';
-export { lowerConfidenceBound, normalInverseCdf, binomialTwoSidedPValue } from './smoothing/bounds.js';
+export { Smooth, ABSTAIN, type AdaptiveCertifyResult, type CertifyResult, type PredictResult } from './smoothing/smooth.js';
+export { lowerConfidenceBound, normalCdf, normalInverseCdf, binomialTwoSidedPValue } from './smoothing/bounds.js';
+export {
+  adaptiveEstimate, planAdaptive, DEFAULT_SEQUENCE, type AdaptiveEstimate, type AdaptiveOptions, type AdaptivePlan, type CountSelected,
+} from './smoothing/adaptive.js';
+export {
+  betaMixtureLower, betaMixtureSequence, confidenceSequence, geometricLooks, unionBoundSequence, SEQUENCES,
+  type ConfidenceSequence, type SequenceName,
+} from './smoothing/confidence-sequence.js';
 export { tfjsClassifier, type TfjsModel } from './smoothing/tfjs-classifier.js';
 export { saveModel, loadModel, readMeta, checkModelFitsData } from './files/model-folder.js';
 export { Normalize } from './models/normalize.js';
@@ -22,8 +29,8 @@ export { fillGaussian, SUBSTREAM, type NoiseKey } from './noise/gaussian.js';
 export type { ImageDataset, InMemoryDataset, Split } from './data/types.js';
 export type { ModelMeta, Normalization } from './models/meta.js';
 export {
-  averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, readCertifyFile, summarize,
-  CERTIFY_HEADER, type CertifyRow, type Summary,
+  averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, readCertifyFile, summarize, totalSamples,
+  ADAPTIVE_HEADER, CERTIFY_HEADER, DECISION_HEADER, type CertifyRow, type Summary,
 } from './report/analyze.js';
 export { renderTable, formatRadius, parseTableFormat, TABLE_FORMATS, type TableFormat, type TableRow } from './report/table.js';
 export { plotFormat, plotSpec, renderPlotSvg, writePlot, PLOT_STEP, type PlotSeries } from './report/plot.js';
