@@ -8,8 +8,15 @@
  */
 export type { BaseClassifier, ImageShape } from './smoothing/classifier.js';
 export { NonFiniteLogitsError, argMaxRows } from './smoothing/classifier.js';
-export { Smooth, ABSTAIN, type CertifyResult, type PredictResult } from './smoothing/smooth.js';
-export { lowerConfidenceBound, normalInverseCdf, binomialTwoSidedPValue } from './smoothing/bounds.js';
+export { Smooth, ABSTAIN, type AdaptiveCertifyResult, type CertifyResult, type PredictResult } from './smoothing/smooth.js';
+export { lowerConfidenceBound, normalCdf, normalInverseCdf, binomialTwoSidedPValue } from './smoothing/bounds.js';
+export {
+  adaptiveEstimate, planAdaptive, DEFAULT_SEQUENCE, type AdaptiveEstimate, type AdaptiveOptions, type AdaptivePlan, type CountSelected,
+} from './smoothing/adaptive.js';
+export {
+  betaMixtureLower, betaMixtureSequence, confidenceSequence, geometricLooks, unionBoundSequence, SEQUENCES,
+  type ConfidenceSequence, type SequenceName,
+} from './smoothing/confidence-sequence.js';
 export { tfjsClassifier, type TfjsModel } from './smoothing/tfjs-classifier.js';
 export { fillGaussian, SUBSTREAM, type NoiseKey } from './noise/gaussian.js';
 export { philoxNoise, type NoiseSource } from './noise/tensor-noise.js';
@@ -42,7 +49,8 @@ export { MemoryDataset } from './data/memory.js';
 export { randomCropFlip, cropPadFlip } from './data/augment.js';
 export { Mulberry32, randInt, uniform, type Rng } from './data/rng.js';
 export {
-  averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, CERTIFY_HEADER, MAX_RADII, type CertifyRow, type Summary,
+  averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, totalSamples, ADAPTIVE_HEADER, CERTIFY_HEADER, DECISION_HEADER,
+  MAX_RADII, type CertifyRow, type Summary,
 } from './report/analyze.js';
 export { renderTable, formatRadius, parseTableFormat, TABLE_FORMATS, type TableFormat, type TableRow } from './report/table.js';
 export { plotSpec, PLOT_STEP, type PlotSeries } from './report/plot-spec.js';

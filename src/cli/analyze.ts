@@ -73,7 +73,8 @@ async function analyze(files: string[], opts: AnalyzeOptions): Promise<void> {
     checkOutputDir(opts.plot, '--plot');
   }
   const summaries = files.map((file) => summarize(file, radii));
-  const table = renderTable(summaries.map((s, i) => ({ label: labels[i]!, accuracy: s.accuracy, acr: s.acr })), radii, format);
+  const rows = summaries.map((s, i) => ({ label: labels[i]!, accuracy: s.accuracy, acr: s.acr, ...(s.samples !== undefined && { samples: s.samples }) }));
+  const table = renderTable(rows, radii, format);
   if (opts.out === undefined) process.stdout.write(table);
   else writeFileAtomic(opts.out, table);
   if (opts.plot !== undefined) {
@@ -89,7 +90,8 @@ export function register(program: Command): void {
     .description(
       'Tabulates the ACR and the approximate certified test accuracy at each radius, one row per certify TSV ' +
         "(columns idx, label, predict, radius, correct, time), as in the paper's tables; optionally plots " +
-        'certified accuracy against radius.',
+        'certified accuracy against radius. TSVs of adaptive CERTIFY (with a samples column) add a column ' +
+        'with the total forward passes.',
     )
     .argument('<files...>', 'certify TSV files, one table row each')
     .option('--radii <list>', 'comma-separated radii to tabulate, e.g. 0,0.5,1,1.5')
@@ -106,6 +108,8 @@ Definitions (an abstention is never certified):
   certified accuracy at r   percent of all examples predicted correctly
                             with certified radius >= r
   ACR                       mean over all examples of radius * 1[predict = label]
+  forward passes            sum of the samples column (adaptive CERTIFY only;
+                            '-' for a fixed-n file in the same table)
 
 The best value of each column is bold in markdown and LaTeX. A last line
 without a newline (a run still writing, or cut short) is ignored.

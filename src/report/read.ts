@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, type CertifyRow, type Summary } from './analyze.js';
+import { averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, totalSamples, type CertifyRow, type Summary } from './analyze.js';
 
 // Certify TSVs from disk; analyze.ts has the maths and the parser, with no Node import.
 
@@ -15,8 +15,10 @@ export function readCertifyFile(file: string): CertifyRow[] {
   return parseCertifyTsv(text, file);
 }
 
-/** Reads a certify file and computes certified accuracy at `radii` and the ACR. */
+/** Reads a certify file and computes certified accuracy at `radii`, the ACR and, when recorded, the forward passes. */
 export function summarize(file: string, radii: readonly number[]): Summary {
   const rows = readCertifyFile(file);
-  return { file, rows, radii, accuracy: certifiedAccuracy(rows, radii), acr: averageCertifiedRadius(rows) };
+  const samples = totalSamples(rows);
+  const summary = { file, rows, radii, accuracy: certifiedAccuracy(rows, radii), acr: averageCertifiedRadius(rows) };
+  return samples === undefined ? summary : { ...summary, samples };
 }

@@ -3,11 +3,21 @@ import { UserError } from '../errors.js';
 export const TABLE_FORMATS = ['markdown', 'latex', 'csv'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
 
-/** One table row: a model's certified accuracy (fractions in [0, 1], one per radius) and its ACR. */
+/**
+ * One table row: a model's certified accuracy (fractions in [0, 1], one per radius) and its ACR, and
+ * the forward passes spent when its certify file records them (adaptive CERTIFY).
+ */
 export interface TableRow {
   readonly label: string;
   readonly accuracy: readonly number[];
   readonly acr: number;
+  readonly samples?: number;
+}
+
+/** How a format writes the forward-pass column: its heading, and the cell of a row without passes. */
+interface PassesColumn {
+  readonly heading: string;
+  readonly missing: string;
 }
 
 /** Checks a user-given format name. */
@@ -27,8 +37,14 @@ export function formatRadius(r: number): string {
 const formatAccuracy = (fraction: number): string => (100 * fraction).toFixed(1);
 const formatAcr = (acr: number): string => acr.toFixed(3);
 
-/** The formatted cells of each row, ACR first as in the paper's tables, and which of them are the column's best. */
-function cells(rows: readonly TableRow[], radii: readonly number[]): { text: string[][]; best: boolean[][] } {
+/**
+ * The formatted cells of each row, ACR first as in the paper's tables, and which of them are the column's best.
+ * The forward passes, when some row has them, come last and are never bold: fewer passes for a different
+ * accuracy is a trade-off, not a win. `heads` are the headings after Model and ACR.
+ */
+function cells(
+  rows: readonly TableRow[], radii: readonly number[], passes: PassesColumn,
+): { text: string[][]; best: boolean[][]; heads: string[] } {
   for (const row of rows) {
     if (row.accuracy.length !== radii.length) {
       throw new RangeError(`row '${row.label}' has ${row.accuracy.length} accuracies for ${radii.length} radii`);
@@ -45,16 +61,21 @@ function cells(rows: readonly TableRow[], radii: readonly number[]): { text: str
       if (v === max) best[r]![c] = true;
     });
   }
-  return { text, best };
+  if (!rows.some((row) => row.samples !== undefined)) return { text, best, heads: radii.map(formatRadius) };
+  rows.forEach((row, r) => {
+    text[r]!.push(row.samples === undefined ? passes.missing : String(row.samples));
+    best[r]!.push(false);
+  });
+  return { text, best, heads: [...radii.map(formatRadius), passes.heading] };
 }
 
 function markdown(rows: readonly TableRow[], radii: readonly number[]): string {
-  const { text, best } = cells(rows, radii);
+  const { text, best, heads } = cells(rows, radii, { heading: 'Forward passes', missing: '-' });
   const escape = (s: string): string => s.replaceAll('\\', '\\\\').replaceAll('|', '\\|');
   const line = (values: string[]): string => `| ${values.join(' | ')} |`;
   const out = [
-    line(['Model', 'ACR', ...radii.map(formatRadius)]),
-    line([':--', '--:', ...radii.map(() => '--:')]),
+    line(['Model', 'ACR', ...heads]),
+    line([':--', '--:', ...heads.map(() => '--:')]),
     ...rows.map((row, r) => line([escape(row.label), ...text[r]!.map((v, c) => (best[r]![c] ? `**${v}**` : v))])),
   ];
   return out.join('\n') + '\n';
@@ -66,13 +87,13 @@ const LATEX_SPECIAL: Record<string, string> = {
 };
 
 function latex(rows: readonly TableRow[], radii: readonly number[]): string {
-  const { text, best } = cells(rows, radii);
+  const { text, best, heads } = cells(rows, radii, { heading: 'Forward passes', missing: '--' });
   const escape = (s: string): string => s.replace(/[\\&%$#_{}~^]/g, (ch) => LATEX_SPECIAL[ch]!);
   const line = (values: string[]): string => `${values.join(' & ')} \\\\`;
   const out = [
-    `\\begin{tabular}{l${'r'.repeat(radii.length + 1)}}`,
+    `\\begin{tabular}{l${'r'.repeat(heads.length + 1)}}`,
     '\\toprule',
-    line(['Model', 'ACR', ...radii.map(formatRadius)]),
+    line(['Model', 'ACR', ...heads]),
     '\\midrule',
     ...rows.map((row, r) => line([escape(row.label), ...text[r]!.map((v, c) => (best[r]![c] ? `\\textbf{${v}}` : v))])),
     '\\bottomrule',
@@ -82,10 +103,10 @@ function latex(rows: readonly TableRow[], radii: readonly number[]): string {
 }
 
 function csv(rows: readonly TableRow[], radii: readonly number[]): string {
-  const { text } = cells(rows, radii);
+  const { text, heads } = cells(rows, radii, { heading: 'forward passes', missing: '' });
   // RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside.
   const quote = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
-  const out = [['model', 'ACR', ...radii.map(formatRadius)].join(','), ...rows.map((row, r) => [quote(row.label), ...text[r]!].join(','))];
+  const out = [['model', 'ACR', ...heads].join(','), ...rows.map((row, r) => [quote(row.label), ...text[r]!].join(','))];
   return out.join('\n') + '\n';
 }
 

@@ -1,4 +1,5 @@
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+import normalCdfStdlib from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import binomialTest from '@stdlib/stats-binomial-test';
 
@@ -14,6 +15,11 @@ export function lowerConfidenceBound(nA: number, n: number, alpha: number): numb
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must lie in (0, 1) (got ${alpha})`);
   if (nA === 0) return 0;
   return betaQuantile(alpha, nA, n - nA + 1);
+}
+
+/** Φ, the standard normal distribution function. */
+export function normalCdf(z: number): number {
+  return normalCdfStdlib(z, 0, 1);
 }
 
 /** Φ⁻¹, the standard normal quantile. */

@@ -1,6 +1,7 @@
 import { fillGaussian, SUBSTREAM, type NoiseKey } from '../noise/gaussian.js';
 import { binomialTwoSidedPValue, lowerConfidenceBound, normalInverseCdf } from './bounds.js';
 import type { BaseClassifier } from './classifier.js';
+import { adaptiveEstimate, planAdaptive, type AdaptiveOptions } from './adaptive.js';
 import { yieldToEventLoop } from '../event-loop.js';
 
 /** The smoothed classifier's answer when it declines to predict or certify. */
@@ -15,6 +16,13 @@ export interface CertifyResult {
   nA: number;
   /** The (1 − alpha) lower confidence bound on p_A. */
   pABar: number;
+}
+
+export interface AdaptiveCertifyResult extends CertifyResult {
+  /** Forward passes used: the n0 selection samples plus the estimation samples. */
+  samples: number;
+  /** Decision mode: the radii decided and, for each, whether x is certified at it (radius > r). */
+  decisions?: { radii: number[]; certified: boolean[] };
 }
 
 export interface PredictResult {
@@ -72,6 +80,32 @@ export class Smooth {
   }
 
   /**
+   * Adaptive CERTIFY (smoothing/adaptive.ts), with CERTIFY's guarantee: with probability at least
+   * 1 − alpha the returned class is g(x) and g is constant within the returned radius — or the call
+   * abstains (when pABar ≤ 1/2). Estimation stops once the question in `options` is settled: each
+   * of `options.radii` certified or out of reach (decision mode), or the radius within
+   * `options.tolerance`·σ of what maxN samples could give (radius mode). The first n estimation
+   * samples are those of `certify` with the same stream.
+   */
+  async certifyAdaptive(
+    x: Float32Array, options: AdaptiveOptions & { batchSize: number },
+    stream = this.nextStream++,
+  ): Promise<AdaptiveCertifyResult> {
+    const plan = planAdaptive(options, this.sigma);
+    checkCounts({ n: plan.maxN, alpha: plan.sequence.alpha, batchSize: options.batchSize });
+    const selection = await this.sampleCounts(x, plan.n0, options.batchSize, { seed: this.seed, stream, substream: SUBSTREAM.select });
+    const cAHat = argmax(selection);
+    const key = { seed: this.seed, stream, substream: SUBSTREAM.estimate };
+    const estimate = await adaptiveEstimate(plan, async (offset, num) => (await this.sampleCounts(x, num, options.batchSize, key, offset))[cAHat]!);
+    const { nA, pABar, decisions } = estimate;
+    const samples = plan.n0 + estimate.n;
+    const result = pABar > 0.5
+      ? { prediction: cAHat, radius: this.sigma * normalInverseCdf(pABar), nA, pABar, samples }
+      : { prediction: ABSTAIN, radius: 0, nA, pABar, samples };
+    return decisions === undefined ? result : { ...result, decisions };
+  }
+
+  /**
    * PREDICT. With probability at least 1 − alpha over the randomness of this call, the
    * returned class equals g(x) — or the call abstains. Abstains unless the two-sided exact
    * binomial test of the top count against the runner-up rejects equality at level alpha.
@@ -88,8 +122,8 @@ export class Smooth {
     return { prediction: pValue > alpha ? ABSTAIN : c1, top, pValue };
   }
 
-  /** counts[k] = #{ j < num : f(x + σ z_j) = k } over the noise stream `key`. */
-  async sampleCounts(x: Float32Array, num: number, batchSize: number, key: NoiseKey): Promise<Float64Array> {
+  /** counts[k] = #{ offset ≤ j < offset + num : f(x + σ z_j) = k } over the noise stream `key`. */
+  async sampleCounts(x: Float32Array, num: number, batchSize: number, key: NoiseKey, offset = 0): Promise<Float64Array> {
     const [h, w, c] = this.base.inputShape;
     const d = h * w * c;
     if (x.length !== d) {
@@ -100,12 +134,12 @@ export class Smooth {
     for (let done = 0; done < num; ) {
       const thisBatch = Math.min(batchSize, num - done);
       if (this.base.countNoisy) {
-        await this.base.countNoisy(x, this.sigma, key, done, thisBatch, batchSize, counts);
+        await this.base.countNoisy(x, this.sigma, key, offset + done, thisBatch, batchSize, counts);
       } else {
         const size = thisBatch * d;
         if (!this.buffer || this.buffer.length < size) this.buffer = new Float32Array(size);
         const batch = this.buffer.subarray(0, size);
-        fillGaussian(batch, key, done * d, this.sigma);
+        fillGaussian(batch, key, (offset + done) * d, this.sigma);
         for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
         const labels = await this.base.classify(batch, thisBatch);
         for (let i = 0; i < thisBatch; i++) counts[labels[i]!]!++;

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../../src/cli/analyze.js';
 import { UserError } from '../../src/errors.js';
-import { FIXTURE } from '../report/fixture.js';
+import { ADAPTIVE_FIXTURE, FIXTURE } from '../report/fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smoothcert-analyze-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +35,13 @@ test('default radii run from 0 to 2.5 in steps of 0.25; the default label is the
   const [head, , body] = readFileSync(out, 'utf8').split('\n');
   assert.equal(head, '| Model | ACR | 0.00 | 0.25 | 0.50 | 0.75 | 1.00 | 1.25 | 1.50 | 1.75 | 2.00 | 2.25 | 2.50 |');
   assert.equal(body, '| certify-small | 0.515 | 60.0 | 50.0 | 40.0 | 30.0 | 20.0 | 20.0 | 20.0 | 10.0 | 10.0 | 0.0 | 0.0 |');
+});
+
+test('fixed-n and adaptive files in one table: forward passes where recorded', async () => {
+  const out = join(dir, 'mixed.csv');
+  await analyze(FIXTURE, ADAPTIVE_FIXTURE, '--radii', '0,0.5', '--format', 'csv', '--labels', 'fixed,adaptive', '--out', out);
+  // Adaptive fixture: 60 % at 0, 40 % at 0.5, ACR 0.46, 122800 forward passes (see analyze.test.ts).
+  assert.equal(readFileSync(out, 'utf8'), 'model,ACR,0.00,0.50,forward passes\nfixed,0.515,60.0,40.0,\nadaptive,0.460,60.0,40.0,122800\n');
 });
 
 test('bad input is a UserError that says what to fix', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.js';
-import { averageCertifiedRadius, certifiedAccuracy, MAX_RADII, parseCertifyTsv, radiusGrid, type CertifyRow } from '../../src/report/analyze.js';
+import { averageCertifiedRadius, certifiedAccuracy, MAX_RADII, parseCertifyTsv, radiusGrid, totalSamples, type CertifyRow } from '../../src/report/analyze.js';
 import { readCertifyFile, summarize } from '../../src/report/read.js';
-import { FIXTURE } from './fixture.js';
+import { ADAPTIVE_FIXTURE, FIXTURE } from './fixture.js';
 
 // The fixture's 10 examples (idx: radius, outcome):
 //   0: 0.8 correct   1: 0.25 correct   2: abstain        3: 1.1 WRONG   4: 1.5 correct
@@ -85,4 +85,42 @@ test('malformed input is a UserError naming the file and line', () => {
   assert.throws(() => parseCertifyTsv('idx\tlabel\tpredict\tcorrect\ttime\n', 'p.tsv'), /p\.tsv: header 'idx\\tlabel/);
   assert.throws(() => parseCertifyTsv('', 'e.tsv'), /e\.tsv: no complete header line/);
   assert.throws(() => readCertifyFile('/nonexistent/certify.tsv'), (err: unknown) => err instanceof UserError && /cannot read \/nonexistent/.test(err.message));
+});
+
+// The adaptive fixture's 5 examples (idx: radius, outcome, forward passes):
+//   0: 0.8 correct 2300   1: 0.3 correct 15400   2: abstain 900   3: 0.6 WRONG 4100   4: 1.2 correct 100100
+// Certified accuracy: r = 0 → 3/5 (0, 1, 4), 0.5 → 2/5 (0, 4), 1.0 → 1/5 (4). ACR = (0.8 + 0.3 + 1.2) / 5 = 0.46.
+// Forward passes: 2300 + 15400 + 900 + 4100 + 100100 = 122800.
+test('an adaptive certify file: samples and certified radii are read, forward passes totalled', () => {
+  const rows = readCertifyFile(ADAPTIVE_FIXTURE);
+  assert.deepEqual(rows[1], { idx: 1, label: 8, predict: 8, radius: 0.3, correct: true, samples: 15400, certified: [0, 0.25] });
+  assert.deepEqual(rows[2]!.certified, []);
+  const summary = summarize(ADAPTIVE_FIXTURE, [0, 0.5, 1]);
+  assert.deepEqual(summary.accuracy, [0.6, 0.4, 0.2]);
+  assert.ok(Math.abs(summary.acr - 0.46) < 1e-12);
+  assert.equal(summary.samples, 122_800);
+  // A fixed-n file records no forward passes.
+  assert.equal(totalSamples(readCertifyFile(FIXTURE)), undefined);
+  assert.equal('samples' in summarize(FIXTURE, [0]), false);
+});
+
+test('an adaptive file in radius mode has a samples column and no certified column', () => {
+  const text = 'idx\tlabel\tpredict\tradius\tcorrect\tsamples\ttime\n0\t1\t1\t0.5\t1\t3100\t1.0\n1\t2\t-1\t0\t0\t600\t0.2\n';
+  const rows = parseCertifyTsv(text, 'r.tsv');
+  assert.deepEqual(rows[0], { idx: 0, label: 1, predict: 1, radius: 0.5, correct: true, samples: 3100 });
+  assert.equal(totalSamples(rows), 3700);
+});
+
+test('malformed adaptive rows are UserErrors naming the file and line', () => {
+  const header = 'idx\tlabel\tpredict\tradius\tcorrect\tsamples\tcertified\ttime\n';
+  const bad = (body: string, pattern: RegExp): void => {
+    assert.throws(() => parseCertifyTsv(header + body, 'a.tsv'), (err: unknown) => err instanceof UserError && pattern.test(err.message));
+  };
+  bad('0\t1\t1\t0.5\t1\t0\t0\t1.0\n', /a\.tsv, line 2: samples must be an integer ≥ 1, got '0'/);
+  bad('0\t1\t1\t0.5\t1\tmany\t0\t1.0\n', /samples must be an integer/);
+  bad('0\t1\t1\t0.5\t1\t100\t0,x\t1.0\n', /certified must be '-' or comma-separated radii ≥ 0, got '0,x'/);
+  bad('0\t1\t1\t0.5\t1\t100\t\t1.0\n', /certified must be '-' or comma-separated radii/);
+  bad('0\t1\t1\t0.5\t1\t100\t0,0.5\t1.0\n', /certified lists radius 0.5, not below the certified radius 0.5/);
+  bad('0\t1\t-1\t0\t0\t100\t0\t1.0\n', /certified lists radius 0, not below the certified radius 0/);
+  bad('0\t1\t1\t0.5\t1\t100\t1.0\n', /expected 8 tab-separated fields, found 7/);
 });

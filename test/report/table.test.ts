@@ -57,3 +57,19 @@ test('radius headings and format names', () => {
   assert.equal(parseTableFormat('latex'), 'latex');
   assert.throws(() => parseTableFormat('html'), (err: unknown) => err instanceof UserError && /unknown table format 'html'.*markdown, latex, csv/.test(err.message));
 });
+
+test('forward passes: a last, never bold column when some row records them', () => {
+  const rows = [{ ...ROWS[0]!, samples: 1_234_500 }, ROWS[1]!];
+  assert.equal(
+    renderTable(rows, RADII, 'markdown'),
+    '| Model | ACR | 0.00 | 0.50 | Forward passes |\n' +
+      '| :-- | --: | --: | --: | --: |\n' +
+      '| A | **0.400** | 50.0 | 25.0 | 1234500 |\n' +
+      '| B | 0.250 | **75.0** | 25.0 | - |\n',
+  );
+  assert.equal(renderTable(rows, RADII, 'csv'), 'model,ACR,0.00,0.50,forward passes\nA,0.400,50.0,25.0,1234500\nB,0.250,75.0,25.0,\n');
+  const latex = renderTable(rows, RADII, 'latex');
+  assert.ok(latex.startsWith('\\begin{tabular}{lrrrr}\n'), latex);
+  assert.ok(latex.includes('Model & ACR & 0.00 & 0.50 & Forward passes \\\\\n'), latex);
+  assert.ok(latex.includes('B & 0.250 & \\textbf{75.0} & 25.0 & -- \\\\\n'), latex);
+});
