@@ -1,4 +1,6 @@
 import { Command, Option } from 'commander';
+import { UserError } from '../errors.js';
+import { SEQUENCES, type SequenceName } from '../smoothing/confidence-sequence.js';
 import { parseChannelList, parseInputLayout } from '../onnx/options.js';
 import { runSmoothing, type SmoothingMode, type SmoothingRunOptions } from '../runs/smoothing.js';
 import { backendOption, useBackend } from './backend-option.js';
@@ -7,6 +9,15 @@ import { parse } from './options.js';
 import { progress, type Progress } from './progress.js';
 
 type SmoothingCliOptions = SmoothingRunOptions & { backend?: string };
+
+/** certify's own flags for adaptive CERTIFY. */
+interface AdaptiveFlags {
+  adaptive?: boolean;
+  radii?: number[];
+  tolerance?: number;
+  maxN?: number;
+  sequence?: SequenceName;
+}
 
 /** Options shared by `certify` and `predict`. */
 export function smoothingOptions(cmd: Command): Command {
@@ -35,7 +46,7 @@ export async function smoothingCommand(mode: SmoothingMode, o: SmoothingCliOptio
   let bar: Progress | undefined;
   const result = await interruptible((signal) => runSmoothing(mode, o, {
     signal,
-    describe: (setting) => `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    describe: flagName,
     onStart: (p) => { bar = progress(mode, p.total, 'examples', p.done); },
     onExample: (p) => bar?.update(p.done, { acc: `${((100 * p.correct) / p.doneNow).toFixed(1)}%` }),
   })).finally(() => bar?.stop());
@@ -48,5 +59,29 @@ export function register(program: Command): void {
   smoothingOptions(program.command('certify'))
     .description('CERTIFY (Cohen et al.): per example, the smoothed prediction and a certified L2 radius, written as idx label predict radius correct time')
     .option('--n0 <count>', 'samples used to select the top class', parse.int(1, 1e12), 100)
-    .action((o: SmoothingCliOptions) => smoothingCommand('certify', o));
+    .option('--adaptive', 'stop sampling once the answer is settled, with the same 1 − alpha guarantee (time-uniform confidence sequence); adds a samples column')
+    .option('--radii <list>', 'adaptive decision mode: the radii to decide, e.g. 0.25,0.5 (default: 0, 0.25, … up to what --max-n can certify); adds a certified column', parse.radii)
+    .option('--tolerance <t>', 'adaptive radius mode: stop when more samples cannot raise the radius by more than t·σ', parse.positive)
+    .option('--max-n <count>', 'adaptive: at most this many estimation samples (default 100000)', parse.int(1, 1e12))
+    .addOption(new Option('--sequence <name>', 'adaptive: the lower confidence sequence (default union-cp)').choices([...SEQUENCES]))
+    .action((o: SmoothingCliOptions & AdaptiveFlags, cmd: Command) => {
+      const given = (k: string) => cmd.getOptionValueSource(k) === 'cli';
+      const adaptiveOnly = ['radii', 'tolerance', 'maxN', 'sequence'].filter(given);
+      if (!o.adaptive && adaptiveOnly.length > 0) {
+        throw new UserError(`${adaptiveOnly.map(flagName).join(', ')} ${adaptiveOnly.length > 1 ? 'apply' : 'applies'} to adaptive CERTIFY only; add --adaptive`);
+      }
+      if (o.adaptive && given('n')) throw new UserError('--n is the sample count of fixed-n CERTIFY; with --adaptive give the budget as --max-n');
+      if (o.radii !== undefined && o.tolerance !== undefined) {
+        throw new UserError('--radii (decision mode) and --tolerance (radius mode) ask different questions; give one of them');
+      }
+      const adaptive = o.adaptive
+        ? { maxN: o.maxN ?? 100_000, ...(o.radii ? { radii: o.radii } : {}), ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }),
+          ...(o.sequence ? { sequence: o.sequence } : {}) }
+        : undefined;
+      return smoothingCommand('certify', { ...o, ...(adaptive ? { adaptive } : {}) });
+    });
+}
+
+function flagName(setting: string): string {
+  return `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }

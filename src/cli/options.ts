@@ -32,6 +32,14 @@ export const parse = {
     if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`expected comma-separated numbers, got "${value}".`);
     return v;
   },
+  /** Comma-separated radii, each a finite number ≥ 0. */
+  radii(value: string): number[] {
+    const v = value.split(',').map((s) => Number(s.trim()));
+    if (v.some((x, i) => !Number.isFinite(x) || x < 0 || value.split(',')[i]!.trim() === '')) {
+      throw new InvalidArgumentError(`expected comma-separated radii ≥ 0, got "${value}".`);
+    }
+    return v;
+  },
   /** Comma-separated epochs (integers ≥ 0), e.g. learning-rate milestones. */
   epochs(value: string): number[] {
     const v = value.split(',').map((s) => Number(s.trim()));

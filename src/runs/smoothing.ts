@@ -4,10 +4,25 @@ import { dataFingerprint, loadDataset } from '../data/registry.js';
 import type { Split } from '../data/types.js';
 import { lockOutput } from '../files/lock.js';
 import { ResultLog, type RunSettings } from '../files/result-log.js';
+import { ADAPTIVE_HEADER, CERTIFY_HEADER, DECISION_HEADER } from '../report/analyze.js';
+import { planAdaptive, type AdaptiveOptions, type AdaptivePlan } from '../smoothing/adaptive.js';
+import type { SequenceName } from '../smoothing/confidence-sequence.js';
 import { Smooth } from '../smoothing/smooth.js';
 import { isOnnxPath, loadClassifier, type OnnxInputOptions } from './load-classifier.js';
 
 export type SmoothingMode = 'certify' | 'predict';
+
+/**
+ * Adaptive CERTIFY (smoothing/adaptive.ts): estimation stops when the question is settled.
+ * Decision mode with `radii` (default: the table radii the budget can reach), radius mode with
+ * `tolerance`; at most `maxN` estimation samples.
+ */
+export interface AdaptiveRunOptions {
+  radii?: number[];
+  tolerance?: number;
+  maxN: number;
+  sequence?: SequenceName;
+}
 
 export interface SmoothingRunOptions extends OnnxInputOptions {
   dataset: string;
@@ -25,6 +40,8 @@ export interface SmoothingRunOptions extends OnnxInputOptions {
   max?: number;
   seed: number;
   out: string;
+  /** CERTIFY only: adaptive sampling instead of n fixed estimation samples (`n` is then unused). */
+  adaptive?: AdaptiveRunOptions;
 }
 
 export interface SmoothingProgress {
@@ -51,10 +68,14 @@ export interface SmoothingRunResult {
   interrupted: boolean;
 }
 
-const COLUMNS = {
-  certify: ['idx', 'label', 'predict', 'radius', 'correct', 'time'],
-  predict: ['idx', 'label', 'predict', 'correct', 'time'],
-} as const;
+const PREDICT_COLUMNS = ['idx', 'label', 'predict', 'correct', 'time'];
+
+/** The TSV's columns: the reference's, plus forward passes (and the decided radii) for adaptive CERTIFY. */
+function columnsOf(mode: SmoothingMode, plan: AdaptivePlan | undefined): readonly string[] {
+  if (mode === 'predict') return PREDICT_COLUMNS;
+  if (plan === undefined) return CERTIFY_HEADER;
+  return plan.radii === null ? ADAPTIVE_HEADER : DECISION_HEADER;
+}
 
 /**
  * Runs CERTIFY or PREDICT over every `skip`-th example of a dataset split below `max`,
@@ -70,6 +91,8 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
   const sigma = o.sigma ?? loaded.trainedSigma;
   if (sigma === undefined) throw new UserError(`--sigma is required: the model ${o.model} does not record the noise level it was trained with`);
   const smooth = new Smooth(loaded.base, sigma, o.seed, hooks.signal ? { signal: hooks.signal } : {});
+  const adaptive = mode === 'certify' && o.adaptive ? adaptiveOptions(o, o.adaptive) : undefined;
+  const plan = adaptive && planOrExplain(adaptive, sigma, hooks.describe ?? ((k) => k));
 
   const end = Math.min(data.size, o.max ?? Infinity);
   // Everything that decides which rows are written and what they hold; the model and the data
@@ -78,13 +101,14 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
   // mixes settings. --batch is not either: noise is keyed by sample index, not by batch.
   const settings: RunSettings = {
     modelFingerprint: loaded.fingerprint, dataset: o.dataset, split: o.split, dataFingerprint: dataFingerprint(data),
-    sigma, seed: o.seed, alpha: o.alpha, n: o.n, ...(mode === 'certify' ? { n0: o.n0 } : {}), skip: o.skip,
+    sigma, seed: o.seed, alpha: o.alpha, ...(plan ? adaptiveSettings(plan) : { n: o.n }), ...(mode === 'certify' ? { n0: o.n0 } : {}),
+    skip: o.skip,
     ...(isOnnxPath(o.model) ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null } : {}),
   };
   const release = lockOutput(o.out, 'result file', notify);
   const log = (() => {
     try {
-      return ResultLog.open(o.out, mode, COLUMNS[mode], settings, hooks.describe);
+      return ResultLog.open(o.out, mode, columnsOf(mode, plan), settings, hooks.describe);
     } catch (e) {
       release();
       throw e;
@@ -108,14 +132,20 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
       const label = data.label(i);
       const began = performance.now();
       let prediction: number;
-      const radius: number[] = []; // certify's column; predict has none
+      const extra: (string | number)[] = []; // certify's radius (and adaptive's samples, decided radii); predict has none
       try {
-        if (mode === 'certify') {
+        if (adaptive) {
+          const r = await smooth.certifyAdaptive(x, { ...adaptive, batchSize: o.batch }, i);
+          prediction = r.prediction;
+          extra.push(r.radius, Number(prediction === label), r.samples);
+          if (r.decisions) extra.push(certifiedRadii(r.decisions));
+        } else if (mode === 'certify') {
           const r = await smooth.certify(x, o.n0, o.n, o.alpha, o.batch, i);
           prediction = r.prediction;
-          radius.push(r.radius);
+          extra.push(r.radius, Number(prediction === label));
         } else {
           prediction = (await smooth.predict(x, o.n, o.alpha, o.batch, i)).prediction;
+          extra.push(Number(prediction === label));
         }
       } catch (e) {
         // Interrupted between two batches of this example: it is redone on resume.
@@ -123,7 +153,7 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
         throw e;
       }
       const correct = Number(prediction === label);
-      log.append([i, label, prediction, ...radius, correct, elapsed(began)]);
+      log.append([i, label, prediction, ...extra, elapsed(began)]);
       progress.done++;
       progress.doneNow++;
       progress.correct += correct;
@@ -143,4 +173,37 @@ function elapsed(began: number): string {
   const m = Math.floor(us / 60_000_000) % 60;
   const s = Math.floor(us / 1_000_000) % 60;
   return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}.${String(us % 1_000_000).padStart(6, '0')}`;
+}
+
+/** The library's options for adaptive CERTIFY from the run's. */
+function adaptiveOptions(o: SmoothingRunOptions, a: AdaptiveRunOptions): AdaptiveOptions {
+  return {
+    n0: o.n0, maxN: a.maxN, alpha: o.alpha, ...(a.radii ? { radii: a.radii } : {}),
+    ...(a.tolerance === undefined ? {} : { tolerance: a.tolerance }), ...(a.sequence ? { sequence: a.sequence } : {}),
+  };
+}
+
+/** The plan, checked before any file is touched; a bad option becomes a one-line user error. */
+function planOrExplain(options: AdaptiveOptions, sigma: number, describe: (setting: string) => string): AdaptivePlan {
+  try {
+    return planAdaptive(options, sigma);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    // The library names its options (maxN, radii, …); say them as the caller does.
+    throw new UserError(e.message.replace(/\b(maxN|n0|radii|tolerance|alpha|sequence)\b/g, (k) => describe(k)));
+  }
+}
+
+/** What decides an adaptive run's rows, in its settings line (in place of fixed-n's n). */
+function adaptiveSettings(plan: AdaptivePlan): RunSettings {
+  return {
+    adaptive: plan.radii === null ? 'radius' : 'decision', maxN: plan.maxN, sequence: plan.sequence.name,
+    ...(plan.radii === null ? { tolerance: plan.tolerance } : { radii: [...plan.radii] }),
+  };
+}
+
+/** The decision-mode column: the radii certified, comma-separated, or '-' for none. */
+function certifiedRadii(d: { radii: number[]; certified: boolean[] }): string {
+  const list = d.radii.filter((_, k) => d.certified[k]);
+  return list.length === 0 ? '-' : list.join(',');
 }

@@ -233,3 +233,48 @@ test('--mean, --std and --input-layout are refused with a model folder instead o
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--mean apply to \.onnx files only/);
 });
+
+test('adaptive CERTIFY writes the forward passes (and decided radii), resumes after kill -9 to the uninterrupted file, and refuses bad options', async () => {
+  const adaptive = (out: string, ...mode: string[]) => ['certify', '--model', mnistModel, '--out', out, '--adaptive', '--max', '12', '--n0', '20',
+    '--max-n', '20000', '--batch', '1000', ...mode];
+  const reference = join(tmp, 'adaptive-reference.tsv');
+  assert.equal(cli(adaptive(reference, '--radii', '0,0.1')).status, 0);
+  const header = rows(reference)[0]!;
+  assert.deepEqual(header, ['idx', 'label', 'predict', 'radius', 'correct', 'samples', 'certified', 'time']);
+  for (const row of rows(reference).slice(1)) {
+    const samples = Number(row[5]);
+    assert.ok(Number.isInteger(samples) && samples > 20 && samples <= 20 + 20_000, `samples ${row[5]}`);
+    // Certified at r means radius > r; an abstention certifies nothing.
+    const certified = row[6] === '-' ? [] : row[6]!.split(',').map(Number);
+    assert.ok(certified.every((r) => Number(row[3]) > r));
+  }
+  const out = join(tmp, 'adaptive-killed.tsv');
+  const run = await startUntil(adaptive(out, '--radii', '0,0.1'), () => existsSync(out) && rows(out).length >= 3);
+  run.child.kill('SIGKILL');
+  await run.exited;
+  assert.equal(cli(adaptive(out, '--radii', '0,0.1')).status, 0);
+  const strip = (f: string) => rows(f).slice(1).map((row) => [...row.slice(0, 7)].join('\t'));
+  assert.deepEqual(strip(out), strip(reference));
+  // Another question is another run.
+  const other = cli(adaptive(out, '--radii', '0,0.2'));
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /made with --radii \[0,0.1\], but this run has --radii \[0,0.2\]/);
+  const radiusMode = join(tmp, 'adaptive-radius.tsv');
+  assert.equal(cli(adaptive(radiusMode, '--tolerance', '0.05')).status, 0);
+  assert.deepEqual(rows(radiusMode)[0], ['idx', 'label', 'predict', 'radius', 'correct', 'samples', 'time']);
+
+  const bad = (args: string[], pattern: RegExp) => {
+    const r = cli(args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, pattern);
+  };
+  const x = join(tmp, 'adaptive-bad.tsv');
+  bad(adaptive(x, '--tolerance', '0'), /--tolerance.*expected a number > 0/);
+  bad(adaptive(x, '--tolerance', '-1'), /--tolerance.*expected a number > 0/);
+  bad([...adaptive(x), '--max-n', '10'], /--max-n must be an integer ≥ --n0 = 20 \(got 10\)/);
+  bad(adaptive(x, '--radii', '0.5,-0.25'), /--radii.*expected comma-separated radii ≥ 0/);
+  bad(adaptive(x, '--radii', '0.5', '--tolerance', '0.1'), /--radii \(decision mode\) and --tolerance \(radius mode\) ask different questions/);
+  bad(['certify', '--model', mnistModel, '--out', x, '--tolerance', '0.1'], /--tolerance applies to adaptive CERTIFY only; add --adaptive/);
+  bad([...adaptive(x), '--n', '500'], /with --adaptive give the budget as --max-n/);
+  assert.equal(existsSync(x), false, 'refused runs write nothing');
+});
