@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .option('--warmup <epochs>', 'SmoothAdv: epochs over which ε grows to its value (default 10)', parse.int(1))
     .option('--gamma <γ>', 'MACER: hinge margin γ (default 8)', parse.nonNegative)
     .option('--beta <β>', 'MACER: inverse temperature β (default 16)', parse.positive)
-    .option('--defer-epochs <k>', 'MACER: epochs trained with λ = 0 first (default 0; the reference\'s --deferred equals the first LR milestone)', parse.int(0))
+    .option('--defer-epochs <k>', 'MACER: epochs trained with λ = 0 first (default: the first --lr-steps epoch, as the reference\'s --deferred runs; 0 = never)', parse.int(0))
     .option('--epochs <k>', 'epochs (default 90 for MNIST-like and ImageNet, 150 for CIFAR-10)', parse.int(1, 100_000))
     .option('--lr <lr>', 'initial learning rate (default 0.01 MNIST-like, 0.1 CIFAR-10 and ImageNet)', parse.positive)
     .option('--lr-steps <epochs>', 'epochs at which the learning rate is multiplied by --lr-gamma (default 30,60 / 50,100)', parse.epochs)

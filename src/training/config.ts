@@ -52,11 +52,14 @@ export function resolveRunConfig(spec: TrainSpec): RunConfig {
   const method = spec.method ?? TRAIN_DEFAULTS.method;
   // Only the options given: they are stored in the checkpoint and compared on resume.
   const methodOptions = Object.fromEntries(Object.entries(spec.methodOptions ?? {}).filter(([, v]) => v !== undefined)) as MethodOptions;
+  const lrMilestones = spec.lrMilestones ?? info.schedule.lrMilestones;
+  // MACER as its reference trains it (--deferred): λ = 0 until the first learning-rate drop.
+  if (method === 'macer' && methodOptions.deferEpochs === undefined) methodOptions.deferEpochs = lrMilestones[0] ?? 0;
   createMethod(method, spec.sigma, methodOptions); // validates the method's options
   const config: RunConfig = {
     dataset, arch, method, sigma: spec.sigma, methodOptions,
     epochs: spec.epochs ?? info.schedule.epochs, batchSize: spec.batchSize ?? info.schedule.batchSize,
-    lr: spec.lr ?? info.schedule.lr, lrMilestones: spec.lrMilestones ?? info.schedule.lrMilestones,
+    lr: spec.lr ?? info.schedule.lr, lrMilestones,
     lrGamma: spec.lrGamma ?? TRAIN_DEFAULTS.lrGamma, momentum: spec.momentum ?? TRAIN_DEFAULTS.momentum,
     nesterov: spec.nesterov ?? TRAIN_DEFAULTS.nesterov, weightDecay: spec.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
     seed: spec.seed ?? TRAIN_DEFAULTS.seed, evalSize: spec.evalSize ?? info.evalSize,
