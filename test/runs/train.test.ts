@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../../src/backend/select.js';
+import { SettingError } from '../../src/errors.js';
+import type { TrainSpec } from '../../src/training/config.js';
+import { CHECKPOINT_FILE, LOG_FILE, train, type EpochRecord } from '../../src/runs/train.js';
+
+await initBackend();
+const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-run-'));
+const spec: TrainSpec = { sigma: 0.5, trainSize: 192, batchSize: 64, evalSize: 64, epochs: 3, methodOptions: { lbd: 5 } };
+const quiet = { notify: () => {} };
+
+/** Trains `spec` into `out`, collecting the epoch records. */
+async function run(out: string, extra: Parameters<typeof train>[1] extends infer O ? Partial<O> : never = {}, s: TrainSpec = spec) {
+  const epochs: EpochRecord[] = [];
+  const result = await train(s, { out, ...quiet, onEpoch: (e) => epochs.push(e), ...extra });
+  return { result, epochs };
+}
+
+const straight = await run(join(tmp, 'straight'));
+
+test('the library trains a run to its last epoch and logs each epoch once', () => {
+  assert.equal(straight.result.interrupted, false);
+  assert.equal(straight.result.epochsDone, 3);
+  assert.deepEqual(straight.epochs.map((e) => e.epoch), [1, 2, 3]);
+  assert.ok(straight.epochs.every((e) => Number.isFinite(e.trainLoss) && e.trainLoss > 0));
+  const lines = readFileSync(join(tmp, 'straight', LOG_FILE), 'utf8').trim().split('\n');
+  assert.deepEqual(lines.slice(1).map((l) => l.split('\t')[0]), ['0', '1', '2']);
+});
+
+test('a run aborted between epochs and one aborted mid-epoch resume in-process to the uninterrupted losses', async () => {
+  for (const where of ['after-epoch', 'mid-epoch'] as const) {
+    const out = join(tmp, where);
+    const controller = new AbortController();
+    const first = await run(out, {
+      signal: controller.signal,
+      // After epoch 1 is committed, or halfway through epoch 2's batches.
+      ...(where === 'after-epoch'
+        ? { onEpoch: (e: EpochRecord) => { if (e.epoch === 1) controller.abort(); } }
+        : { onProgress: (epoch: number, p: { images: number }, total: number) => { if (epoch === 1 && p.images >= total / 2) controller.abort(); } }),
+    });
+    assert.equal(first.result.interrupted, true, where);
+    assert.equal(first.result.epochsDone, 1, where);
+    const resumed = await run(out, { resume: true }, {});
+    assert.equal(resumed.result.interrupted, false);
+    assert.deepEqual(resumed.epochs.map((e) => e.epoch), [2, 3]);
+    resumed.epochs.forEach((e, i) => {
+      const want = straight.epochs[i + 1]!;
+      assert.ok(Math.abs(e.trainLoss - want.trainLoss) <= 1e-6 * Math.abs(want.trainLoss), `${where} epoch ${e.epoch}: ${e.trainLoss} vs ${want.trainLoss}`);
+      assert.ok(Math.abs(e.testLoss - want.testLoss) <= 1e-6 * Math.abs(want.testLoss), `${where} epoch ${e.epoch} test loss`);
+    });
+    const log = readFileSync(join(out, LOG_FILE), 'utf8').trim().split('\n');
+    assert.deepEqual(log.slice(1).map((l) => l.split('\t')[0]), ['0', '1', '2'], `${where}: each epoch logged once`);
+  }
+});
+
+test('resuming with a setting that contradicts the run is refused, naming the setting', async () => {
+  await assert.rejects(run(join(tmp, 'straight'), { resume: true }, { sigma: 0.25 }),
+    (e: unknown) => e instanceof SettingError && e.setting === 'sigma' && /started with sigma 0.5, not 0.25/.test(e.message));
+  await assert.rejects(run(join(tmp, 'straight'), { resume: true }, { methodOptions: { lbd: 10 } }),
+    (e: unknown) => e instanceof SettingError && e.setting === 'lbd');
+  // Settings that agree, or are left out, resume (here: nothing left to do).
+  const again = await run(join(tmp, 'straight'), { resume: true }, { sigma: 0.5, methodOptions: { lbd: 5 } });
+  assert.deepEqual([again.result.epochsDone, again.epochs.length], [3, 0]);
+});
+
+test('a diverging run stops with a clear error and saves no broken model', async () => {
+  const out = join(tmp, 'diverge');
+  // A learning rate this large sends the loss to infinity within the first epoch.
+  await assert.rejects(run(out, {}, { ...spec, lr: 1e12, method: 'gaussian', methodOptions: {} }),
+    /training diverged: the loss is (NaN|Infinity|-Infinity)/);
+  for (const file of [CHECKPOINT_FILE, 'model.json']) assert.equal(existsSync(join(out, file)), false, `${file} was not written`);
+});
