@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adaptiveEstimate, planAdaptive, type AdaptiveOptions, type CountSelected } from '../../src/smoothing/adaptive.js';
 import { normalCdf, normalInverseCdf } from '../../src/smoothing/bounds.js';
-import type { BaseClassifier, ImageShape } from '../../src/smoothing/classifier.js';
+import type { BaseClassifier } from '../../src/smoothing/classifier.js';
 import { ABSTAIN, Smooth } from '../../src/smoothing/smooth.js';
 import { fillGaussian } from '../../src/noise/gaussian.js';
 import { mulberry } from '../helpers/rng.js';
+import { LINEAR_SHAPE, linearClassifier, ZERO_MARGIN_IMAGE } from '../helpers/linear.js';
 
 /**
  * The estimation samples of a class with P(f(x + δ) = ĉ) = p, as the certifier sees them. It also
@@ -84,27 +85,9 @@ test('easy cases stop far below maxN; a hopeless one stops early in decision mod
   assert.ok(hopeless.decisions!.certified.every((c) => !c));
 });
 
-const shape: ImageShape = [4, 4, 1];
+const shape = LINEAR_SHAPE;
 const d = 16;
-const unit = Float64Array.from({ length: d }, (_, j) => (j % 2 === 0 ? 1 : -1) / 4); // ‖w‖ = 1
-const image = new Float32Array(d).fill(0.5); // w·x = 0, so the margin of f is its bias b
-
-/** f(x) = 1 if w·x + b > 0 else 0 (as in smooth.test.ts): p_A = Φ(|b| / σ), exact radius |b|. */
-function linearClassifier(b: number): BaseClassifier {
-  return {
-    inputShape: shape,
-    numClasses: 2,
-    async classify(batch, batchSize) {
-      const out = new Int32Array(batchSize);
-      for (let i = 0; i < batchSize; i++) {
-        let s = b;
-        for (let j = 0; j < d; j++) s += unit[j]! * batch[i * d + j]!;
-        out[i] = s > 0 ? 1 : 0;
-      }
-      return out;
-    },
-  };
-}
+const image = ZERO_MARGIN_IMAGE;
 
 /** The same classifier behind the countNoisy fast path, drawing the noise itself like an engine would. */
 function countingClassifier(b: number): BaseClassifier {

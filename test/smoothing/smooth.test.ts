@@ -8,41 +8,18 @@ import { normalInverseCdf } from '../../src/smoothing/bounds.js';
 import { NonFiniteLogitsError, type BaseClassifier, type ImageShape } from '../../src/smoothing/classifier.js';
 import { nativeClassifier } from '../../src/backend/native-classifier.js';
 import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
+import { linearClassifier, UNIT } from '../helpers/linear.js';
 
 const shape: ImageShape = [4, 4, 1];
 const d = 16;
 
-/**
- * f(x) = 1 if w·x + b > 0 else 0 with ‖w‖ = 1. Under x + δ, δ ~ N(0, σ²I), w·δ ~ N(0, σ²),
- * so p_A = Φ(|w·x + b| / σ) and the smoothed classifier's exact L2 radius is |w·x + b|.
- */
-function linearClassifier(w: Float64Array, b: number): BaseClassifier {
-  let calls = 0;
-  return {
-    inputShape: shape,
-    numClasses: 2,
-    async classify(batch, batchSize) {
-      calls++;
-      const out = new Int32Array(batchSize);
-      for (let i = 0; i < batchSize; i++) {
-        let s = b;
-        for (let j = 0; j < d; j++) s += w[j]! * batch[i * d + j]!;
-        out[i] = s > 0 ? 1 : 0;
-      }
-      return out;
-    },
-    get calls() { return calls; },
-  } as BaseClassifier & { calls: number };
-}
-
-const unit = Float64Array.from({ length: d }, (_, j) => (j % 2 === 0 ? 1 : -1) / 4); // ‖w‖ = 1
 const image = new Float32Array(d).fill(0.5);
 // w·x = 0 for this image (8 terms of +1/8 and 8 of −1/8), so the margin is b.
 
 test('CERTIFY returns a radius close to the true radius of a linear classifier', async () => {
   const sigma = 0.5;
   const margin = 0.3;
-  const smooth = new Smooth(linearClassifier(unit, margin), sigma, 1);
+  const smooth = new Smooth(linearClassifier(margin), sigma, 1);
   const r = await smooth.certify(image, 100, 20_000, 0.001, 1000);
   assert.equal(r.prediction, 1);
   assert.ok(r.radius <= margin, `radius ${r.radius} must not exceed the true radius ${margin}`);
@@ -56,7 +33,7 @@ test('CERTIFY overstates the true radius no more often than alpha allows', async
   const margin = 0.1;
   const alpha = 0.05;
   const trials = 300;
-  const smooth = new Smooth(linearClassifier(unit, margin), sigma, 7);
+  const smooth = new Smooth(linearClassifier(margin), sigma, 7);
   let over = 0, abstained = 0, sum = 0;
   for (let t = 0; t < trials; t++) {
     const r = await smooth.certify(image, 100, 500, alpha, 500, t);
@@ -94,12 +71,12 @@ test('PREDICT abstains on an exact tie and predicts a clear winner', async () =>
   const tie = await new Smooth(alternating, 0.5).predict(image, 1000, 0.001, 100);
   assert.equal(tie.prediction, ABSTAIN);
   assert.deepEqual(tie.top, [500, 500]);
-  const clear = await new Smooth(linearClassifier(unit, 0.5), 0.5).predict(image, 1000, 0.001, 100);
+  const clear = await new Smooth(linearClassifier(0.5), 0.5).predict(image, 1000, 0.001, 100);
   assert.equal(clear.prediction, 1);
 });
 
 test('counts depend on the seed and stream only, not on the batch size', async () => {
-  const base = linearClassifier(unit, 0.05);
+  const base = linearClassifier(0.05);
   const key = { seed: 5, stream: 9, substream: 1 };
   const a = await new Smooth(base, 0.5, 5).sampleCounts(image, 1000, 1000, key);
   const b = await new Smooth(base, 0.5, 5).sampleCounts(image, 1000, 37, key);
@@ -113,17 +90,17 @@ test('a tfjs model certifies like the same linear function in plain JS', async (
   const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: shape }), tfl.layers.dense({ units: 2 })] });
   // Logits (0, w·x + b): argmax is 1 exactly when w·x + b > 0.
   const kernel = new Float32Array(d * 2);
-  for (let j = 0; j < d; j++) kernel[2 * j + 1] = unit[j]!;
+  for (let j = 0; j < d; j++) kernel[2 * j + 1] = UNIT[j]!;
   model.layers[1]!.setWeights([tf.tensor2d(kernel, [d, 2]), tf.tensor1d([0, 0.3])]);
   const viaTf = await new Smooth(tfjsClassifier(model), 0.5, 2).certify(image, 50, 2000, 0.001, 500, 4);
-  const viaJs = await new Smooth(linearClassifier(unit, 0.3), 0.5, 2).certify(image, 50, 2000, 0.001, 500, 4);
+  const viaJs = await new Smooth(linearClassifier(0.3), 0.5, 2).certify(image, 50, 2000, 0.001, 500, 4);
   assert.equal(viaTf.prediction, viaJs.prediction);
   // float32 dot products may flip a sample that lies within rounding of the boundary.
   assert.ok(Math.abs(viaTf.nA - viaJs.nA) <= 2, `${viaTf.nA} vs ${viaJs.nA}`);
 });
 
 test('bad arguments are refused with the reason', async () => {
-  const base = linearClassifier(unit, 0.1);
+  const base = linearClassifier(0.1);
   assert.throws(() => new Smooth(base, 0), /sigma must be > 0/);
   assert.throws(() => new Smooth(base, -1), /sigma must be > 0/);
   const smooth = new Smooth(base, 0.5);
