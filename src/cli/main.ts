@@ -4,6 +4,7 @@ import { register as registerAnalyze } from './analyze.js';
 import { register as registerCertify } from './certify.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerExport } from './export.js';
+import { register as registerGaps } from './gaps.js';
 import { register as registerPredict } from './predict.js';
 import { register as registerTrain } from './train.js';
 
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerAnalyze(program);
   registerExport(program);
+  registerGaps(program);
   return program;
 }

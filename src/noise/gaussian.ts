@@ -17,9 +17,10 @@ export interface NoiseKey {
 /**
  * Every Philox substream smoothcert draws from, numbered here only, so that no two uses can
  * share noise and every engine (JS, native, ONNX) draws the same: CERTIFY's selection and
- * estimation phases, PREDICT, and training noise (stream = optimizer step).
+ * estimation phases, PREDICT, training noise (stream = optimizer step), and the draws of the
+ * log-probability-gap histogram (the paper's Figure 1).
  */
-export const SUBSTREAM = { select: 0, estimate: 1, predict: 2, train: 3 } as const;
+export const SUBSTREAM = { select: 0, estimate: 1, predict: 2, train: 3, gaps: 4 } as const;
 
 const TWO_PI = 2 * Math.PI;
 const INV_2_32 = 1 / 4294967296;

@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { certifiedAccuracy, radiusGrid, type CertifyRow } from './analyze.js';
+import type { Histogram } from './histogram.js';
 
 /** One curve of the plot: a model's certify results under a legend label. */
 export interface PlotSeries {
@@ -44,6 +45,41 @@ export function plotSpec(series: readonly PlotSeries[], step: number = PLOT_STEP
         legend: { orient: 'top-right', labelLimit: 0, fillColor: 'white', padding: 6 },
       },
     },
+    config: { font: FONT },
+  };
+}
+
+/**
+ * The paper's Figure 1: one histogram of the log-probability gap per model, overlaid (shared bin
+ * edges), with the misclassification side (gap < 0) shaded.
+ */
+export function gapsSpec(series: readonly { label: string; histogram: Histogram }[]): TopLevelSpec {
+  const values = series.flatMap(({ label, histogram: h }) => {
+    const width = (h.hi - h.lo) / h.counts.length;
+    return h.counts.map((count, b) => ({ model: label, lo: h.lo + b * width, hi: h.lo + (b + 1) * width, count }));
+  });
+  const lo = Math.min(...series.map((s) => s.histogram.lo));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 480,
+    height: 320,
+    background: 'white',
+    layer: [
+      ...(lo < 0 ? [{ data: { values: [{ from: lo, to: 0 }] }, mark: { type: 'rect' as const, color: '#eeeeee' },
+        encoding: { x: { field: 'from', type: 'quantitative' as const }, x2: { field: 'to' } } }] : []),
+      {
+        data: { values },
+        mark: { type: 'bar' as const, opacity: 0.55, binSpacing: 0 },
+        encoding: {
+          x: { field: 'lo', type: 'quantitative' as const, title: 'log F_y(x+δ) − max_{c≠y} log F_c(x+δ)', scale: { zero: false } },
+          x2: { field: 'hi' },
+          y: { field: 'count', type: 'quantitative' as const, title: 'noise draws', stack: null },
+          y2: { datum: 0 },
+          color: { field: 'model', type: 'nominal' as const, title: null, scale: { domain: series.map((s) => s.label) },
+            legend: { orient: 'top-left', labelLimit: 0, fillColor: 'white', padding: 6 } },
+        },
+      },
+    ],
     config: { font: FONT },
   };
 }

@@ -1,16 +1,21 @@
 import { extname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
-import { compile } from 'vega-lite';
+import { compile, type TopLevelSpec } from 'vega-lite';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { plotSpec, type PlotSeries } from './plot-spec.js';
 
 // Rendering and writing the plot (Node: resvg and files); the spec itself is plot-spec.ts.
 
-/** Renders the plot to SVG with vega's headless view (no canvas needed). */
-export async function renderPlotSvg(series: readonly PlotSeries[]): Promise<string> {
-  const view = new View(parse(compile(plotSpec(series)).spec), { renderer: 'none' });
+/** Renders the certified-accuracy plot to SVG. */
+export function renderPlotSvg(series: readonly PlotSeries[]): Promise<string> {
+  return renderSvg(plotSpec(series));
+}
+
+/** Renders a vega-lite spec to SVG with vega's headless view (no canvas needed). */
+async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
@@ -27,10 +32,15 @@ export function plotFormat(file: string): 'svg' | 'png' {
   return ext === '.svg' ? 'svg' : 'png';
 }
 
-/** Writes the plot to `file` as SVG or, for a .png name, as a PNG at twice the SVG's size. */
-export async function writePlot(series: readonly PlotSeries[], file: string): Promise<void> {
+/** Writes the certified-accuracy plot to `file` as SVG or, for a .png name, as a PNG at twice the SVG's size. */
+export function writePlot(series: readonly PlotSeries[], file: string): Promise<void> {
+  return writeSpec(plotSpec(series), file);
+}
+
+/** Writes any vega-lite spec to `file` as SVG or PNG (by its extension). */
+export async function writeSpec(spec: TopLevelSpec, file: string): Promise<void> {
   const format = plotFormat(file);
-  const svg = await renderPlotSvg(series);
+  const svg = await renderSvg(spec);
   if (format === 'svg') {
     writeFileAtomic(file, svg);
     return;

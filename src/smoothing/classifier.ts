@@ -17,6 +17,8 @@ export interface BaseClassifier {
    * NonFiniteLogitsError when a logit is NaN or infinite: such an output has no arg-max.
    */
   classify(batch: Float32Array, batchSize: number): Promise<Int32Array>;
+  /** Optional: the logits [batchSize × numClasses] themselves (what the log-probability gap needs). */
+  logits?(batch: Float32Array, batchSize: number): Promise<Float32Array>;
   /**
    * Optional fast path: counts[k] += #{ j in [offset, offset + num) : f(x + sigma * z_j) = k }
    * where z_j is element block j of the noise stream `key` (see noise/gaussian.ts). An engine

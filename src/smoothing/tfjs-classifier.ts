@@ -14,14 +14,18 @@ export function tfjsClassifier(model: TfjsModel, shape?: { inputShape: ImageShap
     ? model
     : (x: tf.Tensor4D) => model.apply(x, { training: false }) as tf.Tensor;
   const { inputShape, numClasses } = shape ?? shapeOf(model as LayersModel);
+  const logits = async (batch: Float32Array, batchSize: number): Promise<Float32Array> => {
+    const out = tf.tidy(() => forward(tf.tensor4d(batch, [batchSize, ...inputShape])));
+    const values = await out.data() as Float32Array;
+    out.dispose();
+    return values;
+  };
   return {
     inputShape,
     numClasses,
+    logits,
     async classify(batch: Float32Array, batchSize: number): Promise<Int32Array> {
-      const logits = tf.tidy(() => forward(tf.tensor4d(batch, [batchSize, ...inputShape])));
-      const values = await logits.data();
-      logits.dispose();
-      return argMaxRows(values, batchSize, numClasses);
+      return argMaxRows(await logits(batch, batchSize), batchSize, numClasses);
     },
   };
 }
