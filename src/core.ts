@@ -18,10 +18,11 @@ export {
   type ConfidenceSequence, type SequenceName,
 } from './smoothing/confidence-sequence.js';
 export { tfjsClassifier, type TfjsModel } from './smoothing/tfjs-classifier.js';
+export { logProbGaps } from './smoothing/log-prob-gap.js';
 export { fillGaussian, SUBSTREAM, type NoiseKey } from './noise/gaussian.js';
 export { philoxNoise, type NoiseSource } from './noise/tensor-noise.js';
 export { Normalize } from './models/normalize.js';
-export type { ModelMeta, Normalization } from './models/meta.js';
+export { checkMeta, type ModelMeta, type Normalization } from './models/meta.js';
 export {
   ARCHITECTURES, buildModel, isArchName, type ArchName, type Architecture, type ArchBuildOptions, type ModelDatasetInfo,
 } from './models/registry.js';
@@ -53,6 +54,8 @@ export {
   MAX_RADII, type CertifyRow, type Summary,
 } from './report/analyze.js';
 export { renderTable, formatRadius, parseTableFormat, TABLE_FORMATS, type TableFormat, type TableRow } from './report/table.js';
-export { plotSpec, PLOT_STEP, type PlotSeries } from './report/plot-spec.js';
+export { plotSpec, trainingPlotSpec, PLOT_STEP, type PlotSeries, type TrainingSeries } from './report/plot-spec.js';
+export { parseTrainingLog, EPOCH_LOG_COLUMNS, type EpochRow } from './report/training-log.js';
+export { parsePredictTsv, PREDICT_HEADER, type PredictRow } from './report/predict-tsv.js';
 export { UserError, SettingError } from './errors.js';
 export { SGD_STEP_KERNEL, type SgdStepAttrs } from './custom-kernels.js';

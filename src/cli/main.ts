@@ -6,6 +6,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerExport } from './export.js';
 import { register as registerGaps } from './gaps.js';
 import { register as registerPredict } from './predict.js';
+import { register as registerServe } from './serve.js';
 import { register as registerTrain } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,5 +23,6 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerExport(program);
   registerGaps(program);
+  registerServe(program);
   return program;
 }

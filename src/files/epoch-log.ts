@@ -1,8 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from './atomic.js';
-
-/** Columns of a training run's log.tsv, as the reference implementation writes them. */
-export const EPOCH_LOG_COLUMNS = ['epoch', 'time', 'lr', 'train_loss', 'train_acc', 'test_loss', 'test_acc'];
+import { EPOCH_LOG_COLUMNS } from '../report/training-log.js';
 
 /**
  * A training log with one line per finished epoch, rewritten atomically on every change.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import type { ImageShape } from '../smoothing/classifier.js';
-import type { ModelMeta } from '../models/meta.js';
+import { checkMeta, type ModelMeta } from '../models/meta.js';
 import '../models/normalize.js'; // registers the Normalize layer so saved models deserialize
 
 export const META_FILE = 'smoothcert.json';
@@ -69,11 +69,7 @@ export async function loadModel(dir: string): Promise<{ model: LayersModel; meta
 
 export function readMeta(dir: string): ModelMeta {
   if (!existsSync(dir)) throw new UserError(`model folder ${dir} does not exist; train one with 'smoothcert train --out ${dir}' or pass an existing folder or .onnx file`);
-  const meta = readJson(join(dir, META_FILE), 'smoothcert model metadata') as Partial<ModelMeta>;
-  if (meta.format !== 'smoothcert-model' || !Array.isArray(meta.inputShape) || typeof meta.numClasses !== 'number') {
-    throw new UserError(`${join(dir, META_FILE)} is not smoothcert model metadata (format, inputShape or numClasses missing)`);
-  }
-  return meta as ModelMeta;
+  return checkMeta(readJson(join(dir, META_FILE), 'smoothcert model metadata'), join(dir, META_FILE));
 }
 
 /** Refuses a model whose input shape is not the dataset's image shape. */

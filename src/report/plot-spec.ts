@@ -1,6 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { certifiedAccuracy, radiusGrid, type CertifyRow } from './analyze.js';
 import type { Histogram } from './histogram.js';
+import type { EpochRow } from './training-log.js';
 
 /** One curve of the plot: a model's certify results under a legend label. */
 export interface PlotSeries {
@@ -80,6 +81,38 @@ export function gapsSpec(series: readonly { label: string; histogram: Histogram 
         },
       },
     ],
+    config: { font: FONT },
+  };
+}
+
+/** One run's training curves under a legend label. */
+export interface TrainingSeries {
+  readonly label: string;
+  readonly rows: readonly EpochRow[];
+}
+
+/**
+ * A vega-lite spec of a training metric per epoch, one colour per run, train dashed and test
+ * solid: `metric` 'acc' plots train_acc/test_acc, 'loss' train_loss/test_loss.
+ */
+export function trainingPlotSpec(series: readonly TrainingSeries[], metric: 'acc' | 'loss'): TopLevelSpec {
+  const values = series.flatMap((s) => s.rows.flatMap((row) => (['train', 'test'] as const).map((split) => ({
+    run: s.label, epoch: row.epoch, split, value: row[`${split}_${metric}`],
+  }))));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 480,
+    height: 240,
+    background: 'white',
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2, point: values.length < 200 },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'Epoch', axis: { tickMinStep: 1 } },
+      y: { field: 'value', type: 'quantitative', title: metric === 'acc' ? 'Accuracy' : 'Loss', ...(metric === 'acc' && { scale: { domain: [0, 1] } }) },
+      color: { field: 'run', type: 'nominal', title: null, scale: { domain: series.map((s) => s.label) } },
+      strokeDash: { field: 'split', type: 'nominal', title: null, scale: { domain: ['test', 'train'] } },
+      detail: { field: 'split' },
+    },
     config: { font: FONT },
   };
 }

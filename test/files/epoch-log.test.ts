@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EpochLog, EPOCH_LOG_COLUMNS } from '../../src/files/epoch-log.js';
+import { EpochLog } from '../../src/files/epoch-log.js';
+import { EPOCH_LOG_COLUMNS } from '../../src/report/training-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smoothcert-epochlog-'));
 const header = EPOCH_LOG_COLUMNS.join('\t');

@@ -6,6 +6,11 @@ export interface SmoothAdvAttackOptions {
   epsilon: number;
   /** Number of PGD steps; the step size is 2ε/numSteps. */
   numSteps: number;
+  /**
+   * Descend the NLL of `labels` instead of ascending it: a targeted attack that moves each
+   * example toward its label (the playground pushes an image toward the runner-up class).
+   */
+  towards?: boolean;
 }
 
 /** Floor of the soft-smoothed probability inside the log, as in the reference. */
@@ -40,7 +45,7 @@ export function smoothAdvAttack(
   model: tfl.LayersModel, x: tf.Tensor4D, labels: tf.Tensor1D, noises: tf.Tensor4D[], opts: SmoothAdvAttackOptions,
 ): tf.Tensor4D {
   const { epsilon, numSteps } = opts;
-  const alpha = (2 * epsilon) / numSteps;
+  const alpha = ((opts.towards ? -2 : 2) * epsilon) / numSteps;
   const lossOf = (adv: tf.Tensor) => softSmoothedNll(model, adv as tf.Tensor4D, labels, noises);
   let adv: tf.Tensor4D = tf.clone(x);
   for (let step = 0; step < numSteps; step++) {

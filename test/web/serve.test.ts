@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { startServer, type RunningServer } from '../../src/serve/server.js';
+import type { RunsResponse } from '../../src/serve/api.js';
+import { BIN, cli } from '../helpers/cli.js';
+import { makeRunsFolder } from './fixture.js';
+
+const APP = fileURLToPath(new URL('../../web/', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'smoothcert-serve-'));
+const runs = join(dir, 'runs');
+let server: RunningServer;
+
+before(async () => {
+  mkdirSync(runs);
+  await makeRunsFolder(runs);
+  writeFileSync(join(dir, 'secret.txt'), 'SECRET-CONTENT');
+  symlinkSync(join(dir, 'secret.txt'), join(runs, 'tiny', 'link-out.tsv'));
+  symlinkSync(dir, join(runs, 'dir-out'));
+  server = await startServer({ runs, port: 0, host: '127.0.0.1', app: APP });
+});
+after(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A raw request: the path goes out exactly as written (fetch would normalize '..' and '//'). */
+function get(path: string, opts: { method?: string; host?: string } = {}): Promise<{ status: number; body: string }> {
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, method: opts.method ?? 'GET', headers: { host: opts.host ?? url.host } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('/api/runs lists the runs with summaries, and a corrupt file with its problem', async () => {
+  const { status, body } = await get('/api/runs');
+  assert.equal(status, 200);
+  const { runs: listed } = JSON.parse(body) as RunsResponse;
+  assert.deepEqual(listed.map((r) => r.id), ['broken', 'tiny'], 'symlinked folders are not followed');
+  const tiny = listed.find((r) => r.id === 'tiny')!;
+  assert.deepEqual(tiny.files.map((f) => [f.name, f.kind]), [['certify-0.25.tsv', 'certify'], ['log.tsv', 'log'], ['smoothcert.json', 'model']]);
+  assert.equal(tiny.files[0]!.summary!.acr, 0.515);
+  assert.equal(tiny.files[1]!.summary!.epochs, 3);
+  const broken = listed.find((r) => r.id === 'broken')!;
+  assert.match(broken.files[0]!.error!, /broken\/certify\.tsv, line 2: radius must be a finite number/);
+  assert.match(broken.files[1]!.error!, /broken\/smoothcert\.json is not valid JSON/);
+});
+
+test('files inside the runs folder are served; paths leading outside are refused', async () => {
+  const log = await get('/files/tiny/log.tsv');
+  assert.equal(log.status, 200);
+  assert.match(log.body, /^epoch\ttime/);
+  assert.equal((await get('/files/tiny/model.json')).status, 200);
+  for (const path of [
+    '/files/..%2fsecret.txt', '/files/tiny/..%2f..%2fsecret.txt', '/files/%2e%2e/secret.txt', '/files/..%5csecret.txt',
+    `/files/${encodeURIComponent(join(dir, 'secret.txt'))}`, `/files/${join(dir, 'secret.txt')}`,
+    '/files/tiny/link-out.tsv', '/files/dir-out/secret.txt', '/files/tiny/%00log.tsv', '/files/../secret.txt',
+  ]) {
+    const { status, body } = await get(path);
+    assert.ok(status === 403 || status === 404, `${path}: ${status}`);
+    assert.ok(!body.includes('SECRET-CONTENT'), path);
+  }
+  assert.equal((await get('/files/..%2fsecret.txt')).status, 403);
+  assert.equal((await get('/files/tiny/link-out.tsv')).status, 403);
+  assert.equal((await get('/files/tiny/no-such.tsv')).status, 404);
+  assert.equal((await get('/files/tiny')).status, 404, 'a folder is not a file');
+});
+
+test('only GET of known routes: other methods 405, unknown routes 404, other hosts 403', async () => {
+  for (const method of ['POST', 'PUT', 'DELETE', 'HEAD']) assert.equal((await get('/api/runs', { method })).status, 405, method);
+  assert.equal((await get('/etc/passwd')).status, 404);
+  assert.equal((await get('/assets/..%2f..%2fpackage.json')).status, 404);
+  assert.equal((await get('/api/samples/..')).status, 404);
+  assert.equal((await get('/api/samples/test')).status, 404);
+  assert.equal((await get('/api/runs', { host: 'evil.example:80' })).status, 403);
+  const page = await get('/');
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<title>smoothcert<\/title>/);
+  assert.equal((await get('/assets/tfjs-backend-wasm-simd.wasm')).status, 200);
+});
+
+test('/api/samples serves the first test images of a known dataset as float32 pixels', async () => {
+  const { status, body } = await get('/api/samples/fashion-mnist');
+  assert.equal(status, 200);
+  const samples = JSON.parse(body) as { shape: number[]; images: { pixels: number[]; label: number }[] };
+  assert.deepEqual(samples.shape, [28, 28, 1]);
+  assert.equal(samples.images.length, 16);
+  assert.equal(samples.images[0]!.pixels.length, 784);
+});
+
+test('smoothcert serve: a missing --runs folder is a one-line error; Ctrl-C stops the server with status 130', async () => {
+  const missing = cli(['serve', '--runs', join(dir, 'nope')]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /^smoothcert: error: --runs .*nope is not a folder/);
+  const child = spawn(process.execPath, [BIN, 'serve', '--runs', runs, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const found = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+      if (found !== undefined) resolve(found);
+    });
+    void exited.then(() => reject(new Error(`serve exited early: ${out}`)));
+  });
+  assert.equal((await fetch(`${url}api/runs`)).status, 200);
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+});
