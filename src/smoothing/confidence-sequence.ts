@@ -42,28 +42,36 @@ export function geometricLooks(first: number, ratio: number, maxN: number): numb
 
 /**
  * The union-bound sequence (Horváth et al., ICLR 2022; Voráček, NeurIPS 2024): at look k the
- * one-sided Clopper–Pearson bound at level alpha_k, with alpha_k = alpha / K split equally over
- * the K looks up to maxN. Then P(∃k: L_k > p) ≤ Σ_k alpha_k = alpha. The budget being finite,
- * the equal split spends no level on looks that can never happen.
+ * one-sided Clopper–Pearson bound at level alpha_k, with Σ_k alpha_k = alpha over the K looks up
+ * to maxN, so P(∃k: L_k > p) ≤ Σ_k alpha_k = alpha (the union bound). The budget being finite,
+ * no level is spent on looks that can never happen. The split is not equal: half of alpha goes to
+ * the last look (maxN), half is shared by the K − 1 earlier ones. An example that needs the whole
+ * budget (p_A near a threshold, or radius mode near p_A = 1) then gets Clopper–Pearson at alpha/2,
+ * a radius within a fraction of a percent of fixed-n CERTIFY's at alpha, where an equal split
+ * would give alpha/K; examples that stop early pay for K − 1 looks instead of K.
  */
 export function unionBoundSequence(alpha: number, looks: readonly number[]): ConfidenceSequence {
-  const alphaK = alpha / looks.length;
-  const isLook = new Set(looks);
-  const check = (trials: number): void => {
-    if (!isLook.has(trials)) throw new RangeError(`the union-bound sequence holds only at its looks, and ${trials} is not one`);
+  const K = looks.length;
+  const alphaAt = (k: number): number => (K === 1 ? alpha : k === K - 1 ? alpha * FINAL_SHARE : (alpha * (1 - FINAL_SHARE)) / (K - 1));
+  const index = new Map(looks.map((n, k) => [n, k]));
+  const levelAt = (trials: number): number => {
+    const k = index.get(trials);
+    if (k === undefined) throw new RangeError(`the union-bound sequence holds only at its looks, and ${trials} is not one`);
+    return alphaAt(k);
   };
   return {
     name: 'union-cp', alpha, looks,
     lower(successes, trials) {
-      check(trials);
-      return lowerConfidenceBound(successes, trials, alphaK);
+      return lowerConfidenceBound(successes, trials, levelAt(trials));
     },
     upper(successes, trials) {
-      check(trials);
-      return 1 - lowerConfidenceBound(trials - successes, trials, alphaK);
+      return 1 - lowerConfidenceBound(trials - successes, trials, levelAt(trials));
     },
   };
 }
+
+/** The share of alpha the union-bound sequence spends on its last look (see unionBoundSequence). */
+const FINAL_SHARE = 0.5;
 
 /**
  * Lower end of the Beta-binomial mixture confidence sequence (Robbins, 1970; the conjugate

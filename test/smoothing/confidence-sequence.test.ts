@@ -17,15 +17,18 @@ test('geometric looks grow by the ratio, never repeat and end at maxN', () => {
   assert.throws(() => geometricLooks(1, 1, 10), /look ratio must be a finite number > 1/);
 });
 
-test('union bound: Clopper–Pearson at alpha / K, readable only at the looks', () => {
+test('union bound: Clopper–Pearson at alpha/2 at the last look and alpha/(2(K − 1)) before, readable only at the looks', () => {
   const looks = geometricLooks(100, 2, 1000); // 100, 200, 400, 800, 1000
   const seq = unionBoundSequence(0.05, looks);
   assert.equal(looks.length, 5);
-  assert.equal(seq.lower(90, 200), lowerConfidenceBound(90, 200, 0.01));
-  assert.equal(seq.upper(90, 200), 1 - lowerConfidenceBound(110, 200, 0.01));
+  assert.equal(seq.lower(90, 200), lowerConfidenceBound(90, 200, 0.025 / 4));
+  assert.equal(seq.upper(90, 200), 1 - lowerConfidenceBound(110, 200, 0.025 / 4));
+  assert.equal(seq.lower(800, 1000), lowerConfidenceBound(800, 1000, 0.025));
   assert.throws(() => seq.lower(90, 150), /holds only at its looks, and 150 is not one/);
-  // Not vacuous: 800 of 1000 bound p above 0.76 even at alpha / 5.
-  assert.ok(seq.lower(800, 1000) > 0.76);
+  // Not vacuous: 800 of 1000 bound p above 0.77 at alpha / 2.
+  assert.ok(seq.lower(800, 1000) > 0.77);
+  // A single look is fixed-n Clopper–Pearson at alpha.
+  assert.equal(unionBoundSequence(0.05, [1000]).lower(800, 1000), lowerConfidenceBound(800, 1000, 0.05));
 });
 
 test('Beta mixture: closed form when every trial succeeds, and the bound sits on the edge of the set', () => {
