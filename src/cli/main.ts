@@ -6,6 +6,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerExport } from './export.js';
 import { register as registerPredict } from './predict.js';
 import { register as registerTrain } from './train.js';
+import { register as registerWorker } from './worker.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerAnalyze(program);
   registerExport(program);
+  registerWorker(program);
   return program;
 }

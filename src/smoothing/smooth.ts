@@ -105,6 +105,7 @@ export class Smooth {
 
   /** This classifier's Monte Carlo counts for input x, in batches of `batchSize`. */
   sampler(x: Float32Array, batchSize: number): SampleCounts {
+    checkCounts({ n: 1, alpha: 0.5, batchSize });
     return (key, offset, num) => this.sampleCounts(x, num, batchSize, key, offset);
   }
 
