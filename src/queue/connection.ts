@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { QUEUE_NAME } from './job.js';
 
 /** How long a coordinator or worker waits for Redis at start before giving up with a clear error. */
-const CONNECT_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 3000;
 
 /**
  * ioredis options from `redis://[user:password@]host:port[/db]` (rediss:// for TLS). After the

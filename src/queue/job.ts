@@ -89,7 +89,7 @@ export const JOB_OPTIONS: JobsOptions = {
 
 /** The payload checked field by field: the job, or why it is malformed. */
 export function parseCountsJob(data: unknown): CountsJob | string {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'the payload is not an object';
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'malformed payload: not an object';
   const d = data as Record<string, unknown>;
   if (d['v'] !== PAYLOAD_VERSION) return `payload version ${JSON.stringify(d['v'])} is not ${PAYLOAD_VERSION} (coordinator and worker run different smoothcert versions)`;
   const problems: string[] = [];
