@@ -75,10 +75,10 @@ export class QueueCounts {
       }
       const ids = jobs.map((j) => jobId(j.run, j.example, j.substream, j.offset, j.num));
       this.ids.set(example, [...(this.ids.get(example) ?? []), ...ids]);
-      const results = Promise.all(jobs.map((job, k) => this.wait(ids[k]!, job)));
       await this.queue.addBulk(jobs.map((job, k) => ({ name: JOB_NAME, data: job, opts: { ...JOB_OPTIONS, jobId: ids[k]! } })));
+      const results = await Promise.all(jobs.map((job, k) => this.wait(ids[k]!, job)));
       const total = new Float64Array(this.numClasses);
-      for (const counts of await results) counts.forEach((c, k) => { total[k]! += c; });
+      for (const counts of results) counts.forEach((c, k) => { total[k]! += c; });
       return total;
     };
   }

@@ -53,11 +53,12 @@ export async function runWorker(o: WorkerOptions, signal: AbortSignal, log: (lin
     if (!outage) log(`lost the connection to Redis at ${displayUrl(o.url)} (${e.message}); waiting for it to come back`);
     outage = true;
   });
-  worker.on('ready', () => {
+  worker.on('completed', (job: Job<CountsJob>) => {
+    // A job stored as completed: the connection is back.
     if (outage) log(`reconnected to Redis at ${displayUrl(o.url)}`);
     outage = false;
+    log(`done ${describeJob(job)} in ${seconds(job)}`);
   });
-  worker.on('completed', (job: Job<CountsJob>) => log(`done ${describeJob(job)} in ${seconds(job)}`));
   worker.on('failed', (job: Job<CountsJob> | undefined, e: Error) => {
     const left = job && job.attemptsMade < (job.opts.attempts ?? 1) && e.name !== 'UnrecoverableError' ? '; it will be retried' : '';
     log(`failed ${job ? describeJob(job) : 'a job'}: ${e.message}${left}`);
