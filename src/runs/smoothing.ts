@@ -148,7 +148,7 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
       const sample: SampleCounts = queue ? queue.sampler(i) : smooth.sampler(await data.image(i), o.batch);
       const noise: SmoothingNoise = { sigma, seed: o.seed, stream: i };
       const label = data.label(i);
-      let cells: (string | number)[]; // predict, then certify's radius (and adaptive's samples, decided radii), then correct
+      let cells: (string | number)[]; // the columns between label and time
       if (plan) {
         const r = await certifyAdaptiveBySampling(sample, noise, plan);
         cells = [r.prediction, r.radius, Number(r.prediction === label), r.samples, ...(r.decisions ? [certifiedRadii(r.decisions)] : [])];
@@ -162,16 +162,16 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
       return { cells: [i, label, ...cells, elapsed(began)], correct: cells[0] === label };
     };
 
-    // Examples are computed up to `window` at a time (a queue keeps its workers busy that way)
+    // Examples are computed up to `most` at a time (a queue keeps its workers busy that way)
     // and written in example order, so the file is the single-process file whatever finishes first.
-    const window = queue ? EXAMPLES_IN_FLIGHT : 1;
+    const most = queue ? EXAMPLES_IN_FLIGHT : 1;
     const inFlight: Promise<Awaited<ReturnType<typeof row>>>[] = [];
     let next = 0;
     while (next < todo.length || inFlight.length > 0) {
       // A safe point: every finished example's line is on disk.
       await yieldToEventLoop();
       if (hooks.signal?.aborted) return { done: progress.done, total, interrupted: true };
-      while (inFlight.length < window && next < todo.length) {
+      while (inFlight.length < most && next < todo.length) {
         const started = row(todo[next++]!);
         started.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
         inFlight.push(started);
