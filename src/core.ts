@@ -8,7 +8,10 @@
  */
 export type { BaseClassifier, ImageShape } from './smoothing/classifier.js';
 export { NonFiniteLogitsError, argMaxRows } from './smoothing/classifier.js';
-export { Smooth, ABSTAIN, type AdaptiveCertifyResult, type CertifyResult, type PredictResult } from './smoothing/smooth.js';
+export {
+  Smooth, ABSTAIN, certifyBySampling, certifyAdaptiveBySampling, predictBySampling, type AdaptiveCertifyResult, type CertifyResult, type PredictResult,
+  type SampleCounts, type SmoothingNoise,
+} from './smoothing/smooth.js';
 export { lowerConfidenceBound, normalCdf, normalInverseCdf, binomialTwoSidedPValue } from './smoothing/bounds.js';
 export {
   adaptiveEstimate, planAdaptive, DEFAULT_SEQUENCE, type AdaptiveEstimate, type AdaptiveOptions, type AdaptivePlan, type CountSelected,

@@ -31,5 +31,7 @@ export { NATIVE_BACKEND, NativeBackend } from './backend/native-backend.js';
 export { train, CHECKPOINT_FILE, LOG_FILE, type TrainRunOptions, type TrainRunResult, type EpochRecord } from './runs/train.js';
 export {
   runSmoothing, type SmoothingMode, type SmoothingRunOptions, type SmoothingHooks, type SmoothingProgress, type SmoothingRunResult,
+  type QueueRunOptions,
 } from './runs/smoothing.js';
+export { runWorker, type WorkerOptions } from './queue/worker.js';
 export { loadClassifier, type LoadedClassifier, type OnnxInputOptions } from './runs/load-classifier.js';

@@ -8,7 +8,7 @@ import { interruptible } from './interrupt.js';
 import { parse } from './options.js';
 import { progress, type Progress } from './progress.js';
 
-type SmoothingCliOptions = SmoothingRunOptions & { backend?: string };
+type SmoothingCliOptions = Omit<SmoothingRunOptions, 'queue'> & { backend?: string; queue?: string; chunk?: number };
 
 /** certify's own flags for adaptive CERTIFY. */
 interface AdaptiveFlags {
@@ -37,18 +37,28 @@ export function smoothingOptions(cmd: Command): Command {
     .option('--input-layout <layout>', 'ONNX models: nchw (PyTorch) or nhwc (smoothcert export) (default: as the file records, else nchw)', parseInputLayout)
     .option('--mean <list>', 'ONNX models normalized outside the graph: per-channel mean, e.g. 0.4914,0.4822,0.4465', (v) => parseChannelList(v, '--mean'))
     .option('--std <list>', 'ONNX models normalized outside the graph: per-channel std', (v) => parseChannelList(v, '--std'))
+    .option('--queue <url>', 'count on `smoothcert worker` processes serving the BullMQ queue in this Redis (redis://HOST:PORT); the file is the same')
+    .option('--chunk <count>', 'with --queue: noise samples per job (default 10000)', parse.int(1, 1e12))
     .addOption(backendOption());
 }
 
 /** CERTIFY or PREDICT from the command line: progress on stderr, Ctrl-C stops after the current batch. */
-export async function smoothingCommand(mode: SmoothingMode, o: SmoothingCliOptions): Promise<void> {
+export async function smoothingCommand(mode: SmoothingMode, cli: SmoothingCliOptions): Promise<void> {
+  if (cli.chunk !== undefined && cli.queue === undefined) throw new UserError('--chunk applies to runs on a queue only; add --queue');
+  const { queue: url, chunk, ...rest } = cli;
+  const o: SmoothingRunOptions & { backend?: string } = { ...rest, ...(url === undefined ? {} : { queue: { url, chunk: chunk ?? 10_000 } }) };
   await useBackend(o.backend);
   let bar: Progress | undefined;
+  const began = Date.now();
   const result = await interruptible((signal) => runSmoothing(mode, o, {
     signal,
     describe: flagName,
     onStart: (p) => { bar = progress(mode, p.total, 'examples', p.done); },
-    onExample: (p) => bar?.update(p.done, { acc: `${((100 * p.correct) / p.doneNow).toFixed(1)}%` }),
+    onExample: (p) => bar?.update(p.done, {
+      acc: `${((100 * p.correct) / p.doneNow).toFixed(1)}%`,
+      // Queue runs: the workers' summed throughput and how many are connected.
+      ...(p.queue ? { 'samples/s': Math.round(p.queue.samples / Math.max((Date.now() - began) / 1000, 1e-3)), workers: p.queue.workers } : {}),
+    }),
   })).finally(() => bar?.stop());
   if (result.interrupted) {
     process.stderr.write(`\ninterrupted: ${o.out} holds ${result.done} of ${result.total} examples; rerun the same command to resume\n`);

@@ -8,6 +8,7 @@ import { register as registerGaps } from './gaps.js';
 import { register as registerPredict } from './predict.js';
 import { register as registerServe } from './serve.js';
 import { register as registerTrain } from './train.js';
+import { register as registerWorker } from './worker.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,5 +25,6 @@ export function buildProgram(): Command {
   registerExport(program);
   registerGaps(program);
   registerServe(program);
+  registerWorker(program);
   return program;
 }

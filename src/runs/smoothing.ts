@@ -7,7 +7,13 @@ import { ResultLog, type RunSettings } from '../files/result-log.js';
 import { ADAPTIVE_HEADER, CERTIFY_HEADER, DECISION_HEADER } from '../report/analyze.js';
 import { planAdaptive, type AdaptiveOptions, type AdaptivePlan } from '../smoothing/adaptive.js';
 import type { SequenceName } from '../smoothing/confidence-sequence.js';
-import { Smooth } from '../smoothing/smooth.js';
+import {
+  certifyAdaptiveBySampling, certifyBySampling, predictBySampling, Smooth, type SampleCounts, type SmoothingNoise,
+} from '../smoothing/smooth.js';
+import { QueueCounts, type RunJobs } from '../queue/coordinator.js';
+import { PAYLOAD_VERSION } from '../queue/job.js';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { isOnnxPath, loadClassifier, type OnnxInputOptions } from './load-classifier.js';
 
 export type SmoothingMode = 'certify' | 'predict';
@@ -22,6 +28,14 @@ export interface AdaptiveRunOptions {
   tolerance?: number;
   maxN: number;
   sequence?: SequenceName;
+}
+
+/** A run whose counts are computed by `smoothcert worker` processes serving a BullMQ queue. */
+export interface QueueRunOptions {
+  /** The Redis that holds the queue, redis://HOST:PORT. */
+  url: string;
+  /** Noise samples per job: a phase of n samples is split into ranges of at most this many. */
+  chunk: number;
 }
 
 export interface SmoothingRunOptions extends OnnxInputOptions {
@@ -42,6 +56,8 @@ export interface SmoothingRunOptions extends OnnxInputOptions {
   out: string;
   /** CERTIFY only: adaptive sampling instead of n fixed estimation samples (`n` is then unused). */
   adaptive?: AdaptiveRunOptions;
+  /** Count on the workers of a queue instead of in this process; the file written is the same. */
+  queue?: QueueRunOptions;
 }
 
 export interface SmoothingProgress {
@@ -50,6 +66,8 @@ export interface SmoothingProgress {
   correct: number;
   /** Examples finished by this process (not counting a resumed file's). */
   doneNow: number;
+  /** Queue runs: noise samples counted by the workers for this process, and the workers connected. */
+  queue?: { samples: number; workers: number };
 }
 
 export interface SmoothingHooks {
@@ -105,16 +123,15 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
     skip: o.skip,
     ...(isOnnxPath(o.model) ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null } : {}),
   };
-  const release = lockOutput(o.out, 'result file', notify);
-  const log = (() => {
-    try {
-      return ResultLog.open(o.out, mode, columnsOf(mode, plan), settings, hooks.describe);
-    } catch (e) {
-      release();
-      throw e;
-    }
-  })();
+  // A queue run connects first: an unreachable Redis fails within seconds, before any file is touched.
+  const queue = o.queue && await QueueCounts.open(o.queue.url, runJobs(mode, o, settings, loaded.inputLayout, sigma), {
+    chunk: o.queue.chunk, numClasses: loaded.base.numClasses, notify, ...(hooks.signal ? { signal: hooks.signal } : {}),
+  });
+  let release: (() => void) | undefined;
+  let log: ResultLog | undefined;
   try {
+    release = lockOutput(o.out, 'result file', notify);
+    log = ResultLog.open(o.out, mode, columnsOf(mode, plan), settings, hooks.describe);
     const todo: number[] = [];
     let total = 0;
     for (let i = 0; i < end; i += o.skip) {
@@ -124,46 +141,80 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
     if (todo.length < total) notify(`resuming ${o.out}: ${total - todo.length} of ${total} examples already done`);
     const progress: SmoothingProgress = { done: total - todo.length, total, correct: 0, doneNow: 0 };
     hooks.onStart?.(progress);
-    for (const i of todo) {
-      // A safe point: the previous example's line is on disk.
+
+    /** Example i's row; rejects when interrupted between two batches (or while waiting for workers): it is redone on resume. */
+    const row = async (i: number): Promise<{ cells: (string | number)[]; correct: boolean }> => {
+      const began = performance.now();
+      const sample: SampleCounts = queue ? queue.sampler(i) : smooth.sampler(await data.image(i), o.batch);
+      const noise: SmoothingNoise = { sigma, seed: o.seed, stream: i };
+      const label = data.label(i);
+      let cells: (string | number)[]; // the columns between label and time
+      if (plan) {
+        const r = await certifyAdaptiveBySampling(sample, noise, plan);
+        cells = [r.prediction, r.radius, Number(r.prediction === label), r.samples, ...(r.decisions ? [certifiedRadii(r.decisions)] : [])];
+      } else if (mode === 'certify') {
+        const r = await certifyBySampling(sample, noise, o.n0, o.n, o.alpha);
+        cells = [r.prediction, r.radius, Number(r.prediction === label)];
+      } else {
+        const r = await predictBySampling(sample, noise, o.n, o.alpha);
+        cells = [r.prediction, Number(r.prediction === label)];
+      }
+      return { cells: [i, label, ...cells, elapsed(began)], correct: cells[0] === label };
+    };
+
+    // Examples are computed up to `most` at a time (a queue keeps its workers busy that way)
+    // and written in example order, so the file is the single-process file whatever finishes first.
+    const most = queue ? EXAMPLES_IN_FLIGHT : 1;
+    const inFlight: Promise<Awaited<ReturnType<typeof row>>>[] = [];
+    let next = 0;
+    while (next < todo.length || inFlight.length > 0) {
+      // A safe point: every finished example's line is on disk.
       await yieldToEventLoop();
       if (hooks.signal?.aborted) return { done: progress.done, total, interrupted: true };
-      const x = await data.image(i);
-      const label = data.label(i);
-      const began = performance.now();
-      let prediction: number;
-      const extra: (string | number)[] = []; // certify's radius (and adaptive's samples, decided radii); predict has none
+      while (inFlight.length < most && next < todo.length) {
+        const started = row(todo[next++]!);
+        started.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
+        inFlight.push(started);
+      }
+      let done: Awaited<ReturnType<typeof row>>;
       try {
-        if (adaptive) {
-          const r = await smooth.certifyAdaptive(x, { ...adaptive, batchSize: o.batch }, i);
-          prediction = r.prediction;
-          extra.push(r.radius, Number(prediction === label), r.samples);
-          if (r.decisions) extra.push(certifiedRadii(r.decisions));
-        } else if (mode === 'certify') {
-          const r = await smooth.certify(x, o.n0, o.n, o.alpha, o.batch, i);
-          prediction = r.prediction;
-          extra.push(r.radius, Number(prediction === label));
-        } else {
-          prediction = (await smooth.predict(x, o.n, o.alpha, o.batch, i)).prediction;
-          extra.push(Number(prediction === label));
-        }
+        done = await inFlight.shift()!;
       } catch (e) {
-        // Interrupted between two batches of this example: it is redone on resume.
         if (hooks.signal?.aborted) return { done: progress.done, total, interrupted: true };
         throw e;
       }
-      const correct = Number(prediction === label);
-      log.append([i, label, prediction, ...extra, elapsed(began)]);
+      log.append(done.cells);
+      queue?.forget(done.cells[0] as number);
       progress.done++;
       progress.doneNow++;
-      progress.correct += correct;
+      progress.correct += Number(done.correct);
+      if (queue) progress.queue = { samples: queue.samples, workers: queue.workers };
       hooks.onExample?.(progress);
     }
     return { done: progress.done, total, interrupted: false };
   } finally {
-    log.close();
-    release();
+    log?.close();
+    release?.();
+    await queue?.close();
   }
+}
+
+/** Examples a queue run keeps in flight: enough jobs for many workers, few enough to write rows soon. */
+const EXAMPLES_IN_FLIGHT = 64;
+
+/** The part of every job's payload that is the run's: what the workers load, and the fingerprints they must match. */
+function runJobs(mode: SmoothingMode, o: SmoothingRunOptions, settings: RunSettings, inputLayout: 'nchw' | 'nhwc' | undefined, sigma: number): RunJobs {
+  return {
+    v: PAYLOAD_VERSION,
+    // The run is its settings line: the same settings on any machine make the same jobs.
+    run: createHash('sha256').update(`${mode} ${JSON.stringify(settings)}`).digest('hex').slice(0, 16),
+    model: {
+      path: resolve(o.model), fingerprint: String(settings['modelFingerprint']),
+      ...(inputLayout ? { inputLayout } : {}), ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
+    },
+    data: { dataset: o.dataset, split: o.split, ...(o.dataDir === undefined ? {} : { dataDir: resolve(o.dataDir) }), fingerprint: String(settings['dataFingerprint']) },
+    sigma, seed: o.seed, batch: o.batch,
+  };
 }
 
 /** Duration since `began` in Python's timedelta format (H:MM:SS.ffffff), as the reference writes it. */

@@ -1,7 +1,7 @@
 import { fillGaussian, SUBSTREAM, type NoiseKey } from '../noise/gaussian.js';
 import { binomialTwoSidedPValue, lowerConfidenceBound, normalInverseCdf } from './bounds.js';
 import type { BaseClassifier } from './classifier.js';
-import { adaptiveEstimate, planAdaptive, type AdaptiveOptions } from './adaptive.js';
+import { adaptiveEstimate, planAdaptive, type AdaptiveOptions, type AdaptivePlan } from './adaptive.js';
 import { yieldToEventLoop } from '../event-loop.js';
 
 /** The smoothed classifier's answer when it declines to predict or certify. */
@@ -70,13 +70,7 @@ export class Smooth {
     stream = this.nextStream++,
   ): Promise<CertifyResult> {
     checkCounts({ n0, n, alpha, batchSize });
-    const selection = await this.sampleCounts(x, n0, batchSize, { seed: this.seed, stream, substream: SUBSTREAM.select });
-    const cAHat = argmax(selection);
-    const estimation = await this.sampleCounts(x, n, batchSize, { seed: this.seed, stream, substream: SUBSTREAM.estimate });
-    const nA = estimation[cAHat]!;
-    const pABar = lowerConfidenceBound(nA, n, alpha);
-    if (pABar < 0.5) return { prediction: ABSTAIN, radius: 0, nA, pABar };
-    return { prediction: cAHat, radius: this.sigma * normalInverseCdf(pABar), nA, pABar };
+    return certifyBySampling(this.sampler(x, batchSize), this.noise(stream), n0, n, alpha);
   }
 
   /**
@@ -93,16 +87,7 @@ export class Smooth {
   ): Promise<AdaptiveCertifyResult> {
     const plan = planAdaptive(options, this.sigma);
     checkCounts({ n: plan.maxN, alpha: plan.sequence.alpha, batchSize: options.batchSize });
-    const selection = await this.sampleCounts(x, plan.n0, options.batchSize, { seed: this.seed, stream, substream: SUBSTREAM.select });
-    const cAHat = argmax(selection);
-    const key = { seed: this.seed, stream, substream: SUBSTREAM.estimate };
-    const estimate = await adaptiveEstimate(plan, async (offset, num) => (await this.sampleCounts(x, num, options.batchSize, key, offset))[cAHat]!);
-    const { nA, pABar, decisions } = estimate;
-    const samples = plan.n0 + estimate.n;
-    const result = pABar > 0.5
-      ? { prediction: cAHat, radius: this.sigma * normalInverseCdf(pABar), nA, pABar, samples }
-      : { prediction: ABSTAIN, radius: 0, nA, pABar, samples };
-    return decisions === undefined ? result : { ...result, decisions };
+    return certifyAdaptiveBySampling(this.sampler(x, options.batchSize), this.noise(stream), plan);
   }
 
   /**
@@ -115,11 +100,17 @@ export class Smooth {
     stream = this.nextStream++,
   ): Promise<PredictResult> {
     checkCounts({ n, alpha, batchSize });
-    const counts = await this.sampleCounts(x, n, batchSize, { seed: this.seed, stream, substream: SUBSTREAM.predict });
-    const [c1, c2] = topTwo(counts);
-    const top: [number, number] = [counts[c1]!, counts[c2]!];
-    const pValue = binomialTwoSidedPValue(top[0], top[0] + top[1]);
-    return { prediction: pValue > alpha ? ABSTAIN : c1, top, pValue };
+    return predictBySampling(this.sampler(x, batchSize), this.noise(stream), n, alpha);
+  }
+
+  /** This classifier's Monte Carlo counts for input x, in batches of `batchSize`. */
+  sampler(x: Float32Array, batchSize: number): SampleCounts {
+    checkCounts({ n: 1, alpha: 0.5, batchSize });
+    return (key, offset, num) => this.sampleCounts(x, num, batchSize, key, offset);
+  }
+
+  private noise(stream: number): SmoothingNoise {
+    return { sigma: this.sigma, seed: this.seed, stream };
   }
 
   /** counts[k] = #{ offset ≤ j < offset + num : f(x + σ z_j) = k } over the noise stream `key`. */
@@ -155,11 +146,66 @@ export class Smooth {
   }
 }
 
-function checkCounts(p: { n0?: number; n: number; alpha: number; batchSize: number }): void {
+/**
+ * counts[k] = #{ offset ≤ j < offset + num : f(x + σ z_j) = k } for one input x, where z is the
+ * noise stream `key`: all that CERTIFY and PREDICT need from the base classifier. Counts of
+ * disjoint ranges add up, so any split of a range (batches, machines) gives the same counts.
+ */
+export type SampleCounts = (key: NoiseKey, offset: number, num: number) => Promise<Float64Array>;
+
+/** The noise one certify/predict call draws: level σ, and stream `stream` of seed `seed`. */
+export interface SmoothingNoise {
+  sigma: number;
+  seed: number;
+  stream: number;
+}
+
+/**
+ * CERTIFY from counts, however they are computed (Smooth in this process, or jobs on a queue):
+ * ĉ from the n0 selection samples, the lower bound on p_A from the n estimation samples.
+ */
+export async function certifyBySampling(sample: SampleCounts, noise: SmoothingNoise, n0: number, n: number, alpha: number): Promise<CertifyResult> {
+  checkCounts({ n0, n, alpha });
+  const { sigma, seed, stream } = noise;
+  const selection = await sample({ seed, stream, substream: SUBSTREAM.select }, 0, n0);
+  const cAHat = argmax(selection);
+  const estimation = await sample({ seed, stream, substream: SUBSTREAM.estimate }, 0, n);
+  const nA = estimation[cAHat]!;
+  const pABar = lowerConfidenceBound(nA, n, alpha);
+  if (pABar < 0.5) return { prediction: ABSTAIN, radius: 0, nA, pABar };
+  return { prediction: cAHat, radius: sigma * normalInverseCdf(pABar), nA, pABar };
+}
+
+/** Adaptive CERTIFY from counts: estimation asks for ranges look by look and stops once `plan`'s question is settled. */
+export async function certifyAdaptiveBySampling(sample: SampleCounts, noise: SmoothingNoise, plan: AdaptivePlan): Promise<AdaptiveCertifyResult> {
+  const { sigma, seed, stream } = noise;
+  const selection = await sample({ seed, stream, substream: SUBSTREAM.select }, 0, plan.n0);
+  const cAHat = argmax(selection);
+  const key = { seed, stream, substream: SUBSTREAM.estimate };
+  const estimate = await adaptiveEstimate(plan, async (offset, num) => (await sample(key, offset, num))[cAHat]!);
+  const { nA, pABar, decisions } = estimate;
+  const samples = plan.n0 + estimate.n;
+  const result = pABar > 0.5
+    ? { prediction: cAHat, radius: sigma * normalInverseCdf(pABar), nA, pABar, samples }
+    : { prediction: ABSTAIN, radius: 0, nA, pABar, samples };
+  return decisions === undefined ? result : { ...result, decisions };
+}
+
+/** PREDICT from counts: the top class of n samples unless the binomial test cannot tell it from the runner-up. */
+export async function predictBySampling(sample: SampleCounts, noise: SmoothingNoise, n: number, alpha: number): Promise<PredictResult> {
+  checkCounts({ n, alpha });
+  const counts = await sample({ seed: noise.seed, stream: noise.stream, substream: SUBSTREAM.predict }, 0, n);
+  const [c1, c2] = topTwo(counts);
+  const top: [number, number] = [counts[c1]!, counts[c2]!];
+  const pValue = binomialTwoSidedPValue(top[0], top[0] + top[1]);
+  return { prediction: pValue > alpha ? ABSTAIN : c1, top, pValue };
+}
+
+function checkCounts(p: { n0?: number; n: number; alpha: number; batchSize?: number }): void {
   if (p.n0 !== undefined && !(Number.isInteger(p.n0) && p.n0 >= 1)) throw new RangeError(`n0 must be an integer ≥ 1 (got ${p.n0})`);
   if (!(Number.isInteger(p.n) && p.n >= 1)) throw new RangeError(`n must be an integer ≥ 1 (got ${p.n})`);
   if (!(p.alpha > 0 && p.alpha < 1)) throw new RangeError(`alpha must lie in (0, 1) (got ${p.alpha})`);
-  if (!(Number.isInteger(p.batchSize) && p.batchSize >= 1)) throw new RangeError(`batch size must be an integer ≥ 1 (got ${p.batchSize})`);
+  if (p.batchSize !== undefined && !(Number.isInteger(p.batchSize) && p.batchSize >= 1)) throw new RangeError(`batch size must be an integer ≥ 1 (got ${p.batchSize})`);
 }
 
 function argmax(v: Float64Array): number {

@@ -1,0 +1,126 @@
+/**
+ * The one kind of job on smoothcert's queue: count the base classifier's classes over a range of
+ * noise samples of one example. Its payload names everything the counts depend on, so any
+ * worker that has the model and the data computes them, and computes the same ones every time.
+ */
+import type { JobsOptions } from 'bullmq';
+import { SUBSTREAM } from '../noise/gaussian.js';
+
+/** The BullMQ queue every smoothcert run and worker shares; runs are told apart by their fingerprint. */
+export const QUEUE_NAME = 'smoothcert';
+
+/** BullMQ's name for the job kind (one kind only; the name shows in Redis tools). */
+export const JOB_NAME = 'counts';
+
+/** Version of the payload layout; a worker refuses any other. */
+export const PAYLOAD_VERSION = 1;
+
+/**
+ * How `smoothcert worker --model/--data-dir` reach the processes BullMQ forks for it
+ * (processor.ts): the worker machine's own copies, used instead of the coordinator's paths.
+ */
+export const WORKER_ENV = { model: 'SMOOTHCERT_WORKER_MODEL', dataDir: 'SMOOTHCERT_WORKER_DATA_DIR' } as const;
+
+/** Where the model comes from, as the coordinator loaded it. */
+export interface ModelSource {
+  /** A smoothcert model folder or an .onnx file (a worker may use its own copy, see `smoothcert worker --model`). */
+  path: string;
+  /** The content fingerprint of load-classifier.ts: a worker refuses the job when its copy differs. */
+  fingerprint: string;
+  /** ONNX only: how the graph is fed. */
+  inputLayout?: 'nchw' | 'nhwc';
+  mean?: number[];
+  std?: number[];
+}
+
+/** Where the data comes from: dataset, split, folder, and the fingerprint of data/registry.ts. */
+export interface DataSource {
+  dataset: string;
+  split: 'train' | 'test';
+  dataDir?: string;
+  fingerprint: string;
+}
+
+/**
+ * counts[k] = #{ offset ≤ j < offset + num : f(x + σ z_j) = k }, x = example `example` of the
+ * data, z the noise stream (seed, stream = example, substream): the job's result.
+ */
+export interface CountsJob {
+  v: typeof PAYLOAD_VERSION;
+  /** The run's fingerprint (its settings line): part of the job id, shown in the logs. */
+  run: string;
+  model: ModelSource;
+  data: DataSource;
+  sigma: number;
+  seed: number;
+  example: number;
+  substream: number;
+  offset: number;
+  num: number;
+  /** Noisy samples per forward pass on the worker (does not change the counts). */
+  batch: number;
+}
+
+/** Phase names by substream number, for logs: select, estimate, predict. */
+export const SUBSTREAM_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(SUBSTREAM).map(([name, k]) => [k, name]));
+
+/**
+ * The job id: a pure function of what the counts depend on, so adding a job twice (a restarted
+ * coordinator) is a no-op, and a redelivered job recomputes the same counts. BullMQ refuses ':'
+ * in custom ids.
+ */
+export function jobId(run: string, example: number, substream: number, offset: number, num: number): string {
+  return `${run}-${example}-${substream}-${offset}-${num}`;
+}
+
+/**
+ * What happens when a job fails. A worker killed mid-job leaves it "stalled": another worker's
+ * stalled check (worker.ts) takes it back, up to maxStalledCount times, without using an attempt.
+ * A job that throws (a worker refusing another model, a transient error) is retried with backoff;
+ * a malformed one fails at once (UnrecoverableError). Finished jobs stay a week so that a
+ * restarted coordinator reuses their counts; it removes them itself once their row is written.
+ */
+export const JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** The payload checked field by field: the job, or why it is malformed. */
+export function parseCountsJob(data: unknown): CountsJob | string {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'malformed payload: not an object';
+  const d = data as Record<string, unknown>;
+  if (d['v'] !== PAYLOAD_VERSION) return `payload version ${JSON.stringify(d['v'])} is not ${PAYLOAD_VERSION} (coordinator and worker run different smoothcert versions)`;
+  const problems: string[] = [];
+  const need = (ok: boolean, what: string) => { if (!ok) problems.push(what); };
+  const isText = (v: unknown) => typeof v === 'string' && v.length > 0;
+  const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  const isList = (v: unknown) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isFinite(x)));
+  need(isText(d['run']), 'run must be a non-empty string');
+  const model = d['model'] as Record<string, unknown> | undefined;
+  if (typeof model !== 'object' || model === null) problems.push('model must be an object');
+  else {
+    need(isText(model['path']), 'model.path must be a non-empty string');
+    need(isText(model['fingerprint']), 'model.fingerprint must be a non-empty string');
+    need(model['inputLayout'] === undefined || model['inputLayout'] === 'nchw' || model['inputLayout'] === 'nhwc', 'model.inputLayout must be nchw or nhwc');
+    need(isList(model['mean']) && isList(model['std']), 'model.mean and model.std must be lists of numbers');
+  }
+  const source = d['data'] as Record<string, unknown> | undefined;
+  if (typeof source !== 'object' || source === null) problems.push('data must be an object');
+  else {
+    need(isText(source['dataset']), 'data.dataset must be a non-empty string');
+    need(source['split'] === 'train' || source['split'] === 'test', 'data.split must be train or test');
+    need(source['dataDir'] === undefined || isText(source['dataDir']), 'data.dataDir must be a non-empty string');
+    need(isText(source['fingerprint']), 'data.fingerprint must be a non-empty string');
+  }
+  need(typeof d['sigma'] === 'number' && d['sigma'] > 0 && Number.isFinite(d['sigma']), 'sigma must be a number > 0');
+  need(isCount(d['seed'], 0), 'seed must be an integer ≥ 0');
+  // Philox takes the stream and substream as 32-bit words.
+  need(isCount(d['example'], 0) && (d['example'] as number) < 2 ** 32, 'example must be an integer in [0, 2^32)');
+  need(isCount(d['substream'], 0) && (d['substream'] as number) < 2 ** 32, 'substream must be an integer in [0, 2^32)');
+  need(isCount(d['offset'], 0), 'offset must be an integer ≥ 0');
+  need(isCount(d['num'], 1), 'num must be an integer ≥ 1');
+  need(isCount(d['batch'], 1), 'batch must be an integer ≥ 1');
+  return problems.length > 0 ? `malformed payload: ${problems.join('; ')}` : (d as unknown as CountsJob);
+}

@@ -1,0 +1,70 @@
+/**
+ * BullMQ's sandboxed processor for counts jobs: BullMQ forks a process that imports this file
+ * and calls its default export per job, so the forward passes never block the worker's own
+ * event loop, which renews the job locks (BullMQ's advice for CPU-bound jobs). The process is
+ * kept between jobs, so the model and the data are loaded once per process.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import { resolve } from 'node:path';
+import { initBackend } from '../backend/select.js';
+import { dataFingerprint, loadDataset, type LoadedDataset } from '../data/registry.js';
+import { loadClassifier, type LoadedClassifier } from '../runs/load-classifier.js';
+import { Smooth } from '../smoothing/smooth.js';
+import { parseCountsJob, WORKER_ENV, type CountsJob } from './job.js';
+
+// A worker killed with SIGKILL cannot stop its processes; they notice the lost channel instead.
+process.on('disconnect', () => process.exit(1));
+
+let backend: Promise<unknown> | undefined;
+/** The last data and model loaded, keyed by what they were loaded from (a worker serves one run at a time). */
+let data: { key: string; set: LoadedDataset; fingerprint: string } | undefined;
+let model: { key: string; loaded: LoadedClassifier } | undefined;
+
+/** Counts the job's range of noise samples; throws to fail the job with a reason. */
+export default async function countsProcessor(job: SandboxedJob): Promise<number[]> {
+  const parsed = parseCountsJob(job.data);
+  // Retrying a malformed payload cannot help: fail it at once with the reason.
+  if (typeof parsed === 'string') throw new UnrecoverableError(parsed);
+  backend ??= initBackend({ warn: () => undefined });
+  await backend;
+  const set = await dataFor(parsed);
+  const base = (await modelFor(parsed, set)).base;
+  if (parsed.example >= set.size) throw new UnrecoverableError(`example ${parsed.example} is beyond the ${set.size} examples of ${parsed.data.dataset} ${parsed.data.split}`);
+  const x = await set.image(parsed.example);
+  // The job's sigma is the run's (the coordinator's --sigma or the model's record).
+  const smooth = new Smooth(base, parsed.sigma, parsed.seed);
+  const key = { seed: parsed.seed, stream: parsed.example, substream: parsed.substream };
+  return Array.from(await smooth.sampleCounts(x, parsed.num, parsed.batch, key, parsed.offset));
+}
+
+async function dataFor(job: CountsJob): Promise<LoadedDataset> {
+  const dataDir = process.env[WORKER_ENV.dataDir] ?? job.data.dataDir;
+  const key = JSON.stringify([job.data.dataset, job.data.split, dataDir]);
+  if (data?.key !== key) {
+    const set = await loadDataset(job.data.dataset, job.data.split, dataDir === undefined ? {} : { dataDir });
+    data = { key, set, fingerprint: dataFingerprint(set) };
+  }
+  if (data.fingerprint !== job.data.fingerprint) {
+    throw new Error(`refusing run ${job.run}: this worker's data (${data.set.source}) has fingerprint ${data.fingerprint}, `
+      + `the run's ${job.data.dataset} ${job.data.split} data has ${job.data.fingerprint}; give this worker the run's data (--data-dir)`);
+  }
+  return data.set;
+}
+
+async function modelFor(job: CountsJob, set: LoadedDataset): Promise<LoadedClassifier> {
+  const path = resolve(process.env[WORKER_ENV.model] ?? job.model.path);
+  const onnx = { ...(job.model.inputLayout ? { inputLayout: job.model.inputLayout } : {}), ...(job.model.mean ? { mean: job.model.mean } : {}),
+    ...(job.model.std ? { std: job.model.std } : {}) };
+  const key = JSON.stringify([path, onnx, set.shape]);
+  if (model?.key !== key) {
+    model?.loaded.base.dispose?.();
+    model = undefined;
+    model = { key, loaded: await loadClassifier(path, set.shape, job.data.dataset, onnx) };
+  }
+  if (model.loaded.fingerprint !== job.model.fingerprint) {
+    throw new Error(`refusing run ${job.run}: this worker's model ${path} has fingerprint ${model.loaded.fingerprint}, `
+      + `the run's model has fingerprint ${job.model.fingerprint}; give this worker the run's model (--model)`);
+  }
+  return model.loaded;
+}

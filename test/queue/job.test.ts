@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { displayUrl, redisOptions } from '../../src/queue/connection.js';
+import { jobId, parseCountsJob, type CountsJob } from '../../src/queue/job.js';
+
+const valid: CountsJob = {
+  v: 1, run: 'abc', model: { path: '/m', fingerprint: 'f1' }, data: { dataset: 'fashion-mnist', split: 'test', fingerprint: 'f2' },
+  sigma: 0.25, seed: 0, example: 3, substream: 1, offset: 10_000, num: 10_000, batch: 1000,
+};
+
+test('a well-formed payload is accepted as it is; each malformed field is named', () => {
+  assert.deepEqual(parseCountsJob(valid), valid);
+  assert.deepEqual(parseCountsJob({ ...valid, model: { ...valid.model, inputLayout: 'nchw', mean: [0.5], std: [0.5] } }),
+    { ...valid, model: { ...valid.model, inputLayout: 'nchw', mean: [0.5], std: [0.5] } });
+  assert.equal(parseCountsJob(null), 'malformed payload: not an object');
+  assert.equal(parseCountsJob({ ...valid, example: 2 ** 32 }), 'malformed payload: example must be an integer in [0, 2^32)');
+  assert.equal(parseCountsJob({ ...valid, data: { ...valid.data, split: 'val' }, num: 0.5 }),
+    'malformed payload: data.split must be train or test; num must be an integer ≥ 1');
+  assert.match(parseCountsJob({ ...valid, model: { ...valid.model, mean: ['a'] } }) as string, /model.mean and model.std must be lists of numbers/);
+});
+
+test('job ids are a function of the run, example, phase and range only, without the colon BullMQ refuses', () => {
+  assert.equal(jobId('abc', 3, 1, 10_000, 5000), 'abc-3-1-10000-5000');
+  assert.notEqual(jobId('abc', 3, 1, 0, 5000), jobId('abc', 3, 1, 0, 10_000));
+});
+
+test('redis:// URLs become connection options; anything else is a one-line error', () => {
+  assert.deepEqual(
+    { ...redisOptions('redis://:s3cret@queue-host:6380/2') },
+    { host: 'queue-host', port: 6380, db: 2, password: 's3cret', maxRetriesPerRequest: null, connectTimeout: 3000 },
+  );
+  assert.equal(redisOptions('redis://127.0.0.1').port, 6379);
+  assert.deepEqual(redisOptions('rediss://h:1').tls, {});
+  assert.throws(() => redisOptions('queue-host:6379'), /not a redis:\/\/ URL/);
+  assert.throws(() => redisOptions('nonsense'), /is not a URL; give redis:\/\/HOST:PORT/);
+  assert.throws(() => redisOptions('redis://h:1/x'), /database number "x"/);
+  assert.equal(displayUrl('redis://user:s3cret@h:1'), 'redis://user:***@h:1');
+});
