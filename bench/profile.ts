@@ -1,19 +1,21 @@
 /**
- * Where a LeNet consistency-training step (m = 2, 256 noisy samples, the bench case
- * lenet-train-consistency) spends its time on the native backend: per tfjs kernel (outermost
+ * Where a consistency-training step (m = 2) spends its time on the native backend, for the
+ * architecture named (default lenet: 256 noisy samples per step, the bench case
+ * lenet-train-consistency; a CIFAR network: 128, as resnet20-train): per tfjs kernel (outermost
  * calls, so a kernel that computes a lazy input is charged for it) and per addon function
  * (native time only, keyed by shape for convolutions and matrix products). Not a benchmark:
  * the timers add overhead of their own. `node --cpu-prof` cannot be used instead: it corrupts
  * the heap inside oneDNN.
  *
- *   node dist/bench/profile.js [steps]
+ *   node dist/bench/profile.js [architecture] [steps]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon, type NativeAddon } from '../src/backend/addon.js';
 import { NATIVE_BACKEND } from '../src/backend/native-backend.js';
 import { nativePhiloxNoise } from '../src/backend/noise.js';
 import { nativeUnavailableReason, setBackend } from '../src/backend/select.js';
-import { ARCHITECTURES } from '../src/models/registry.js';
+import { DATASETS } from '../src/data/datasets.js';
+import { architectureFor } from '../src/models/registry.js';
 import { createMethod } from '../src/training/methods.js';
 import { Sgd } from '../src/training/sgd.js';
 import { trainableVariables, trainStep, type StepTimings } from '../src/training/step.js';
@@ -79,7 +81,12 @@ function print(title: string, tally: Tally, steps: number): void {
   process.stdout.write(`  ${'total'.padEnd(64)} ${''.padStart(6)} ${(total / steps).toFixed(3).padStart(9)}\n`);
 }
 
-const steps = Number(process.argv[2] ?? 60);
+const arch = process.argv[2] ?? 'lenet';
+const steps = Number(process.argv[3] ?? 60);
+// The bench cases' step sizes: LeNet's steps are twice ResNet-20's (the authors' batch sizes per dataset).
+const dataset = arch === 'lenet' ? DATASETS.mnist : DATASETS.cifar10;
+const noisySamples = arch === 'lenet' ? 256 : 128;
+const images = noisySamples / 2;
 const addon = loadAddon().addon;
 if (nativeUnavailableReason() !== undefined || !addon) throw new Error(`native backend unavailable: ${nativeUnavailableReason()}`);
 await setBackend('native');
@@ -88,27 +95,29 @@ const natives: Tally = new Map();
 timeKernels(kernels);
 timeAddon(addon, natives);
 
-const model = ARCHITECTURES.lenet.build({ numClasses: 10, inputShape: [28, 28, 1], normalization: { mean: [0], std: [1] }, seed: 1 });
+const model = architectureFor(arch, dataset.shape).build({ numClasses: dataset.numClasses, inputShape: dataset.shape,
+  normalization: dataset.normalization, seed: 1 });
 const method = createMethod('consistency', 0.25, { numNoise: 2 });
 const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
 const variables = trainableVariables(model);
-const x = tf.randomUniform([128, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-const labels = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
+const x = tf.randomUniform([images, ...dataset.shape], 0, 1, 'float32', 1) as tf.Tensor4D;
+const labels = tf.tensor1d(Array.from({ length: images }, (_, i) => i % dataset.numClasses), 'int32');
 const phases: StepTimings = { prepare: 0, lossAndGrads: 0, sgd: 0 };
 let step = 0;
 function profiledStep(): void {
   trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 }, { x, labels }, phases);
 }
 
-for (let i = 0; i < 5; i++) profiledStep(); // primitive creation and warm-up
+for (let i = 0; i < 3; i++) profiledStep(); // primitive creation and warm-up
 kernels.clear();
 natives.clear();
 phases.prepare = phases.lossAndGrads = phases.sgd = 0;
 const start = performance.now();
 for (let i = 0; i < steps; i++) profiledStep();
 const ms = (performance.now() - start) / steps;
-process.stdout.write(`${ms.toFixed(2)} ms/step (${((256 / ms) * 1000).toFixed(0)} noisy samples/s with the timers on); phases ms/step: `
+process.stdout.write(`${ms.toFixed(2)} ms/step (${((noisySamples / ms) * 1000).toFixed(0)} noisy samples/s with the timers on); phases ms/step: `
   + `${Object.entries(phases).map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`).join(', ')}\n`);
 print('tfjs kernels', kernels, steps);
 print('addon functions', natives, steps);
+process.stdout.write(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
 tf.dispose([x, labels]);
