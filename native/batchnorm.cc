@@ -1,6 +1,11 @@
 // Batch normalization as tfjs's FusedBatchNorm computes it:
 // y = offset + (x - mean) * scale / sqrt(variance + epsilon), every parameter indexed modulo
-// its length (a per-channel vector over NHWC, or a scalar).
+// its length (a per-channel vector over NHWC, or a scalar); and batch normalization of a
+// training step (statistics of the batch itself) forward and backward, each in a few passes
+// over x without full-size temporaries.
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include "common.h"
@@ -42,10 +47,137 @@ Napi::Value FusedBatchNorm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/**
+ * Per-channel sums over the rows of a [rows, channels] array: `accumulate(row, acc)` adds one
+ * row's terms to acc[k·channels + j] for k < terms. Bands of rows are summed in parallel into
+ * partials (in double, as the tfjs CPU backend sums in JS numbers) and the partials are added
+ * in band order, so the result depends on the thread count only, not on scheduling.
+ */
+template <typename Accumulate>
+std::vector<double> channelSums(int64_t rows, int64_t channels, int terms, Accumulate accumulate) {
+  int64_t width = channels * terms;
+  // A band is worth a thread from about 64K values on.
+  int64_t bands = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), rows * channels / (1 << 16)));
+  std::vector<double> partial(bands * width, 0.0);
+  parallelFor(bands, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      double* acc = partial.data() + b * width;
+      for (int64_t r = rows * b / bands; r < rows * (b + 1) / bands; ++r) accumulate(r, acc);
+    }
+  });
+  for (int64_t b = 1; b < bands; ++b)
+    for (int64_t i = 0; i < width; ++i) partial[i] += partial[b * width + i];
+  partial.resize(width);
+  return partial;
+}
+
+void addRow(const float* x, double* acc, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) acc[j] += x[j];
+}
+
+// (x - mean) rounded to float and squared in float, as tfjs's moments (Sub, Square) rounds.
+void addSquaredDeviations(const float* x, const float* mean, double* acc, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    float d = x[j] - mean[j];
+    acc[j] += d * d;
+  }
+}
+
+void normalizeRow(const float* x, const float* mean, const float* mult, const float* shift, float* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) y[j] = shift[j] + (x[j] - mean[j]) * mult[j];
+}
+
+// batchNormTrain(x, channels, scale, offset, epsilon, y, mean, variance): x viewed as [rows,
+// channels]; mean and biased variance per channel over the rows, then y normalized with them.
+// Three passes over x: the sum, the squared deviations from the float mean (two passes, not
+// E[x²] − E[x]², whose cancellation loses the variance of large-mean channels), the output.
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  int64_t channels = int64Arg(info, 1);
+  const float* scale = f32(info, 2);
+  const float* offset = f32(info, 3);
+  double eps = doubleArg(info, 4);
+  float* y = f32(info, 5);
+  float* mean = f32(info, 6);
+  float* variance = f32(info, 7);
+  int64_t rows = static_cast<int64_t>(length(info, 0)) / channels;
+  double perRow = 1.0 / static_cast<double>(rows);
+  std::vector<double> sums = channelSums(rows, channels, 1, [&](int64_t r, double* acc) { addRow(x + r * channels, acc, channels); });
+  for (int64_t j = 0; j < channels; ++j) mean[j] = static_cast<float>(sums[j] * perRow);
+  std::vector<double> squares = channelSums(rows, channels, 1, [&](int64_t r, double* acc) {
+    addSquaredDeviations(x + r * channels, mean, acc, channels);
+  });
+  std::vector<float> mult(channels);
+  for (int64_t j = 0; j < channels; ++j) {
+    variance[j] = static_cast<float>(squares[j] * perRow);
+    mult[j] = static_cast<float>(scale[j] / std::sqrt(static_cast<double>(variance[j]) + eps));
+  }
+  parallelFor(rows, std::max<int64_t>(1, 4096 / channels), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) normalizeRow(x + r * channels, mean, mult.data(), offset, y + r * channels, channels);
+  });
+  return info.Env().Undefined();
+}
+
+// Adds dy to acc[0, n) and dy·(x − mean) to acc[n, 2n).
+void addGradientTerms(const float* dy, const float* x, const float* mean, double* acc, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    acc[j] += dy[j];
+    acc[n + j] += static_cast<double>(dy[j]) * (static_cast<double>(x[j]) - mean[j]);
+  }
+}
+
+void inputGradientRow(const float* dy, const float* x, const float* mean, const float* a, const float* b, const float* c,
+                      float* dx, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) dx[j] = a[j] * dy[j] + b[j] * (x[j] - mean[j]) + c[j];
+}
+
+// batchNormTrainGrad(dy, x, channels, scale, mean, variance, epsilon, dx, dscale, doffset): the
+// gradient of batchNormTrain through the batch statistics. With s = 1/√(variance + ε),
+// x̂ = (x − mean)·s and M rows: doffset = Σdy, dscale = Σdy·x̂,
+// dx = γ·s·(dy − doffset/M − x̂·dscale/M), i.e. a·dy + b·(x − mean) + c per channel.
+// Two passes: the two sums, then dx.
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info, 0);
+  const float* x = f32(info, 1);
+  int64_t channels = int64Arg(info, 2);
+  const float* scale = f32(info, 3);
+  const float* mean = f32(info, 4);
+  const float* variance = f32(info, 5);
+  double eps = doubleArg(info, 6);
+  float* dx = f32(info, 7);
+  float* dscale = f32(info, 8);
+  float* doffset = f32(info, 9);
+  int64_t rows = static_cast<int64_t>(length(info, 1)) / channels;
+  std::vector<double> sums = channelSums(rows, channels, 2, [&](int64_t r, double* acc) {
+    addGradientTerms(dy + r * channels, x + r * channels, mean, acc, channels);
+  });
+  std::vector<float> a(channels), b(channels), c(channels);
+  double perRow = 1.0 / static_cast<double>(rows);
+  for (int64_t j = 0; j < channels; ++j) {
+    double s = 1.0 / std::sqrt(static_cast<double>(variance[j]) + eps);
+    double sumDy = sums[j], sumDyCentred = sums[channels + j];
+    doffset[j] = static_cast<float>(sumDy);
+    dscale[j] = static_cast<float>(sumDyCentred * s);
+    double gs = scale[j] * s;
+    a[j] = static_cast<float>(gs);
+    b[j] = static_cast<float>(-gs * s * s * sumDyCentred * perRow);
+    c[j] = static_cast<float>(-gs * sumDy * perRow);
+  }
+  parallelFor(rows, std::max<int64_t>(1, 4096 / channels), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t o = r * channels;
+      inputGradientRow(dy + o, x + o, mean, a.data(), b.data(), c.data(), dx + o, channels);
+    }
+  });
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void initBatchnorm(Napi::Env env, Napi::Object exports) {
   exportFunction<FusedBatchNorm>(env, exports, "fusedBatchNorm");
+  exportFunction<BatchNormTrain>(env, exports, "batchNormTrain");
+  exportFunction<BatchNormTrainGrad>(env, exports, "batchNormTrainGrad");
 }
 
 }  // namespace sc

@@ -40,6 +40,15 @@ export interface NativeAddon {
   avgPoolGrad(dy: Float32Array, dxDims: Dims, dyDims: Dims, params: Dims, dx: Float32Array): void;
   fusedBatchNorm(x: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
     offset: Float32Array | null, scale: Float32Array | null, epsilon: number, period: number): void;
+  /**
+   * x viewed as [rows, channels]: per-channel mean and biased variance over the rows into mean and
+   * variance, and y = offset + (x − mean)·scale/√(variance + epsilon).
+   */
+  batchNormTrain(x: Float32Array, channels: number, scale: Float32Array, offset: Float32Array, epsilon: number,
+    y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  /** The gradient of batchNormTrain (given its mean and variance) into dx, dscale and doffset. */
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, channels: number, scale: Float32Array, mean: Float32Array,
+    variance: Float32Array, epsilon: number, dx: Float32Array, dscale: Float32Array, doffset: Float32Array): void;
   binary(op: number, a: Float32Array, aShape: Dims, b: Float32Array, bShape: Dims, out: Float32Array, outShape: Dims): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   /** out = a·step(x): a where x > 0, alpha·a elsewhere, NaN where x is NaN. */

@@ -16,7 +16,7 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   conv.conv2DConfig, conv.fusedConv2DConfig, conv.conv2DBackpropInputConfig, conv.conv2DBackpropFilterConfig,
   matmul.batchMatMulConfig, matmul.fusedMatMulConfig,
   pool.maxPoolConfig, pool.maxPoolGradConfig, pool.avgPoolConfig, pool.avgPoolGradConfig,
-  batchnorm.fusedBatchNormConfig,
+  batchnorm.fusedBatchNormConfig, batchnorm.batchNormTrainConfig, batchnorm.batchNormTrainGradConfig,
   elementwise.addConfig, elementwise.subConfig, elementwise.multiplyConfig, elementwise.realDivConfig,
   elementwise.maximumConfig, elementwise.minimumConfig, elementwise.squaredDifferenceConfig,
   elementwise.reluConfig, elementwise.relu6Config, elementwise.stepConfig, elementwise.expConfig, elementwise.logConfig,

@@ -1,5 +1,6 @@
 import { FusedBatchNorm, util, type FusedBatchNormAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
+import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, type BatchNormAttrs } from '../../custom-kernels.js';
+import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
 
 type BatchNormIn = { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo };
 
@@ -19,4 +20,48 @@ function fusedBatchNorm(args: KernelArgs<BatchNormIn, FusedBatchNormAttrs>): Ten
 
 export const fusedBatchNormConfig: KernelConfig = {
   kernelName: FusedBatchNorm, backendName: NATIVE_BACKEND, kernelFunc: fusedBatchNorm as unknown as KernelFunc,
+};
+
+/** The channel count of x (its last axis), after checking that every per-channel input has that length. */
+function channelsOf(kernelName: string, x: TensorInfo, perChannel: TensorInfo[]): number {
+  const channels = x.shape[x.shape.length - 1] ?? 0;
+  if (x.shape.length < 2 || channels === 0 || !allFloat32(x, ...perChannel)
+    || perChannel.some((t) => util.sizeFromShape(t.shape) !== channels)) {
+    throw new Error(`${kernelName} takes float32 x of rank ≥ 2 and one float32 value per channel (last axis) in each parameter`);
+  }
+  return channels;
+}
+
+/** The per-channel outputs of a batch-norm kernel: float32 vectors. */
+function vector(backend: NativeBackend, values: Float32Array): TensorInfo {
+  return backend.makeTensorInfo([values.length], 'float32', values);
+}
+
+/** custom-kernels.ts's training-mode batch norm: statistics and output in one native call. */
+function batchNormTrain(args: KernelArgs<{ x: TensorInfo; scale: TensorInfo; offset: TensorInfo }, BatchNormAttrs>): TensorInfo[] {
+  const { inputs: { x, scale, offset }, backend, attrs } = args;
+  const channels = channelsOf(BATCH_NORM_TRAIN_KERNEL, x, [scale, offset]);
+  const mean = new Float32Array(channels), variance = new Float32Array(channels);
+  const y = backend.output(x.shape, (out) => backend.addon.batchNormTrain(backend.f32(x), channels, backend.f32(scale), backend.f32(offset),
+    attrs.epsilon, out, mean, variance));
+  return [y, vector(backend, mean), vector(backend, variance)];
+}
+
+/** Its gradient: dx, dscale, doffset in two native passes. */
+function batchNormTrainGrad(args: KernelArgs<{ dy: TensorInfo; x: TensorInfo; scale: TensorInfo; mean: TensorInfo; variance: TensorInfo },
+  BatchNormAttrs>): TensorInfo[] {
+  const { inputs: { dy, x, scale, mean, variance }, backend, attrs } = args;
+  const channels = channelsOf(BATCH_NORM_GRAD_KERNEL, x, [scale, mean, variance]);
+  if (!allFloat32(dy) || !util.arraysEqual(dy.shape, x.shape)) throw new Error(`${BATCH_NORM_GRAD_KERNEL} takes float32 dy of x's shape`);
+  const dscale = new Float32Array(channels), doffset = new Float32Array(channels);
+  const dx = backend.output(x.shape, (out) => backend.addon.batchNormTrainGrad(backend.f32(dy), backend.f32(x), channels, backend.f32(scale),
+    backend.f32(mean), backend.f32(variance), attrs.epsilon, out, dscale, doffset));
+  return [dx, vector(backend, dscale), vector(backend, doffset)];
+}
+
+export const batchNormTrainConfig: KernelConfig = {
+  kernelName: BATCH_NORM_TRAIN_KERNEL, backendName: NATIVE_BACKEND, kernelFunc: batchNormTrain as unknown as KernelFunc,
+};
+export const batchNormTrainGradConfig: KernelConfig = {
+  kernelName: BATCH_NORM_GRAD_KERNEL, backendName: NATIVE_BACKEND, kernelFunc: batchNormTrainGrad as unknown as KernelFunc,
 };
