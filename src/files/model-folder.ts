@@ -8,6 +8,7 @@ import { writeFileAtomic } from './atomic.js';
 import type { ImageShape } from '../smoothing/classifier.js';
 import { checkMeta, type ModelMeta } from '../models/meta.js';
 import '../models/normalize.js'; // registers the Normalize layer so saved models deserialize
+import '../models/batch-norm.js'; // saved BatchNormalization layers load with the fused training path
 
 export const META_FILE = 'smoothcert.json';
 export const MODEL_FILE = 'model.json';

@@ -1,5 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { philox4x32 } from '../noise/philox.js';
+import { BatchNorm } from './batch-norm.js';
 
 /**
  * Building blocks shared by the architectures, written so that each tfjs layer matches the
@@ -91,10 +92,12 @@ export function conv(x: Tensor, spec: ConvSpec, init: TorchInit): Tensor {
 
 /**
  * BatchNorm2d with PyTorch's constants: eps 1e-5 and running-average momentum 0.1 (tfjs keeps
- * `momentum` of the old value, hence 0.9). γ = 1, β = 0 as in the reference inits.
+ * `momentum` of the old value, hence 0.9). γ = 1, β = 0 as in the reference inits. Unlike
+ * PyTorch, the running variance averages the biased batch variance, as tfjs-layers does.
+ * BatchNorm is tfjs-layers' layer with a fused training path (batch-norm.ts).
  */
 export function batchNorm(x: Tensor, name: string): Tensor {
-  return tfl.layers.batchNormalization({ name, axis: -1, momentum: 0.9, epsilon: 1e-5 }).apply(x) as Tensor;
+  return new BatchNorm({ name, axis: -1, momentum: 0.9, epsilon: 1e-5 }).apply(x) as Tensor;
 }
 
 export function relu(x: Tensor, name: string): Tensor {
