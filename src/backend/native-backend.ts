@@ -90,6 +90,9 @@ export class NativeBackend extends MathBackendCPU {
   lazyOutput(shape: number[], deps: TensorInfo[], fill: (out: Float32Array) => void, recipe?: Recipe): TensorInfo {
     for (const d of deps) this.incRef(d.dataId);
     const dataId = super.write(new Float32Array(0), shape, 'float32');
+    // The placeholder entry is replaced; deleted first because DataStorage counts every set
+    // (numDataIds, which tfjs's leak checks read, would otherwise grow with every lazy tensor).
+    this.data.delete(dataId);
     this.data.set(dataId, new LazyData(util.sizeFromShape(shape), (out) => {
       fill(out);
       this.retain(out);
