@@ -13,8 +13,21 @@
 namespace sc {
 namespace {
 
-// fusedBatchNorm(x, y, mean, variance, offset|null, scale|null, epsilon, period). Every given
-// parameter has length `period` or 1, and x's length is a multiple of period.
+void normalizeRow(const float* x, const float* mean, const float* mult, const float* shift, float* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) y[j] = shift[j] + (x[j] - mean[j]) * mult[j];
+}
+
+// The ReLU of the normalized values as tfjs's Relu computes it (NaN stays NaN), in the same pass.
+void normalizeReluRow(const float* x, const float* mean, const float* mult, const float* shift, float* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    float v = shift[j] + (x[j] - mean[j]) * mult[j];
+    y[j] = v < 0.f ? 0.f : v;
+  }
+}
+
+// fusedBatchNorm(x, y, mean, variance, offset|null, scale|null, epsilon, period, relu?). Every
+// given parameter has length `period` or 1, and x's length is a multiple of period. With relu,
+// y is the ReLU of the result: a batch norm and the ReLU after it in one pass.
 Napi::Value FusedBatchNorm(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 0);
   float* y = f32(info, 1);
@@ -37,12 +50,10 @@ Napi::Value FusedBatchNorm(const Napi::CallbackInfo& info) {
     shift[j] = offset ? at(info, 4, offset, j) : 0.f;
   }
   int64_t rows = total / period;
+  bool relu = info.Length() > 8 && info[8].IsBoolean() && info[8].As<Napi::Boolean>().Value();
+  auto row = relu ? normalizeReluRow : normalizeRow;
   parallelFor(rows, std::max<int64_t>(1, 4096 / period), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* xr = x + r * period;
-      float* yr = y + r * period;
-      for (int64_t j = 0; j < period; ++j) yr[j] = shift[j] + (xr[j] - centre[j]) * mult[j];
-    }
+    for (int64_t r = r0; r < r1; ++r) row(x + r * period, centre.data(), mult.data(), shift.data(), y + r * period, period);
   });
   return info.Env().Undefined();
 }
@@ -83,23 +94,15 @@ void addSquaredDeviations(const float* x, const float* mean, double* acc, int64_
   }
 }
 
-void normalizeRow(const float* x, const float* mean, const float* mult, const float* shift, float* y, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) y[j] = shift[j] + (x[j] - mean[j]) * mult[j];
-}
-
-// batchNormTrain(x, channels, scale, offset, epsilon, y, mean, variance): x viewed as [rows,
-// channels]; mean and biased variance per channel over the rows, then y normalized with them.
-// Three passes over x: the sum, the squared deviations from the float mean (two passes, not
-// E[x²] − E[x]², whose cancellation loses the variance of large-mean channels), the output.
-Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+// batchNormStats(x, channels, mean, variance): x viewed as [rows, channels]; the mean and the
+// biased variance per channel over the rows, in two passes: the sum, then the squared
+// deviations from the float mean (not E[x²] − E[x]², whose cancellation loses the variance of
+// large-mean channels). The normalized output is fusedBatchNorm's pass.
+Napi::Value BatchNormStats(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 0);
   int64_t channels = int64Arg(info, 1);
-  const float* scale = f32(info, 2);
-  const float* offset = f32(info, 3);
-  double eps = doubleArg(info, 4);
-  float* y = f32(info, 5);
-  float* mean = f32(info, 6);
-  float* variance = f32(info, 7);
+  float* mean = f32(info, 2);
+  float* variance = f32(info, 3);
   int64_t rows = static_cast<int64_t>(length(info, 0)) / channels;
   double perRow = 1.0 / static_cast<double>(rows);
   std::vector<double> sums = channelSums(rows, channels, 1, [&](int64_t r, double* acc) { addRow(x + r * channels, acc, channels); });
@@ -107,14 +110,7 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   std::vector<double> squares = channelSums(rows, channels, 1, [&](int64_t r, double* acc) {
     addSquaredDeviations(x + r * channels, mean, acc, channels);
   });
-  std::vector<float> mult(channels);
-  for (int64_t j = 0; j < channels; ++j) {
-    variance[j] = static_cast<float>(squares[j] * perRow);
-    mult[j] = static_cast<float>(scale[j] / std::sqrt(static_cast<double>(variance[j]) + eps));
-  }
-  parallelFor(rows, std::max<int64_t>(1, 4096 / channels), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) normalizeRow(x + r * channels, mean, mult.data(), offset, y + r * channels, channels);
-  });
+  for (int64_t j = 0; j < channels; ++j) variance[j] = static_cast<float>(squares[j] * perRow);
   return info.Env().Undefined();
 }
 
@@ -132,7 +128,8 @@ void inputGradientRow(const float* dy, const float* x, const float* mean, const 
 }
 
 // batchNormTrainGrad(dy, x, channels, scale, mean, variance, epsilon, dx, dscale, doffset): the
-// gradient of batchNormTrain through the batch statistics. With s = 1/√(variance + ε),
+// gradient of training-mode batch norm (batchNormStats, then fusedBatchNorm) through the batch
+// statistics. With s = 1/√(variance + ε),
 // x̂ = (x − mean)·s and M rows: doffset = Σdy, dscale = Σdy·x̂,
 // dx = γ·s·(dy − doffset/M − x̂·dscale/M), i.e. a·dy + b·(x − mean) + c per channel.
 // Two passes: the two sums, then dx.
@@ -176,7 +173,7 @@ Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
 
 void initBatchnorm(Napi::Env env, Napi::Object exports) {
   exportFunction<FusedBatchNorm>(env, exports, "fusedBatchNorm");
-  exportFunction<BatchNormTrain>(env, exports, "batchNormTrain");
+  exportFunction<BatchNormStats>(env, exports, "batchNormStats");
   exportFunction<BatchNormTrainGrad>(env, exports, "batchNormTrainGrad");
 }
 

@@ -38,15 +38,12 @@ export interface NativeAddon {
     stepX?: Float32Array | null, alpha?: number): void;
   avgPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;
   avgPoolGrad(dy: Float32Array, dxDims: Dims, dyDims: Dims, params: Dims, dx: Float32Array): void;
+  /** With relu, y is the ReLU of the normalized values (a batch norm and the ReLU after it in one pass). */
   fusedBatchNorm(x: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
-    offset: Float32Array | null, scale: Float32Array | null, epsilon: number, period: number): void;
-  /**
-   * x viewed as [rows, channels]: per-channel mean and biased variance over the rows into mean and
-   * variance, and y = offset + (x − mean)·scale/√(variance + epsilon).
-   */
-  batchNormTrain(x: Float32Array, channels: number, scale: Float32Array, offset: Float32Array, epsilon: number,
-    y: Float32Array, mean: Float32Array, variance: Float32Array): void;
-  /** The gradient of batchNormTrain (given its mean and variance) into dx, dscale and doffset. */
+    offset: Float32Array | null, scale: Float32Array | null, epsilon: number, period: number, relu?: boolean): void;
+  /** x viewed as [rows, channels]: the per-channel mean and biased variance over the rows (normalizing is fusedBatchNorm's). */
+  batchNormStats(x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array): void;
+  /** The gradient of training-mode batch norm (given its mean and variance) into dx, dscale and doffset. */
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, channels: number, scale: Float32Array, mean: Float32Array,
     variance: Float32Array, epsilon: number, dx: Float32Array, dscale: Float32Array, doffset: Float32Array): void;
   binary(op: number, a: Float32Array, aShape: Dims, b: Float32Array, bShape: Dims, out: Float32Array, outShape: Dims): void;

@@ -7,6 +7,7 @@ import { BatchNorm, batchNormTraining } from '../../src/models/batch-norm.js';
 import { batchNorm, conv, relu, TorchInit } from '../../src/models/layers.js';
 import { ARCHITECTURES } from '../../src/models/registry.js';
 import { DATASETS } from '../../src/data/datasets.js';
+import type { NativeBackend } from '../../src/backend/native-backend.js';
 import { ENGINE, ENGINE_TFJS, TOL, assertMatchesCpu, rand } from './parity.js';
 
 // Batch normalization in training mode: on the native backend one custom kernel each way; on
@@ -69,6 +70,28 @@ describe(`training-mode batch norm on ${ENGINE}`, () => {
     return out;
   }
   test('the models\' layer: parameter gradients (tf.variableGrads) and moving averages', () => assertMatchesCpu(layerStep));
+
+  test('steps leave no tensor or backend buffer behind', () => {
+    const counts = [];
+    for (let step = 0; step < 3; step++) {
+      tf.dispose(tf.tidy(layerStep));
+      counts.push([tf.memory().numTensors, tf.engine().backend.numDataIds()]);
+    }
+    assert.deepEqual(counts[2], counts[0]);
+  });
+
+  test('batch norm → ReLU in one pass: the normalized values stay unwritten, the ReLU mask reads the rectified output',
+    { skip: ENGINE !== 'native' && 'a fusion of the native backend' }, () => tf.tidy(() => {
+      const backend = tf.backend() as NativeBackend;
+      const x = rand([2, 3, 4, 5], 12);
+      const [y] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNEL, { x, scale: rand([5], 13), offset: rand([5], 14) }, { epsilon: 1e-5 }) as tf.Tensor[];
+      const rectified = tf.relu(y!).dataSync();
+      const mask = tf.step(y!).dataSync();
+      assert.equal(backend.pendingRecipe(y!)?.kind, 'batchNorm', 'y is still pending');
+      const values = y!.dataSync();
+      assert.deepEqual(rectified, values.map((v) => (v < 0 ? 0 : v)));
+      assert.deepEqual(mask, values.map((v) => (v > 0 ? 1 : 0)));
+    }));
 });
 
 describe('BatchNorm without the custom kernels', () => {

@@ -1,6 +1,7 @@
 import { FusedBatchNorm, util, type FusedBatchNormAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, type BatchNormAttrs } from '../../custom-kernels.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
+import { pendingBatchNorm } from './fusion.js';
 
 type BatchNormIn = { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo };
 
@@ -37,14 +38,17 @@ function vector(backend: NativeBackend, values: Float32Array): TensorInfo {
   return backend.makeTensorInfo([values.length], 'float32', values);
 }
 
-/** custom-kernels.ts's training-mode batch norm: statistics and output in one native call. */
+/**
+ * custom-kernels.ts's training-mode batch norm: the statistics now, the normalized output as a
+ * pending tensor that a following Relu computes rectified instead, in the same pass (fusion.ts).
+ */
 function batchNormTrain(args: KernelArgs<{ x: TensorInfo; scale: TensorInfo; offset: TensorInfo }, BatchNormAttrs>): TensorInfo[] {
   const { inputs: { x, scale, offset }, backend, attrs } = args;
   const channels = channelsOf(BATCH_NORM_TRAIN_KERNEL, x, [scale, offset]);
-  const mean = new Float32Array(channels), variance = new Float32Array(channels);
-  const y = backend.output(x.shape, (out) => backend.addon.batchNormTrain(backend.f32(x), channels, backend.f32(scale), backend.f32(offset),
-    attrs.epsilon, out, mean, variance));
-  return [y, vector(backend, mean), vector(backend, variance)];
+  const meanValues = new Float32Array(channels), varianceValues = new Float32Array(channels);
+  backend.addon.batchNormStats(backend.f32(x), channels, meanValues, varianceValues);
+  const mean = vector(backend, meanValues), variance = vector(backend, varianceValues);
+  return [pendingBatchNorm(backend, { kind: 'batchNorm', x, mean, variance, scale, offset, epsilon: attrs.epsilon }), mean, variance];
 }
 
 /** Its gradient: dx, dscale, doffset in two native passes. */

@@ -5,7 +5,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { BINARY, UNARY } from '../addon.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
-import { foldBias, multiplyByStep, pendingStep, reluOfConv } from './fusion.js';
+import { foldBias, multiplyByStep, pendingStep, reluOfPending } from './fusion.js';
 
 /** A broadcasting binary kernel on float32 tensors. */
 function binaryConfig(kernelName: string, op: number): KernelConfig {
@@ -60,11 +60,11 @@ export const maximumConfig = binaryConfig(Maximum, BINARY.max);
 export const minimumConfig = binaryConfig(Minimum, BINARY.min);
 export const squaredDifferenceConfig = binaryConfig(SquaredDifference, BINARY.sqdiff);
 
-/** ReLU of a pending convolution: computed with it in one primitive (fusion.ts). */
+/** ReLU of a pending convolution or batch norm: computed with it in one pass (fusion.ts). */
 const reluGeneric = unaryConfig(Relu, UNARY.relu).kernelFunc as unknown as (args: KernelArgs<{ x: TensorInfo }>) => TensorInfo;
 function relu(args: KernelArgs<{ x: TensorInfo }>): TensorInfo {
   const { inputs: { x }, backend } = args;
-  return reluOfConv(backend, x) ?? reluGeneric(args);
+  return reluOfPending(backend, x) ?? reluGeneric(args);
 }
 export const reluConfig: KernelConfig = { kernelName: Relu, backendName: NATIVE_BACKEND, kernelFunc: relu as unknown as KernelFunc };
 export const relu6Config = unaryConfig(Relu6, UNARY.relu6);

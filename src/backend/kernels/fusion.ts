@@ -12,16 +12,17 @@ import type { NativeBackend } from '../native-backend.js';
  * one native pass, and the lazy tensor is never written unless something else reads it:
  *
  *   Conv2D → Add(per-channel bias)   folds the bias into the convolution        (foldBias)
- *   Conv2D(+bias) → Relu             one oneDNN primitive with a ReLU post-op   (reluOfConv)
- *   Step(x)                          reads the ReLU output if a conv computed it (stepSource)
+ *   Conv2D(+bias) → Relu             one oneDNN primitive with a ReLU post-op   (reluOfPending)
+ *   batch norm (training) → Relu     normalized and rectified in one pass       (reluOfPending)
+ *   Step(x)                          reads a ReLU output computed as above      (pendingStep)
  *   Step × dy                        dy·[x > 0] without materializing the mask  (multiplyByStep)
  *   MaxPoolGrad × Step               routes the gradient and masks it in one pass
  *
- * The kernels that create recipes (conv.ts, pool.ts, elementwise.ts's Step) and those that
- * consume them (elementwise.ts's Add, Relu, Multiply) call the functions below.
+ * The kernels that create recipes (conv.ts, pool.ts, batchnorm.ts, elementwise.ts's Step) and
+ * those that consume them (elementwise.ts's Add, Relu, Multiply) call the functions below.
  */
 
-export type Recipe = StepRecipe | ConvRecipe | MaxPoolGradRecipe;
+export type Recipe = StepRecipe | ConvRecipe | BatchNormRecipe | MaxPoolGradRecipe;
 
 /** step(x): 1 where x > 0, else alpha (ReLU's gradient mask). */
 export interface StepRecipe {
@@ -44,6 +45,22 @@ export interface ConvRecipe {
   relu?: TensorInfo;
 }
 
+/**
+ * The output of a training-mode batch norm whose statistics are computed: one pass over x
+ * normalizes it, and `relu` is the ReLU of this tensor when a Relu kernel has computed that
+ * directly (the normalized values themselves are then never written unless read).
+ */
+export interface BatchNormRecipe {
+  kind: 'batchNorm';
+  x: TensorInfo;
+  mean: TensorInfo;
+  variance: TensorInfo;
+  scale: TensorInfo;
+  offset: TensorInfo;
+  epsilon: number;
+  relu?: TensorInfo;
+}
+
 /** The gradient of a max-pool, which a ReLU gradient can multiply in the same pass. */
 export interface MaxPoolGradRecipe {
   kind: 'maxPoolGrad';
@@ -58,6 +75,18 @@ export interface MaxPoolGradRecipe {
 export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array, outShape: number[], activation: number): void {
   backend.addon.conv2d(backend.f32(r.x), r.x.shape, backend.f32(r.filter), r.filter.shape, y, outShape, r.params,
     r.bias ? backend.f32(r.bias) : null, activation, 0);
+}
+
+/** Computes a batch-norm recipe into y, rectified when `relu`. */
+function batchNormInto(backend: NativeBackend, r: BatchNormRecipe, y: Float32Array, relu: boolean): void {
+  backend.addon.fusedBatchNorm(backend.f32(r.x), y, backend.f32(r.mean), backend.f32(r.variance), backend.f32(r.offset), backend.f32(r.scale),
+    r.epsilon, util.sizeFromShape(r.mean.shape), relu);
+}
+
+/** A lazy batch-norm output of `recipe`: written only if something reads it other than a Relu. */
+export function pendingBatchNorm(backend: NativeBackend, recipe: BatchNormRecipe): TensorInfo {
+  const { x, mean, variance, scale, offset } = recipe;
+  return backend.lazyOutput(x.shape, [x, mean, variance, scale, offset], (y) => batchNormInto(backend, recipe, y, false), recipe);
 }
 
 /** Computes a max-pool gradient recipe into dx, multiplied by step(stepX) when given (ReLU's gradient). */
@@ -87,23 +116,30 @@ export function foldBias(backend: NativeBackend, conv: TensorInfo, bias: TensorI
   return pendingConv(backend, { ...r, bias }, conv.shape);
 }
 
-/** ReLU of a pending convolution: conv, bias and ReLU in one primitive, the conv output left unwritten. */
-export function reluOfConv(backend: NativeBackend, x: TensorInfo): TensorInfo | undefined {
-  const conv = backend.pendingRecipe(x);
-  if (conv?.kind !== 'conv' || conv.relu !== undefined) return undefined;
-  const out = backend.output(x.shape, (y) => convInto(backend, conv, y, x.shape, ACTIVATION.relu));
-  conv.relu = out;
+/**
+ * ReLU of a pending convolution (conv, bias and ReLU in one primitive) or batch norm (normalized
+ * and rectified in one pass), the pending output itself left unwritten.
+ */
+export function reluOfPending(backend: NativeBackend, x: TensorInfo): TensorInfo | undefined {
+  const r = backend.pendingRecipe(x);
+  if ((r?.kind !== 'conv' && r?.kind !== 'batchNorm') || r.relu !== undefined) return undefined;
+  const out = backend.output(x.shape, (y) => {
+    if (r.kind === 'conv') convInto(backend, r, y, x.shape, ACTIVATION.relu);
+    else batchNormInto(backend, r, y, true);
+  });
+  r.relu = out;
   return out;
 }
 
 /**
- * step(x) as a lazy tensor. step(x) = step(relu(x)) bit for bit: a convolution whose ReLU was
- * computed directly (reluOfConv) keeps its own output unwritten, and the mask reads the ReLU
- * output instead.
+ * step(x) as a lazy tensor. step(x) = step(relu(x)) bit for bit: a convolution or batch norm
+ * whose ReLU was computed directly (reluOfPending) keeps its own output unwritten, and the mask
+ * reads the ReLU output instead.
  */
 export function pendingStep(backend: NativeBackend, input: TensorInfo, alpha: number): TensorInfo {
-  const conv = backend.pendingRecipe(input);
-  const x = conv?.kind === 'conv' && conv.relu !== undefined && backend.data.has(conv.relu.dataId) ? conv.relu : input;
+  const r = backend.pendingRecipe(input);
+  const relu = r?.kind === 'conv' || r?.kind === 'batchNorm' ? r.relu : undefined;
+  const x = relu !== undefined && backend.data.has(relu.dataId) ? relu : input;
   return backend.lazyOutput(x.shape, [x], (y) => backend.addon.unary(UNARY.step, backend.f32(x), y, alpha), { kind: 'step', x, alpha });
 }
 
