@@ -13,21 +13,22 @@
 namespace sc {
 namespace {
 
-void normalizeRow(const float* x, const float* mean, const float* mult, const float* shift, float* y, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) y[j] = shift[j] + (x[j] - mean[j]) * mult[j];
-}
-
-// The ReLU of the normalized values as tfjs's Relu computes it (NaN stays NaN), in the same pass.
-void normalizeReluRow(const float* x, const float* mean, const float* mult, const float* shift, float* y, int64_t n) {
+// One row of the normalized values, plus a residual (same shape as x) and rectified (ReLU as
+// tfjs's Relu: NaN stays NaN) when asked: each step rounds to float as the separate ops do.
+template <bool kResidual, bool kRelu>
+void normalizeRow(const float* x, const float* mean, const float* mult, const float* shift, const float* residual, float* y,
+                  int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
     float v = shift[j] + (x[j] - mean[j]) * mult[j];
-    y[j] = v < 0.f ? 0.f : v;
+    if (kResidual) v = v + residual[j];
+    y[j] = kRelu ? (v < 0.f ? 0.f : v) : v;
   }
 }
 
-// fusedBatchNorm(x, y, mean, variance, offset|null, scale|null, epsilon, period, relu?). Every
-// given parameter has length `period` or 1, and x's length is a multiple of period. With relu,
-// y is the ReLU of the result: a batch norm and the ReLU after it in one pass.
+// fusedBatchNorm(x, y, mean, variance, offset|null, scale|null, epsilon, period, relu?,
+// residual?). Every given parameter has length `period` or 1, and x's length is a multiple of
+// period. A residual (x's length) is added to the result, and relu rectifies it: a training
+// step's batch norm, the residual add and the ReLU after them in one pass.
 Napi::Value FusedBatchNorm(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 0);
   float* y = f32(info, 1);
@@ -51,9 +52,14 @@ Napi::Value FusedBatchNorm(const Napi::CallbackInfo& info) {
   }
   int64_t rows = total / period;
   bool relu = info.Length() > 8 && info[8].IsBoolean() && info[8].As<Napi::Boolean>().Value();
-  auto row = relu ? normalizeReluRow : normalizeRow;
+  const float* residual = info.Length() > 9 ? f32OrNull(info, 9) : nullptr;
+  auto row = residual ? (relu ? normalizeRow<true, true> : normalizeRow<true, false>)
+                      : (relu ? normalizeRow<false, true> : normalizeRow<false, false>);
   parallelFor(rows, std::max<int64_t>(1, 4096 / period), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) row(x + r * period, centre.data(), mult.data(), shift.data(), y + r * period, period);
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t o = r * period;
+      row(x + o, centre.data(), mult.data(), shift.data(), residual ? residual + o : nullptr, y + o, period);
+    }
   });
   return info.Env().Undefined();
 }

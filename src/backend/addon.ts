@@ -38,9 +38,13 @@ export interface NativeAddon {
     stepX?: Float32Array | null, alpha?: number): void;
   avgPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;
   avgPoolGrad(dy: Float32Array, dxDims: Dims, dyDims: Dims, params: Dims, dx: Float32Array): void;
-  /** With relu, y is the ReLU of the normalized values (a batch norm and the ReLU after it in one pass). */
+  /**
+   * A residual of x's length is added to the normalized values and relu rectifies the sum: a
+   * batch norm with the residual add and the ReLU after it in one pass.
+   */
   fusedBatchNorm(x: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
-    offset: Float32Array | null, scale: Float32Array | null, epsilon: number, period: number, relu?: boolean): void;
+    offset: Float32Array | null, scale: Float32Array | null, epsilon: number, period: number, relu?: boolean,
+    residual?: Float32Array | null): void;
   /** x viewed as [rows, channels]: the per-channel mean and biased variance over the rows (normalizing is fusedBatchNorm's). */
   batchNormStats(x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array): void;
   /** The gradient of training-mode batch norm (given its mean and variance) into dx, dscale and doffset. */

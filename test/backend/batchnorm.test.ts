@@ -92,6 +92,24 @@ describe(`training-mode batch norm on ${ENGINE}`, () => {
       assert.deepEqual(rectified, values.map((v) => (v < 0 ? 0 : v)));
       assert.deepEqual(mask, values.map((v) => (v > 0 ? 1 : 0)));
     }));
+
+  test('batch norm + residual → ReLU in one pass, rounded as the separate Add and Relu',
+    { skip: ENGINE !== 'native' && 'a fusion of the native backend' }, () => tf.tidy(() => {
+      const backend = tf.backend() as NativeBackend;
+      const x = rand([2, 3, 4, 5], 15);
+      const residual = rand([2, 3, 4, 5], 16);
+      const [y] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNEL, { x, scale: rand([5], 17), offset: rand([5], 18) }, { epsilon: 1e-5 }) as tf.Tensor[];
+      const sum = tf.add(residual, y!);
+      const rectified = tf.relu(sum).dataSync();
+      const mask = tf.step(sum).dataSync();
+      assert.equal(backend.pendingRecipe(y!)?.kind, 'batchNorm', 'y is still pending');
+      assert.equal(backend.pendingRecipe(sum)?.kind, 'batchNorm', 'so is the sum');
+      const r = residual.dataSync();
+      const sums = y!.dataSync().map((v, i) => Math.fround(v + r[i]!));
+      assert.deepEqual(sum.dataSync(), sums);
+      assert.deepEqual(rectified, sums.map((v) => (v < 0 ? 0 : v)));
+      assert.deepEqual(mask, sums.map((v) => (v > 0 ? 1 : 0)));
+    }));
 });
 
 describe('BatchNorm without the custom kernels', () => {

@@ -5,7 +5,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { BINARY, UNARY } from '../addon.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
-import { foldBias, multiplyByStep, pendingStep, reluOfPending } from './fusion.js';
+import { foldBias, foldResidual, multiplyByStep, pendingStep, reluOfPending } from './fusion.js';
 
 /** A broadcasting binary kernel on float32 tensors. */
 function binaryConfig(kernelName: string, op: number): KernelConfig {
@@ -30,11 +30,14 @@ function unaryConfig(kernelName: string, op: number, alpha: (attrs: NamedAttrMap
   return { kernelName, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** Add of a per-channel bias to a pending convolution: folded into the convolution (fusion.ts). */
+/**
+ * Add of a per-channel bias to a pending convolution, or of a residual to a pending batch norm:
+ * folded into the pending computation (fusion.ts).
+ */
 const addGeneric = binaryConfig(Add, BINARY.add).kernelFunc as unknown as (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => TensorInfo;
 function add(args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo {
   const { inputs: { a, b }, backend } = args;
-  return foldBias(backend, a, b) ?? foldBias(backend, b, a) ?? addGeneric(args);
+  return foldBias(backend, a, b) ?? foldBias(backend, b, a) ?? foldResidual(backend, a, b) ?? foldResidual(backend, b, a) ?? addGeneric(args);
 }
 export const addConfig: KernelConfig = { kernelName: Add, backendName: NATIVE_BACKEND, kernelFunc: add as unknown as KernelFunc };
 export const subConfig = binaryConfig(Sub, BINARY.sub);

@@ -13,7 +13,8 @@ import type { NativeBackend } from '../native-backend.js';
  *
  *   Conv2D → Add(per-channel bias)   folds the bias into the convolution        (foldBias)
  *   Conv2D(+bias) → Relu             one oneDNN primitive with a ReLU post-op   (reluOfPending)
- *   batch norm (training) → Relu     normalized and rectified in one pass       (reluOfPending)
+ *   batch norm (training) → Add      adds a residual in the normalizing pass    (foldResidual)
+ *   batch norm(+residual) → Relu     rectified in the same pass                 (reluOfPending)
  *   Step(x)                          reads a ReLU output computed as above      (pendingStep)
  *   Step × dy                        dy·[x > 0] without materializing the mask  (multiplyByStep)
  *   MaxPoolGrad × Step               routes the gradient and masks it in one pass
@@ -47,8 +48,9 @@ export interface ConvRecipe {
 
 /**
  * The output of a training-mode batch norm whose statistics are computed: one pass over x
- * normalizes it, and `relu` is the ReLU of this tensor when a Relu kernel has computed that
- * directly (the normalized values themselves are then never written unless read).
+ * normalizes it, plus a `residual` of its shape once an Add has folded one in; `relu` is the
+ * ReLU of this tensor when a Relu kernel has computed that directly (the tensor itself is then
+ * never written unless read).
  */
 export interface BatchNormRecipe {
   kind: 'batchNorm';
@@ -58,6 +60,7 @@ export interface BatchNormRecipe {
   scale: TensorInfo;
   offset: TensorInfo;
   epsilon: number;
+  residual?: TensorInfo;
   relu?: TensorInfo;
 }
 
@@ -77,16 +80,17 @@ export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array,
     r.bias ? backend.f32(r.bias) : null, activation, 0);
 }
 
-/** Computes a batch-norm recipe into y, rectified when `relu`. */
+/** Computes a batch-norm recipe (with its residual, if folded in) into y, rectified when `relu`. */
 function batchNormInto(backend: NativeBackend, r: BatchNormRecipe, y: Float32Array, relu: boolean): void {
   backend.addon.fusedBatchNorm(backend.f32(r.x), y, backend.f32(r.mean), backend.f32(r.variance), backend.f32(r.offset), backend.f32(r.scale),
-    r.epsilon, util.sizeFromShape(r.mean.shape), relu);
+    r.epsilon, util.sizeFromShape(r.mean.shape), relu, r.residual ? backend.f32(r.residual) : null);
 }
 
-/** A lazy batch-norm output of `recipe`: written only if something reads it other than a Relu. */
+/** A lazy batch-norm output of `recipe`: written only if something other than a fusing consumer reads it. */
 export function pendingBatchNorm(backend: NativeBackend, recipe: BatchNormRecipe): TensorInfo {
-  const { x, mean, variance, scale, offset } = recipe;
-  return backend.lazyOutput(x.shape, [x, mean, variance, scale, offset], (y) => batchNormInto(backend, recipe, y, false), recipe);
+  const { x, mean, variance, scale, offset, residual } = recipe;
+  const deps = residual ? [x, mean, variance, scale, offset, residual] : [x, mean, variance, scale, offset];
+  return backend.lazyOutput(x.shape, deps, (y) => batchNormInto(backend, recipe, y, false), recipe);
 }
 
 /** Computes a max-pool gradient recipe into dx, multiplied by step(stepX) when given (ReLU's gradient). */
@@ -117,8 +121,22 @@ export function foldBias(backend: NativeBackend, conv: TensorInfo, bias: TensorI
 }
 
 /**
- * ReLU of a pending convolution (conv, bias and ReLU in one primitive) or batch norm (normalized
- * and rectified in one pass), the pending output itself left unwritten.
+ * The pending batch norm `bn` plus `residual` (a residual block's shortcut: same shape, no
+ * broadcasting), as one pending tensor; undefined when bn is not a pending batch norm without
+ * a residual yet.
+ */
+export function foldResidual(backend: NativeBackend, bn: TensorInfo, residual: TensorInfo): TensorInfo | undefined {
+  const r = backend.pendingRecipe(bn);
+  if (r?.kind !== 'batchNorm' || r.residual !== undefined || residual.dtype !== 'float32' || !util.arraysEqual(bn.shape, residual.shape)) {
+    return undefined;
+  }
+  const { x, mean, variance, scale, offset, epsilon } = r;
+  return pendingBatchNorm(backend, { kind: 'batchNorm', x, mean, variance, scale, offset, epsilon, residual });
+}
+
+/**
+ * ReLU of a pending convolution (conv, bias and ReLU in one primitive) or batch norm (normalized,
+ * residual added, rectified in one pass), the pending output itself left unwritten.
  */
 export function reluOfPending(backend: NativeBackend, x: TensorInfo): TensorInfo | undefined {
   const r = backend.pendingRecipe(x);
