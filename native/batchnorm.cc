@@ -1,8 +1,8 @@
 // Batch normalization as tfjs's FusedBatchNorm computes it:
 // y = offset + (x - mean) * scale / sqrt(variance + epsilon), every parameter indexed modulo
 // its length (a per-channel vector over NHWC, or a scalar); and batch normalization of a
-// training step (statistics of the batch itself) forward and backward, each in a few passes
-// over x without full-size temporaries.
+// training step (statistics of the batch itself): forward one pass for the statistics and one
+// to normalize, backward two, without full-size temporaries.
 #include <omp.h>
 
 #include <algorithm>
@@ -88,22 +88,22 @@ std::vector<double> channelSums(int64_t rows, int64_t channels, int terms, Accum
   return partial;
 }
 
-void addRow(const float* x, double* acc, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) acc[j] += x[j];
-}
-
-// (x - mean) rounded to float and squared in float, as tfjs's moments (Sub, Square) rounds.
-void addSquaredDeviations(const float* x, const float* mean, double* acc, int64_t n) {
+// Adds d = x − shift to acc[0, n) and d² to acc[n, 2n), in double: the difference of two floats
+// is exact there (for any exponents this close), and d² rounds at 1e-16.
+void addShiftedMoments(const float* x, const float* shift, double* acc, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
-    float d = x[j] - mean[j];
-    acc[j] += d * d;
+    double d = static_cast<double>(x[j]) - shift[j];
+    acc[j] += d;
+    acc[n + j] += d * d;
   }
 }
 
 // batchNormStats(x, channels, mean, variance): x viewed as [rows, channels]; the mean and the
-// biased variance per channel over the rows, in two passes: the sum, then the squared
-// deviations from the float mean (not E[x²] − E[x]², whose cancellation loses the variance of
-// large-mean channels). The normalized output is fusedBatchNorm's pass.
+// biased variance per channel over the rows, in one pass: with K the channel's first value and
+// d = x − K, mean = K + Σd/M and variance = Σd²/M − (Σd/M)². The shift keeps the cancellation in
+// that subtraction small (a sample lies within a few standard deviations of the mean), where
+// raw E[x²] − E[x]² loses the variance of large-mean channels; in double the result is at least
+// as exact as tfjs's float deviations. The normalized output is fusedBatchNorm's pass.
 Napi::Value BatchNormStats(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 0);
   int64_t channels = int64Arg(info, 1);
@@ -111,12 +111,15 @@ Napi::Value BatchNormStats(const Napi::CallbackInfo& info) {
   float* variance = f32(info, 3);
   int64_t rows = static_cast<int64_t>(length(info, 0)) / channels;
   double perRow = 1.0 / static_cast<double>(rows);
-  std::vector<double> sums = channelSums(rows, channels, 1, [&](int64_t r, double* acc) { addRow(x + r * channels, acc, channels); });
-  for (int64_t j = 0; j < channels; ++j) mean[j] = static_cast<float>(sums[j] * perRow);
-  std::vector<double> squares = channelSums(rows, channels, 1, [&](int64_t r, double* acc) {
-    addSquaredDeviations(x + r * channels, mean, acc, channels);
+  std::vector<double> sums = channelSums(rows, channels, 2, [&](int64_t r, double* acc) {
+    addShiftedMoments(x + r * channels, x, acc, channels);
   });
-  for (int64_t j = 0; j < channels; ++j) variance[j] = static_cast<float>(squares[j] * perRow);
+  for (int64_t j = 0; j < channels; ++j) {
+    double m = sums[j] * perRow;
+    double v = sums[channels + j] * perRow - m * m;
+    mean[j] = static_cast<float>(x[j] + m);
+    variance[j] = static_cast<float>(v < 0.0 ? 0.0 : v);  // rounding can dip below 0; NaN passes through
+  }
   return info.Env().Undefined();
 }
 

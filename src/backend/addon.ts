@@ -45,7 +45,7 @@ export interface NativeAddon {
   fusedBatchNorm(x: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
     offset: Float32Array | null, scale: Float32Array | null, epsilon: number, period: number, relu?: boolean,
     residual?: Float32Array | null): void;
-  /** x viewed as [rows, channels]: the per-channel mean and biased variance over the rows (normalizing is fusedBatchNorm's). */
+  /** x viewed as [rows, channels]: the per-channel mean and biased variance over the rows in one pass (normalizing is fusedBatchNorm's). */
   batchNormStats(x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array): void;
   /** The gradient of training-mode batch norm (given its mean and variance) into dx, dscale and doffset. */
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, channels: number, scale: Float32Array, mean: Float32Array,

@@ -45,7 +45,7 @@ describe(`training-mode batch norm on ${ENGINE}`, () => {
   test('rank 2 (features after a dense layer)', () => assertMatchesCpu(opValuesAndGrads([9, 7])));
   // A mean near 1000 is known to one float ulp (6e-5); divided by the standard deviation (~0.6) that is y's error.
   const largeMean = { atol: 2e-4, rtol: TOL.rtol };
-  test('large-mean channels (the variance from deviations, not E[x²] − E[x]²)',
+  test('large-mean channels (the variance from shifted sums, not E[x²] − E[x]² of the raw values)',
     { skip: ENGINE !== 'native' && 'a test of the fused kernel: tfjs-wasm\'s own moments sum in float32' }, () => assertMatchesCpu(() => {
       const x = tf.add(rand([8, 6, 6, 4], 5), 1000);
       const { y, mean, variance } = batchNormTraining(x, tf.ones([4]), tf.zeros([4]), 1e-5);
