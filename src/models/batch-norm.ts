@@ -25,7 +25,7 @@ function hasKernels(): boolean {
  * and wasm backends compute what they always did.
  */
 export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormOutput {
-  if (!hasKernels() || x.dtype !== 'float32') {
+  if (!hasKernels() || x.dtype !== 'float32' || x.rank < 2) {
     const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
     return { y: tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
