@@ -127,8 +127,15 @@ test('a second trainer on the same run folder is refused; Ctrl-C stops the first
   assert.equal(resumed.status, 0, resumed.stderr);
   const straight = join(tmp, 'sigint-straight');
   assert.equal(cli(['train', '--out', straight, ...longer]).status, 0);
-  const losses = (dir: string) => logRows(dir).slice(1).map((r) => r.slice(0, 1).concat(r.slice(3)).join('\t'));
-  assert.deepEqual(losses(run), losses(straight));
+  // The same numbers up to float rounding: the native backend's reductions may differ in the last bits
+  // between processes (OpenMP), and the noisy test accuracy counts 64 images.
+  const [a, b] = [logRows(run).slice(1), logRows(straight).slice(1)];
+  assert.deepEqual(a.map((r) => r[0]), b.map((r) => r[0]));
+  a.forEach((row, i) => {
+    for (const [col, tol] of [[3, 5e-3], [5, 5e-3], [4, 0.5], [6, 2]] as const) {
+      assert.ok(Math.abs(Number(row[col]) - Number(b[i]![col])) <= tol, `epoch ${i}, column ${col}: ${row[col]} vs ${b[i]![col]}`);
+    }
+  });
 });
 
 test('a run killed between its first log line and its first checkpoint resumes from the start', () => {
