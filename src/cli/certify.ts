@@ -5,7 +5,7 @@ import { parseChannelList, parseInputLayout } from '../onnx/options.js';
 import { runSmoothing, type SmoothingMode, type SmoothingRunOptions } from '../runs/smoothing.js';
 import { backendOption, useBackend } from './backend-option.js';
 import { interruptible } from './interrupt.js';
-import { parse } from './options.js';
+import { kebabFlag, parse } from './options.js';
 import { progress, type Progress } from './progress.js';
 
 type SmoothingCliOptions = Omit<SmoothingRunOptions, 'queue'> & { backend?: string; queue?: string; chunk?: number };
@@ -52,7 +52,7 @@ export async function smoothingCommand(mode: SmoothingMode, cli: SmoothingCliOpt
   const began = Date.now();
   const result = await interruptible((signal) => runSmoothing(mode, o, {
     signal,
-    describe: flagName,
+    describe: kebabFlag,
     onStart: (p) => { bar = progress(mode, p.total, 'examples', p.done); },
     onExample: (p) => bar?.update(p.done, {
       acc: `${((100 * p.correct) / p.doneNow).toFixed(1)}%`,
@@ -78,7 +78,7 @@ export function register(program: Command): void {
       const given = (k: string) => cmd.getOptionValueSource(k) === 'cli';
       const adaptiveOnly = ['radii', 'tolerance', 'maxN', 'sequence'].filter(given);
       if (!o.adaptive && adaptiveOnly.length > 0) {
-        throw new UserError(`${adaptiveOnly.map(flagName).join(', ')} ${adaptiveOnly.length > 1 ? 'apply' : 'applies'} to adaptive CERTIFY only; add --adaptive`);
+        throw new UserError(`${adaptiveOnly.map(kebabFlag).join(', ')} ${adaptiveOnly.length > 1 ? 'apply' : 'applies'} to adaptive CERTIFY only; add --adaptive`);
       }
       if (o.adaptive && given('n')) throw new UserError('--n is the sample count of fixed-n CERTIFY; with --adaptive give the budget as --max-n');
       if (o.radii !== undefined && o.tolerance !== undefined) {
@@ -92,6 +92,3 @@ export function register(program: Command): void {
     });
 }
 
-function flagName(setting: string): string {
-  return `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}

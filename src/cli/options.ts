@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from 'commander';
 
+/** The flag of a library setting when the two are named alike: numNoise → --num-noise. */
+export function kebabFlag(setting: string): string {
+  return `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /** Commander option parsers that reject bad values with a message naming the rule. */
 export const parse = {
   /** An integer in [min, max]; the default max is the largest integer a double holds exactly. */

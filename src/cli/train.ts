@@ -6,7 +6,7 @@ import type { TrainSpec } from '../training/config.js';
 import { train, type TrainRunResult } from '../runs/train.js';
 import { backendOption, useBackend } from './backend-option.js';
 import { interruptible } from './interrupt.js';
-import { parse } from './options.js';
+import { kebabFlag, parse } from './options.js';
 import { progress, type Progress } from './progress.js';
 
 /** The command line's options, as commander parses them. */
@@ -33,13 +33,9 @@ interface TrainOptions extends Omit<MethodOptions, 'form'> {
   evalSize?: number;
 }
 
-/** The one place where flags meet library names: each setting's flag, where the two differ. */
-const FLAG_OF_SETTING: Record<string, string> = {
-  numNoise: '--num-noise', form: '--consistency-loss', deferEpochs: '--defer-epochs', numSteps: '--num-steps',
-  batchSize: '--batch', lrMilestones: '--lr-steps', lrGamma: '--lr-gamma', weightDecay: '--weight-decay',
-  trainSize: '--train-size', evalSize: '--eval-size',
-};
-export const flagOf = (setting: string): string => FLAG_OF_SETTING[setting] ?? `--${setting}`;
+/** The one place where flags meet library names: the settings whose flag is not their kebab-cased name. */
+const FLAG_OF_SETTING: Record<string, string> = { form: '--consistency-loss', batchSize: '--batch', lrMilestones: '--lr-steps' };
+const flagOf = (setting: string): string => FLAG_OF_SETTING[setting] ?? kebabFlag(setting);
 
 const METHOD_OPTION_FLAGS = ['lbd', 'eta', 'numNoise', 'consistencyLoss', 'epsilon', 'numSteps', 'warmup', 'gamma', 'beta', 'deferEpochs'] as const;
 
