@@ -23,7 +23,7 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   elementwise.negConfig, elementwise.sqrtConfig, elementwise.rsqrtConfig, elementwise.squareConfig, elementwise.absConfig,
   elementwise.sigmoidConfig, elementwise.tanhConfig, elementwise.reciprocalConfig, elementwise.leakyReluConfig,
   elementwise.eluConfig, elementwise.addNConfig,
-  copy.sliceConfig, copy.padV2Config, copy.tileConfig,
+  copy.sliceConfig, copy.concatConfig, copy.splitVConfig, copy.padV2Config, copy.tileConfig,
   reduce.sumConfig, reduce.meanConfig, reduce.maxConfig, reduce.minConfig, reduce.prodConfig,
   reduce.argMaxConfig, reduce.softmaxConfig,
   sgd.sgdStepConfig,

@@ -154,6 +154,21 @@ describe(`elementwise kernels on ${ENGINE}`, () => {
     await assertMatchesCpu(() => tf.tile(rand([2, 3], 1), [3, 2]));
     await assertMatchesCpu(() => tf.tile(rand([5], 1), [1]));
   });
+  test("Concat along each axis, of int32 tensors, and DenseNet's channel concatenation with its gradient", async () => {
+    await assertMatchesCpu(() => tf.concat([rand([2, 4, 4, 3], 1), rand([2, 4, 4, 5], 2), rand([2, 4, 4, 1], 3)], 3));
+    await assertMatchesCpu(() => tf.concat([rand([1, 3, 2], 1), rand([2, 3, 2], 2)], 0));
+    await assertMatchesCpu(() => tf.concat([rand([2, 3, 2], 1), rand([2, 1, 2], 2)], -2));
+    await assertMatchesCpu(() => tf.concat([tf.tensor([[1, 2]], [1, 2], 'int32'), tf.tensor([[3], [4]].flat(), [1, 2], 'int32')], 1));
+    // tf.concat's gradient is SplitV of dy into the inputs' channel counts.
+    await assertMatchesCpu(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.concat([a, b], 3), rand([2, 3, 3, 7], 3))))(
+      [rand([2, 3, 3, 4], 1), rand([2, 3, 3, 3], 2)]));
+  });
+  test('SplitV: sizes with -1, an even split, the first axis, int32', async () => {
+    await assertMatchesCpu(() => tf.split(rand([2, 3, 3, 7], 1), [2, -1, 1], 3));
+    await assertMatchesCpu(() => tf.split(rand([4, 6], 2), 3, 1));
+    await assertMatchesCpu(() => tf.split(rand([4, 6], 2), [3, 1], 0));
+    await assertMatchesCpu(() => tf.split(tf.reshape(tf.range(0, 12, 1, 'int32'), [3, 4]), 2, -1));
+  });
   test('PadV2 and Slice: asymmetric pads, a non-zero constant, batch 1', async () => {
     await assertMatchesCpu(() => tf.pad(rand([1, 5, 7, 3], 1), [[0, 0], [1, 2], [3, 0], [0, 1]], 0.5));
     await assertMatchesCpu(() => tf.pad(rand([2, 4, 4, 2], 2), [[0, 0], [1, 1], [1, 1], [0, 0]]));

@@ -1,6 +1,6 @@
 import {
-  PadV2, Slice, slice_util, Tile, util,
-  type KernelConfig, type KernelFunc, type PadV2Attrs, type SliceAttrs, type TensorInfo, type TileAttrs,
+  backend_util, Concat, PadV2, Slice, slice_util, SplitV, Tile, util,
+  type ConcatAttrs, type KernelConfig, type KernelFunc, type PadV2Attrs, type SliceAttrs, type SplitVAttrs, type TensorInfo, type TileAttrs,
 } from '@tensorflow/tfjs-core';
 import { NATIVE_BACKEND, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
 
@@ -38,6 +38,45 @@ function slice(args: KernelArgs<{ x: TensorInfo }, SliceAttrs>): TensorInfo {
   return outputLike(backend, x, size, (out) => backend.addon.copyBox(bits(backend, x), x.shape, begin, out, size, size.map(() => 0), size));
 }
 
+/*
+ * Concat and its gradient SplitV join and cut along one axis: DenseNet concatenates every layer's
+ * output to its input along the channel axis (NHWC's last), which the CPU backend does one row of
+ * channels at a time (and SplitV element by element), seconds per training step. Both are box copies.
+ */
+const cpuConcat = cpuKernel(Concat);
+function concat(args: KernelArgs<TensorInfo[], ConcatAttrs>): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const first = inputs[0];
+  if (first === undefined || inputs.some((t) => !movable(t) || t.dtype !== first.dtype || t.shape.length !== first.shape.length)) {
+    return cpuConcat(args);
+  }
+  const axis = util.parseAxisParam(attrs.axis, first.shape)[0]!;
+  const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+  return outputLike(backend, first, outShape, (out) => {
+    let offset = 0;
+    for (const t of inputs) {
+      const begin = t.shape.map((_, i) => (i === axis ? offset : 0));
+      backend.addon.copyBox(bits(backend, t), t.shape, t.shape.map(() => 0), out, outShape, begin, t.shape);
+      offset += t.shape[axis]!;
+    }
+  });
+}
+
+const cpuSplitV = cpuKernel(SplitV);
+function splitV(args: KernelArgs<{ x: TensorInfo }, SplitVAttrs>): TensorInfo[] {
+  const { inputs: { x }, backend, attrs } = args;
+  if (!movable(x)) return cpuSplitV(args) as unknown as TensorInfo[];
+  const axis = util.parseAxisParam(attrs.axis, x.shape)[0]!;
+  const sizes = backend_util.prepareSplitSize(x as unknown as Parameters<typeof backend_util.prepareSplitSize>[0], attrs.numOrSizeSplits, axis);
+  let offset = 0;
+  return sizes.map((size) => {
+    const shape = x.shape.map((d, i) => (i === axis ? size : d));
+    const begin = x.shape.map((_, i) => (i === axis ? offset : 0));
+    offset += size;
+    return slice({ inputs: { x }, backend, attrs: { begin, size: shape } });
+  });
+}
+
 const cpuPadV2 = cpuKernel(PadV2);
 function padV2(args: KernelArgs<{ x: TensorInfo }, PadV2Attrs>): TensorInfo {
   const { inputs: { x }, backend, attrs: { paddings, constantValue } } = args;
@@ -60,5 +99,7 @@ function tile(args: KernelArgs<{ x: TensorInfo }, TileAttrs>): TensorInfo {
 }
 
 export const sliceConfig: KernelConfig = { kernelName: Slice, backendName: NATIVE_BACKEND, kernelFunc: slice as unknown as KernelFunc };
+export const concatConfig: KernelConfig = { kernelName: Concat, backendName: NATIVE_BACKEND, kernelFunc: concat as unknown as KernelFunc };
+export const splitVConfig: KernelConfig = { kernelName: SplitV, backendName: NATIVE_BACKEND, kernelFunc: splitV as unknown as KernelFunc };
 export const padV2Config: KernelConfig = { kernelName: PadV2, backendName: NATIVE_BACKEND, kernelFunc: padV2 as unknown as KernelFunc };
 export const tileConfig: KernelConfig = { kernelName: Tile, backendName: NATIVE_BACKEND, kernelFunc: tile as unknown as KernelFunc };
