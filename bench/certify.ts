@@ -5,14 +5,11 @@ import { loadAddon } from '../src/backend/addon.js';
 import { nativeClassifier } from '../src/backend/native-classifier.js';
 import { fillGaussian, SUBSTREAM, type NoiseKey } from '../src/noise/gaussian.js';
 import { exportOnnx } from '../src/onnx/export.js';
-import { timeIt } from './measure.js';
+import { timeIt, type Measurement } from './measure.js';
 
-/** Certification sampling: noise + forward + arg-max counts, `batch` samples per call. */
-export interface SamplingResult {
-  imagesPerSec: number;
-  /** Resident memory gained from the end of the warm-up call to the end of the run: ~0 when memory does not grow with n. */
-  rssGrowthMB: number;
-  /** Counts of the first measured call, to compare engines' agreement. */
+/** Certification sampling: noise + forward + arg-max counts, `batch` samples per call; the rate is in images per second. */
+export interface SamplingResult extends Measurement {
+  /** Counts of the warm-up call (the first `batch` samples of the estimation stream), to compare engines' agreement. */
   counts: number[];
 }
 
@@ -23,18 +20,14 @@ export async function tfjsSampling(model: tfl.LayersModel, x: Float32Array, sigm
   const key: NoiseKey = { seed: 0, stream: 0, substream: SUBSTREAM.estimate };
   let offset = 0;
   let first: number[] | undefined;
-  let rssAfterWarmup = 0;
-  const { units, seconds: s } = await timeIt(async () => {
+  const measured = await timeIt(async () => {
     const counts = new Float64Array(classifier.numClasses);
     await classifier.countNoisy!(x, sigma, key, offset, batch, batch, counts);
     offset += batch;
-    if (first === undefined) {
-      first = Array.from(counts);
-      rssAfterWarmup = process.memoryUsage().rss;
-    }
+    first ??= Array.from(counts);
     return batch;
   }, seconds);
-  return { imagesPerSec: units / s, counts: first!, rssGrowthMB: (process.memoryUsage().rss - rssAfterWarmup) / 2 ** 20 };
+  return { ...measured, counts: first! };
 }
 
 /**
@@ -55,9 +48,8 @@ export async function onnxSampling(model: tfl.LayersModel, x: Float32Array, sigm
   const key: NoiseKey = { seed: 0, stream: 0, substream: SUBSTREAM.estimate };
   let offset = 0;
   let first: number[] | undefined;
-  let rssAfterWarmup = 0;
   try {
-    const { units, seconds: s } = await timeIt(async () => {
+    const measured = await timeIt(async () => {
       if (addon) addon.noisyCopies(input, x, batch, key.seed, key.stream, key.substream, offset, sigma);
       else {
         fillGaussian(input, key, offset * d, sigma);
@@ -72,13 +64,10 @@ export async function onnxSampling(model: tfl.LayersModel, x: Float32Array, sigm
         counts[best]!++;
       }
       offset += batch;
-      if (first === undefined) {
-        first = counts;
-        rssAfterWarmup = process.memoryUsage().rss;
-      }
+      first ??= counts;
       return batch;
     }, seconds);
-    return { imagesPerSec: units / s, counts: first!, rssGrowthMB: (process.memoryUsage().rss - rssAfterWarmup) / 2 ** 20, noise: addon ? 'native' : 'js' };
+    return { ...measured, counts: first!, noise: addon ? 'native' : 'js' };
   } finally {
     await session.release();
   }

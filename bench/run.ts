@@ -1,29 +1,36 @@
 /**
- * `npm run bench`: throughput of the engines on the paper's workloads, one JSON line per case
- * and engine on stdout (progress on stderr). Never part of the test suite.
+ * `npm run bench`: throughput of smoothcert's engines on the paper's workloads against their peers,
+ * one JSON line per case and engine on stdout, a summary table and progress on stderr. Never part
+ * of the test suite.
  *
- *   node dist/bench/run.js [--seconds S] [--cases a,b] [--engines native,wasm,onnxruntime]
+ *   node dist/bench/run.js [--seconds S] [--rounds K] [--cases a,b] [--engines native,wasm,onnxruntime,pytorch]
  *
- * Cases: lenet-certify (noise + forward + arg-max counts at batch 1000; onnxruntime-node runs the
- * ONNX export of the same weights), lenet-train-consistency (m = 2, 256 noisy samples per step),
- * resnet20-infer (batch 500), resnet20-train (consistency, m = 2, 128 noisy samples per step).
- * lenet-train-consistency also runs bench/pytorch_lenet.py (the authors'-style PyTorch loop) when a
- * python3 with PyTorch is present, and reports the native engine's ratio to it.
+ * Cases (bench/cases.ts): lenet-certify, resnet20-certify, resnet110-certify (Philox noise + forward +
+ * arg-max counts; peer: onnxruntime-node on the ONNX export of the same weights), lenet-train-consistency,
+ * resnet20-train, resnet110-train, densenet40-train (consistency training, m = 2; peer: the same step in
+ * PyTorch, bench/pytorch_train.py, when a python3 with torch is present).
+ *
+ * Shared machines swing by tens of percent within minutes, so each case measures its engines in
+ * alternation, K rounds of S seconds each (A, B, A, B, …), and reports each engine's best round
+ * with the spread of all rounds; the ratio is best against best. Every round runs in a fresh
+ * process, so the reported peak resident memory (maxRSS) is that case's alone. Default engines:
+ * native and the peers; add wasm to measure the fallback too.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadAddon } from '../src/backend/addon.js';
-import { nativeUnavailableReason, setBackend, type BackendName } from '../src/backend/select.js';
-import { ARCHITECTURES } from '../src/models/registry.js';
-import { onnxSampling, testImage, tfjsSampling } from './certify.js';
-import { forwardFlopsPerImage, TRAIN_FLOPS_FACTOR } from './flops.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CASE_NAMES, CASES, NUM_NOISE, type CaseName } from './cases.js';
 import { round3 } from './measure.js';
-import { pytorchLenetTraining } from './pytorch.js';
-import { inferenceThroughput, trainingThroughput } from './train.js';
+import { debianBlas, pytorchTraining, pythonWithTorch } from './pytorch.js';
 
-const CASES = ['lenet-certify', 'lenet-train-consistency', 'resnet20-infer', 'resnet20-train'] as const;
-type Case = (typeof CASES)[number];
 type Engine = 'native' | 'wasm' | 'onnxruntime' | 'pytorch';
+const ENGINES: Engine[] = ['native', 'wasm', 'onnxruntime', 'pytorch'];
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,120 +38,102 @@ function option(name: string): string | undefined {
 }
 
 const seconds = Number(option('seconds') ?? 5);
-const cases = (option('cases')?.split(',') ?? CASES) as Case[];
-const engines = (option('engines')?.split(',') ?? ['native', 'wasm', 'onnxruntime', 'pytorch']) as Engine[];
-const SIGMA = 0.25;
+const rounds = Number(option('rounds') ?? 3);
+const cases = (option('cases')?.split(',') ?? CASE_NAMES) as CaseName[];
+const engines = (option('engines')?.split(',') ?? ['native', 'onnxruntime', 'pytorch']) as Engine[];
+if (!(seconds > 0)) fail('--seconds must be a positive number');
+if (!Number.isInteger(rounds) || rounds < 1) fail('--rounds must be a positive integer');
+for (const c of cases) if (!(c in CASES)) fail(`unknown case "${c}"; cases: ${CASE_NAMES.join(', ')}`);
+for (const e of engines) if (!ENGINES.includes(e)) fail(`unknown engine "${e}"; engines: ${ENGINES.join(', ')}`);
 
 function emit(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-function lenet(): tfl.LayersModel {
-  return ARCHITECTURES.lenet.build({ numClasses: 10, inputShape: [28, 28, 1], normalization: { mean: [0], std: [1] }, seed: 1 });
+function packageVersion(name: string): string {
+  const url = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
 }
 
-function resnet20(): tfl.LayersModel {
-  return ARCHITECTURES.cifar_resnet20.build({
-    numClasses: 10, inputShape: [32, 32, 3], seed: 1,
-    normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] },
-  });
+function debianVersion(pkg: string): string {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : 'not installed';
 }
 
-/** Switches to a tfjs engine; returns why it cannot run, if it cannot. */
-async function use(engine: BackendName): Promise<string | undefined> {
-  if (engine === 'native' && nativeUnavailableReason() !== undefined) return nativeUnavailableReason();
-  await setBackend(engine);
-  return undefined;
+const ENGINE_SCRIPT = fileURLToPath(new URL('./engine.js', import.meta.url));
+
+/** One round of one engine, in a process of its own. */
+function measure(name: CaseName, engine: Engine): Record<string, unknown> {
+  const c = CASES[name];
+  if (engine === 'pytorch') return pytorchTraining(c.arch, c.batch, NUM_NOISE, seconds);
+  const r = spawnSync(process.execPath, [ENGINE_SCRIPT, name, engine, String(seconds)], { encoding: 'utf8' });
+  if (r.status !== 0) return { skipped: `${engine} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`}` };
+  return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-const tfjsEngines = engines.filter((e): e is 'native' | 'wasm' => e === 'native' || e === 'wasm');
+interface Summary { engine: Engine; best: number; min: number; max: number; peakRssMB: number; ratio?: number }
 
-/** Runs `measure` on each selected tfjs engine that can run here; reports the others as skipped. */
-async function onTfjsEngines(name: Case, measure: (engine: 'native' | 'wasm') => Promise<void>): Promise<void> {
-  for (const engine of tfjsEngines) {
-    const why = await use(engine);
-    if (why !== undefined) {
-      emit({ case: name, engine, skipped: why });
+const torch = pythonWithTorch();
+emit({
+  machine: cpus()[0]?.model, cores: cpus().length, node: process.version,
+  tfjs: packageVersion('@tensorflow/tfjs-core'), onnxruntimeNode: packageVersion('onnxruntime-node'),
+  onednn: debianVersion('libdnnl-dev'),
+  torch: torch === null ? 'not found' : spawnSync(torch, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim(),
+  blas: debianBlas(), seconds, rounds,
+});
+
+const table: string[] = [];
+for (const name of cases) {
+  const c = CASES[name];
+  const caseEngines = engines.filter((e) => e === 'native' || e === 'wasm' || e === c.peer);
+  const results = new Map<Engine, Record<string, unknown>[]>(caseEngines.map((e) => [e, []]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const engine of caseEngines) {
+      process.stderr.write(`${name}: ${engine}, round ${round} of ${rounds}…\n`);
+      results.get(engine)!.push(measure(name, engine));
+    }
+  }
+  const summaries: Summary[] = [];
+  for (const engine of caseEngines) {
+    const runs = results.get(engine)!;
+    const skipped = runs.find((r) => 'skipped' in r);
+    if (skipped !== undefined) {
+      emit({ case: name, engine, skipped: skipped['skipped'] });
       continue;
     }
-    process.stderr.write(`${name} on ${engine}…\n`);
-    await measure(engine);
-  }
-}
-
-async function lenetCertify(): Promise<void> {
-  const batch = 1000;
-  const x = testImage([28, 28, 1], 3);
-  let ortRate: number | undefined;
-  if (engines.includes('onnxruntime')) {
-    await use(loadAddon().addon ? 'native' : 'wasm');
-    const model = lenet();
-    const flops = forwardFlopsPerImage(model);
-    try {
-      process.stderr.write('lenet-certify on onnxruntime…\n');
-      const r = await onnxSampling(model, x, SIGMA, batch, seconds);
-      ortRate = r.imagesPerSec;
-      emit({ case: 'lenet-certify', engine: 'onnxruntime', batch, noise: r.noise, imagesPerSec: round3(r.imagesPerSec),
-        gflops: round3(r.imagesPerSec * flops / 1e9), rssGrowthMB: round3(r.rssGrowthMB) });
-    } catch (err) {
-      emit({ case: 'lenet-certify', engine: 'onnxruntime', pending: `ONNX export or session failed: ${err instanceof Error ? err.message : String(err)}` });
-    }
-    model.dispose();
-  }
-  await onTfjsEngines('lenet-certify', async (engine) => {
-    const model = lenet();
-    const flops = forwardFlopsPerImage(model);
-    const r = await tfjsSampling(model, x, SIGMA, batch, seconds);
+    const rates = runs.map((r) => r['rate'] as number);
+    const best = Math.max(...rates);
+    const peakRssMB = Math.max(...runs.map((r) => r['peakRssMB'] as number));
+    const growth = runs.map((r) => r['rssGrowthMB']).filter((g): g is number => typeof g === 'number');
+    const flops = runs[0]!['flopsPerUnit'];
+    summaries.push({ engine, best, min: Math.min(...rates), max: best, peakRssMB });
     emit({
-      case: 'lenet-certify', engine, batch, imagesPerSec: round3(r.imagesPerSec), gflops: round3(r.imagesPerSec * flops / 1e9),
-      ...(ortRate === undefined ? {} : { ratioVsOnnxruntime: round3(r.imagesPerSec / ortRate) }),
-      rssGrowthMB: round3(r.rssGrowthMB),
+      case: name, engine, unit: c.kind === 'certify' ? 'images/s' : 'noisy samples/s', batch: c.batch,
+      ...(c.kind === 'train' ? { m: NUM_NOISE } : {}),
+      best: round3(best), spread: [round3(Math.min(...rates)), round3(best)], rounds: rates.map(round3),
+      ...(typeof flops === 'number' ? { gflops: round3(best * flops / 1e9) } : {}),
+      peakRssMB: round3(peakRssMB),
+      ...(growth.length > 0 ? { rssGrowthMB: round3(Math.max(...growth)) } : {}),
+      ...(runs[0]!['torch'] === undefined ? {} : { torch: runs[0]!['torch'], threads: runs[0]!['threads'] }),
+      ...(runs[0]!['noise'] === undefined ? {} : { noise: runs[0]!['noise'] }),
     });
-    model.dispose();
-  });
-}
-
-async function training(name: Case, build: () => tfl.LayersModel, noisySamples: number): Promise<void> {
-  // The issue's yardstick for LeNet: the authors' PyTorch loop on the same machine, in the same run.
-  let torchRate: number | undefined;
-  if (name === 'lenet-train-consistency' && engines.includes('pytorch')) {
-    process.stderr.write(`${name} on pytorch…\n`);
-    const r = pytorchLenetTraining(seconds);
-    if ('skipped' in r) emit({ case: name, engine: 'pytorch', skipped: r.skipped });
-    else {
-      torchRate = r.noisySamplesPerSec;
-      emit({ case: name, engine: 'pytorch', m: 2, noisySamplesPerStep: noisySamples, noisySamplesPerSec: round3(r.noisySamplesPerSec),
-        imagesPerSec: round3(r.noisySamplesPerSec / 2), threads: r.threads, torch: r.torch, blas: r.blas });
-    }
   }
-  await onTfjsEngines(name, async (engine) => {
-    const model = build();
-    const flops = forwardFlopsPerImage(model) * TRAIN_FLOPS_FACTOR;
-    // wasm trains a ResNet at seconds per step: one measured step is enough for a rate.
-    const r = await trainingThroughput(model, 10, noisySamples, 2, SIGMA, engine === 'wasm' ? seconds / 4 : seconds, engine === 'wasm' ? 1 : 2);
-    emit({
-      case: name, engine, m: 2, noisySamplesPerStep: noisySamples, noisySamplesPerSec: round3(r.noisySamplesPerSec),
-      imagesPerSec: round3(r.imagesPerSec), gflops: round3(r.noisySamplesPerSec * flops / 1e9),
-      ...(torchRate === undefined ? {} : { ratioVsPytorch: round3(r.noisySamplesPerSec / torchRate) }),
-    });
-    model.dispose();
-  });
+  const peer = summaries.find((s) => s.engine === c.peer);
+  for (const s of summaries) {
+    if (peer !== undefined && s !== peer) {
+      s.ratio = s.best / peer.best;
+      const agreement: Record<string, unknown> = {};
+      if (c.kind === 'certify') {
+        // Same weights, same noise: the warm-up call's arg-max counts should agree up to float near-ties.
+        const a = results.get(s.engine)![0]!['counts'] as number[];
+        const b = results.get(peer.engine)![0]!['counts'] as number[];
+        agreement['countsDiffering'] = a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / 2;
+      }
+      emit({ case: name, engine: s.engine, peer: peer.engine, ratio: round3(s.ratio),
+        ratioWorstRounds: round3(s.min / peer.max), ...agreement });
+    }
+    table.push(`| ${name} | ${s.engine} | ${round3(s.best)} | ${round3(s.min)}–${round3(s.max)} | ${Math.round(s.peakRssMB)} | `
+      + `${s.ratio === undefined ? '' : `${round3(s.ratio)}×`} |`);
+  }
 }
-
-async function resnetInfer(): Promise<void> {
-  await onTfjsEngines('resnet20-infer', async (engine) => {
-    const model = resnet20();
-    const rate = await inferenceThroughput(model, 500, seconds);
-    emit({ case: 'resnet20-infer', engine, batch: 500, imagesPerSec: round3(rate), gflops: round3(rate * forwardFlopsPerImage(model) / 1e9) });
-    model.dispose();
-  });
-}
-
-for (const c of cases) {
-  if (c === 'lenet-certify') await lenetCertify();
-  else if (c === 'lenet-train-consistency') await training(c, lenet, 256);
-  else if (c === 'resnet20-infer') await resnetInfer();
-  else if (c === 'resnet20-train') await training(c, resnet20, 128);
-  else throw new Error(`unknown case ${String(c)}; cases: ${CASES.join(', ')}`);
-  tf.disposeVariables();
-}
+process.stderr.write(['', '| case | engine | best | spread | peak RSS MiB | vs peer |', '| :-- | :-- | --: | --: | --: | --: |', ...table, ''].join('\n'));

@@ -4,15 +4,15 @@ import { nativePhiloxNoise } from '../src/backend/noise.js';
 import { createMethod } from '../src/training/methods.js';
 import { Sgd } from '../src/training/sgd.js';
 import { trainableVariables, trainStep } from '../src/training/step.js';
-import { timeIt } from './measure.js';
+import { timeIt, type Measurement } from './measure.js';
 
 /**
- * Consistency training (m noisy copies per image, the paper's SGD) on the active backend:
- * each optimizer step sees `noisySamples` noisy samples, i.e. noisySamples/m images, as in the
- * authors' batching of a loader batch of `noisySamples` images into m steps.
+ * Consistency training (m noisy copies per image, the paper's SGD) on the active backend: each
+ * optimizer step sees `noisySamples` noisy samples, i.e. noisySamples / m images, as in the
+ * authors' loop. The rate is in noisy samples per second.
  */
 export async function trainingThroughput(model: tfl.LayersModel, numClasses: number, noisySamples: number, m: number,
-  sigma: number, seconds: number, minSteps = 2): Promise<{ noisySamplesPerSec: number; imagesPerSec: number; loss: number }> {
+  sigma: number, seconds: number, minSteps = 2): Promise<Measurement> {
   const method = createMethod('consistency', sigma, { numNoise: m });
   const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
   const variables = trainableVariables(model);
@@ -20,32 +20,12 @@ export async function trainingThroughput(model: tfl.LayersModel, numClasses: num
   const [h, w, c] = model.inputs[0]!.shape.slice(1) as number[];
   const x = tf.randomUniform([images, h!, w!, c!], 0, 1, 'float32', 1) as tf.Tensor4D;
   const labels = tf.tensor1d(Array.from({ length: images }, (_, i) => i % numClasses), 'int32');
-  let step = 0, loss = NaN;
+  let step = 0;
   try {
-    const { units, seconds: s } = await timeIt(() => {
-      const result = trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 }, { x, labels });
-      loss = result.loss;
-      return result.numSamples;
-    }, seconds, minSteps);
-    return { noisySamplesPerSec: units / s, imagesPerSec: units / s / m, loss };
+    // Two warm-up steps: the first builds the gradient graph's primitives, the second the optimizer's slots.
+    return await timeIt(() => trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 },
+      { x, labels }).numSamples, seconds, minSteps, 2);
   } finally {
     tf.dispose([x, labels]);
-  }
-}
-
-/** Inference (logits of a batch) on the active backend. */
-export async function inferenceThroughput(model: tfl.LayersModel, batch: number, seconds: number): Promise<number> {
-  const [h, w, c] = model.inputs[0]!.shape.slice(1) as number[];
-  const x = tf.randomUniform([batch, h!, w!, c!], 0, 1, 'float32', 2);
-  try {
-    const { units, seconds: s } = await timeIt(async () => {
-      const y = model.apply(x, { training: false }) as tf.Tensor;
-      await y.data();
-      y.dispose();
-      return batch;
-    }, seconds);
-    return units / s;
-  } finally {
-    x.dispose();
   }
 }
