@@ -18,11 +18,21 @@ OUT=${OUT:-docs/results/fashion-mnist}
 MAX=${MAX:-10000}
 PROTOCOL="--dataset fashion-mnist --arch lenet --epochs 30 --lr 0.01 --lr-steps 10,20 --batch 256 --momentum 0.9 --weight-decay 1e-4 --seed 0"
 
+# finished DIR: whether DIR holds a model whose training ran all its epochs (its smoothcert.json says so).
+# The checkpoint is not committed, so a finished model checked out on another machine has none.
+finished() {
+  [ -f "$1/smoothcert.json" ] && node -e '
+    const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).training;
+    process.exit(t && t.epochsDone === t.epochs ? 0 : 1);' "$1/smoothcert.json"
+}
+
 # train NAME SIGMA METHOD-FLAGS...: trains (or resumes, or skips) the model NAME at SIGMA.
 train() {
   name=$1; sigma=$2; shift 2
   dir=$OUT/$name
-  if [ -f "$dir/checkpoint.ckpt" ]; then
+  if finished "$dir"; then
+    echo "$name: trained"
+  elif [ -f "$dir/checkpoint.ckpt" ]; then
     $SC train --out "$dir" --resume
   else
     $SC train --out "$dir" --sigma "$sigma" $PROTOCOL "$@"
