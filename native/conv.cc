@@ -125,14 +125,15 @@ struct ConvForward {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
   WeightsLayout weights;
-  ConvForward(const ConvShape& s, bool bias, Activation act, float alpha)
-      : pd(makePd(s, bias, act, alpha)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
+  ConvForward(const ConvShape& s, bool bias, bool sum, Activation act, float alpha)
+      : pd(makePd(s, bias, sum, act, alpha)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
 
-  static dnnl::convolution_forward::primitive_desc makePd(const ConvShape& s, bool bias, Activation act, float alpha) {
+  static dnnl::convolution_forward::primitive_desc makePd(const ConvShape& s, bool bias, bool sum, Activation act, float alpha) {
     using PD = dnnl::convolution_forward::primitive_desc;
     // The descriptor and attributes must outlive the candidates: oneDNN's implementation
     // iterator reads them again on next_impl().
     dnnl::post_ops ops;
+    if (sum) ops.append_sum(1.f);  // y = conv + y (a residual block's shortcut), before the activation
     appendActivation(ops, act, alpha);
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
@@ -148,20 +149,25 @@ struct ConvForward {
   }
 };
 
-// conv2d(x, xDims, w, wDims, y, yDims, params, bias|null, activation, alpha)
+// conv2d(x, xDims, w, wDims, y, yDims, params, bias|null, activation, alpha, residual|null):
+// y = activation(conv(x, w) + bias + residual), the residual added by oneDNN's sum post-op.
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   ConvShape s = readShape(dims(info, 1), dims(info, 3), dims(info, 5), dims(info, 6));
   float* bias = f32OrNull(info, 7);
   auto act = static_cast<Activation>(int64Arg(info, 8));
   float alpha = static_cast<float>(doubleArg(info, 9));
+  float* residual = f32OrNull(info, 10);
   uint32_t alphaBits;
   std::memcpy(&alphaBits, &alpha, 4);
-  auto& c = cached<ConvForward>(s.key("conv", (bias ? 1 : 0) | (static_cast<int64_t>(act) << 1) | (int64_t(alphaBits) << 8)),
-                                [&] { return std::make_shared<ConvForward>(s, bias != nullptr, act, alpha); });
+  int64_t variant = (bias ? 1 : 0) | (residual ? 2 : 0) | (static_cast<int64_t>(act) << 2) | (int64_t(alphaBits) << 8);
+  auto& c = cached<ConvForward>(s.key("conv", variant),
+                                [&] { return std::make_shared<ConvForward>(s, bias != nullptr, residual != nullptr, act, alpha); });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
+  float* y = f32(info, 4);
+  if (residual && residual != y) std::memcpy(y, residual, s.dst().get_size());
   memory src(s.src(), eng, f32(info, 0));
-  memory dst(s.dst(), eng, f32(info, 4));
+  memory dst(s.dst(), eng, y);
   memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
   if (bias) args.emplace(DNNL_ARG_BIAS, memory({{s.oc}, dt::f32, tag::a}, eng, bias));

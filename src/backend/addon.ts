@@ -21,9 +21,12 @@ type Dims = readonly number[];
  */
 export interface NativeAddon {
   info(): { onednn: string; threads: number; cachedPrimitives: number };
-  /** conv params: [strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight]. */
+  /**
+   * y = activation(conv(x, w) + bias + residual); conv params: [strideH, strideW, dilationH,
+   * dilationW, padTop, padBottom, padLeft, padRight].
+   */
   conv2d(x: Float32Array, xDims: Dims, w: Float32Array, wDims: Dims, y: Float32Array, yDims: Dims,
-    params: Dims, bias: Float32Array | null, activation: number, alpha: number): void;
+    params: Dims, bias: Float32Array | null, activation: number, alpha: number, residual: Float32Array | null): void;
   conv2dBackpropInput(dy: Float32Array, dyDims: Dims, w: Float32Array, wDims: Dims, dx: Float32Array, dxDims: Dims,
     params: Dims): void;
   conv2dBackpropFilter(x: Float32Array, xDims: Dims, dy: Float32Array, dyDims: Dims, dw: Float32Array, wDims: Dims,

@@ -112,6 +112,57 @@ describe(`training-mode batch norm on ${ENGINE}`, () => {
     }));
 });
 
+describe(`inference batch norm after a convolution on ${ENGINE}`, () => {
+  // conv → BN (moving statistics) → + shortcut → ReLU, as a ResNet block runs at certification time;
+  // on the native backend folded into one convolution (fusion.ts foldBatchNorm, foldResidual).
+  const channels = 6;
+  const bnParams = () => ({
+    mean: rand([channels], 21, -0.5, 0.5) as tf.Tensor1D, variance: rand([channels], 22, 0.2, 2) as tf.Tensor1D,
+    offset: rand([channels], 23, -0.5, 0.5) as tf.Tensor1D, scale: rand([channels], 24, 0.5, 1.5) as tf.Tensor1D,
+  });
+  const block = (bias: boolean) => () => {
+    const x = rand([3, 7, 7, 4], 25) as tf.Tensor4D;
+    const c = tf.fused.conv2d({ x, filter: rand([3, 3, 4, channels], 26) as tf.Tensor4D, strides: 1, pad: 'same',
+      ...(bias ? { bias: rand([channels], 27) } : {}) });
+    const { mean, variance, offset, scale } = bnParams();
+    const y = tf.batchNorm(c, mean, variance, offset, scale, 1e-3);
+    const out = tf.relu(tf.add(y, rand([3, 7, 7, channels], 28)));
+    return [out, tf.relu(y)];
+  };
+  test('conv → BN → + shortcut → ReLU, and conv → BN → ReLU, match the CPU backend', () => assertMatchesCpu(block(false)));
+  test('the same with a convolution bias', () => assertMatchesCpu(block(true)));
+  test('the convolution output read as well: unchanged by the fold', () => assertMatchesCpu(() => {
+    const c = tf.fused.conv2d({ x: rand([2, 5, 5, 3], 29) as tf.Tensor4D, filter: rand([1, 1, 3, channels], 30) as tf.Tensor4D, strides: 1, pad: 'valid' });
+    const { mean, variance, offset, scale } = bnParams();
+    return [tf.batchNorm(c, mean, variance, offset, scale, 1e-3), c];
+  }));
+  test('the fold happens: BN, sum and ReLU inputs are one pending convolution; nothing is left behind',
+    { skip: ENGINE !== 'native' && 'a fusion of the native backend' }, () => {
+      const before = [tf.memory().numTensors, tf.engine().backend.numDataIds()];
+      tf.tidy(() => {
+        const backend = tf.backend() as NativeBackend;
+        const c = tf.fused.conv2d({ x: rand([2, 5, 5, 3], 31) as tf.Tensor4D, filter: rand([3, 3, 3, channels], 32) as tf.Tensor4D, strides: 1, pad: 'same' });
+        const { mean, variance, offset, scale } = bnParams();
+        const y = tf.batchNorm(c, mean, variance, offset, scale, 1e-3);
+        const sum = tf.add(y, rand([2, 5, 5, channels], 33));
+        assert.equal(backend.pendingRecipe(y)?.kind, 'conv', 'the batch norm is a pending convolution');
+        assert.equal(backend.pendingRecipe(sum)?.kind, 'conv', 'so is the sum');
+        tf.relu(sum).dataSync();
+      });
+      assert.deepEqual([tf.memory().numTensors, tf.engine().backend.numDataIds()], before);
+    });
+  test('a ResNet-20 with trained-looking statistics: logits match the CPU backend', () => {
+    const data = DATASETS.cifar10;
+    const model = ARCHITECTURES.cifar_resnet20.build({ numClasses: 10, inputShape: data.shape, normalization: data.normalization, seed: 3 });
+    let seed = 100;
+    const ranges = [[0.5, 1.5], [-0.5, 0.5], [-0.5, 0.5], [0.3, 2]]; // gamma, beta, moving mean, moving variance
+    const bns = model.layers.filter((l) => l instanceof BatchNorm);
+    assert.ok(bns.length === 21, `ResNet-20 has 21 batch norms, found ${bns.length}`);
+    for (const layer of bns) layer.setWeights(layer.getWeights().map((w, i) => rand(w.shape, seed++, ranges[i]![0], ranges[i]![1])));
+    return assertMatchesCpu(() => model.apply(rand([4, 32, 32, 3], 40, 0, 1), { training: false }) as tf.Tensor, { atol: 1e-4, rtol: 1e-3 });
+  });
+});
+
 describe('BatchNorm without the custom kernels', () => {
   /** Output, gradients and moving statistics of one training-mode application of a batch-norm layer. */
   function apply(layer: tfl.layers.Layer, x: tf.Tensor): Float32Array[] {

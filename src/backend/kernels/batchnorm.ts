@@ -1,7 +1,7 @@
 import { FusedBatchNorm, util, type FusedBatchNormAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, type BatchNormAttrs } from '../../custom-kernels.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
-import { pendingBatchNorm } from './fusion.js';
+import { foldBatchNorm, pendingBatchNorm } from './fusion.js';
 
 type BatchNormIn = { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo };
 
@@ -9,6 +9,8 @@ const cpuFusedBatchNorm = cpuKernel(FusedBatchNorm);
 function fusedBatchNorm(args: KernelArgs<BatchNormIn, FusedBatchNormAttrs>): TensorInfo {
   const { inputs: { x, mean, variance, offset, scale }, backend, attrs } = args;
   if (!allFloat32(x, mean, variance, offset, scale)) return cpuFusedBatchNorm(args);
+  const folded = foldBatchNorm(backend, x, { mean, variance, epsilon: attrs.varianceEpsilon, ...(offset ? { offset } : {}), ...(scale ? { scale } : {}) });
+  if (folded !== undefined) return folded;
   // tfjs indexes each parameter modulo its length; the addon covers lengths 1 and one common
   // period that divides x (a per-channel vector over NHWC in every model here).
   const lengths = [mean, variance, offset, scale].filter((t) => t !== undefined).map((t) => util.sizeFromShape(t!.shape));

@@ -1,8 +1,9 @@
 import {
-  backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D,
+  backend_util, util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D,
   type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs, type FusedConv2DAttrs,
   type KernelConfig, type KernelFunc, type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { ACTIVATION } from '../addon.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
 import { fusedActivation, fusedBias } from './fused-attrs.js';
 import { pendingConv, type ConvRecipe } from './fusion.js';
@@ -55,8 +56,14 @@ function fusedConv2D(args: KernelArgs<Conv2DIn & { bias?: TensorInfo; preluActiv
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
     attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
   if (!consistent(info)) return cpuFusedConv2D(args);
+  // Without an activation the output stays pending, so that an inference batch norm, a residual
+  // Add and a Relu after it fold into this one convolution (fusion.ts).
+  const perChannelBias = bias === undefined || (util.sizeFromShape(bias.shape) === filter.shape[3] && bias.shape[bias.shape.length - 1] === filter.shape[3]);
+  if (act === ACTIVATION.linear && perChannelBias) {
+    return pendingConv(backend, { kind: 'conv', x, filter, params: convParams(info), ...(bias ? { bias } : {}) }, info.outShape);
+  }
   return backend.output(info.outShape, (y) => backend.addon.conv2d(backend.f32(x), x.shape, backend.f32(filter), filter.shape,
-    y, info.outShape, convParams(info), b, act, attrs.leakyreluAlpha ?? 0.2));
+    y, info.outShape, convParams(info), b, act, attrs.leakyreluAlpha ?? 0.2, null));
 }
 
 const cpuBackpropInput = cpuKernel(Conv2DBackpropInput);

@@ -12,6 +12,8 @@ import type { NativeBackend } from '../native-backend.js';
  * one native pass, and the lazy tensor is never written unless something else reads it:
  *
  *   Conv2D → Add(per-channel bias)   folds the bias into the convolution        (foldBias)
+ *   conv → batch norm (inference)    scales the filter, shifts the bias         (foldBatchNorm)
+ *   conv → Add(residual)             oneDNN's sum post-op adds it               (foldResidual)
  *   Conv2D(+bias) → Relu             one oneDNN primitive with a ReLU post-op   (reluOfPending)
  *   batch norm (training) → Add      adds a residual in the normalizing pass    (foldResidual)
  *   batch norm(+residual) → Relu     rectified in the same pass                 (reluOfPending)
@@ -33,8 +35,9 @@ export interface StepRecipe {
 }
 
 /**
- * A convolution, plus a per-channel bias once an Add has folded one in; `relu` is the ReLU of
- * this tensor when a Relu kernel has computed it directly (step of either is the same).
+ * A convolution, plus a per-channel bias once an Add (or an inference batch norm) has folded one
+ * in, plus a `residual` of its shape once an Add has folded one in; `relu` is the ReLU of this
+ * tensor when a Relu kernel has computed it directly (step of either is the same).
  */
 export interface ConvRecipe {
   kind: 'conv';
@@ -43,6 +46,7 @@ export interface ConvRecipe {
   /** The addon's conv params for this geometry. */
   params: number[];
   bias?: TensorInfo;
+  residual?: TensorInfo;
   relu?: TensorInfo;
 }
 
@@ -77,7 +81,7 @@ export interface MaxPoolGradRecipe {
 /** Computes a conv recipe (with its bias, if folded in) into y, followed by `activation`. */
 export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array, outShape: number[], activation: number): void {
   backend.addon.conv2d(backend.f32(r.x), r.x.shape, backend.f32(r.filter), r.filter.shape, y, outShape, r.params,
-    r.bias ? backend.f32(r.bias) : null, activation, 0);
+    r.bias ? backend.f32(r.bias) : null, activation, 0, r.residual ? backend.f32(r.residual) : null);
 }
 
 /** Computes a batch-norm recipe (with its residual, if folded in) into y, rectified when `relu`. */
@@ -102,7 +106,7 @@ export function maxPoolGradInto(backend: NativeBackend, r: MaxPoolGradRecipe, dx
 
 /** A lazy convolution tensor of `recipe`: written only if something reads it unfused. */
 export function pendingConv(backend: NativeBackend, recipe: ConvRecipe, outShape: number[]): TensorInfo {
-  const deps = recipe.bias ? [recipe.x, recipe.filter, recipe.bias] : [recipe.x, recipe.filter];
+  const deps = [recipe.x, recipe.filter, recipe.bias, recipe.residual].filter((t): t is TensorInfo => t !== undefined);
   return backend.lazyOutput(outShape, deps, (y) => convInto(backend, recipe, y, outShape, ACTIVATION.linear), recipe);
 }
 
@@ -121,17 +125,62 @@ export function foldBias(backend: NativeBackend, conv: TensorInfo, bias: TensorI
 }
 
 /**
- * The pending batch norm `bn` plus `residual` (a residual block's shortcut: same shape, no
- * broadcasting), as one pending tensor; undefined when bn is not a pending batch norm without
- * a residual yet.
+ * The pending batch norm or convolution `pending` plus `residual` (a residual block's shortcut:
+ * same shape, no broadcasting), as one pending tensor; undefined when `pending` is neither, or
+ * already has a residual or a computed ReLU.
  */
-export function foldResidual(backend: NativeBackend, bn: TensorInfo, residual: TensorInfo): TensorInfo | undefined {
-  const r = backend.pendingRecipe(bn);
-  if (r?.kind !== 'batchNorm' || r.residual !== undefined || residual.dtype !== 'float32' || !util.arraysEqual(bn.shape, residual.shape)) {
+export function foldResidual(backend: NativeBackend, pending: TensorInfo, residual: TensorInfo): TensorInfo | undefined {
+  const r = backend.pendingRecipe(pending);
+  if ((r?.kind !== 'batchNorm' && r?.kind !== 'conv') || r.residual !== undefined || r.relu !== undefined
+    || residual.dtype !== 'float32' || !util.arraysEqual(pending.shape, residual.shape)) {
     return undefined;
   }
+  if (r.kind === 'conv') return pendingConv(backend, { kind: 'conv', x: r.x, filter: r.filter, params: r.params, bias: r.bias, residual }, pending.shape);
   const { x, mean, variance, scale, offset, epsilon } = r;
   return pendingBatchNorm(backend, { kind: 'batchNorm', x, mean, variance, scale, offset, epsilon, residual });
+}
+
+/** An inference batch norm's per-channel statistics and affine parameters (tfjs's FusedBatchNorm inputs). */
+export interface BatchNormParams {
+  mean: TensorInfo;
+  variance: TensorInfo;
+  offset?: TensorInfo;
+  scale?: TensorInfo;
+  epsilon: number;
+}
+
+/**
+ * An inference batch norm of the pending convolution `conv` as one pending convolution:
+ * (conv(x, W) + b − μ)·γ/√(σ² + ε) + β = conv(x, W·s) + (b − μ)·s + β with s = γ/√(σ² + ε) per
+ * output channel, so a ResNet's conv → BN → ReLU (→ + shortcut) is one oneDNN primitive at
+ * certification time, as onnxruntime folds it when it loads a model. Undefined unless conv is a
+ * pending convolution without residual or computed ReLU and every parameter has one value per
+ * output channel. The scaled filter is a new small tensor, recomputed per call (a 3×3×64×64
+ * filter is 37k multiplications next to the convolution's 10⁹ at batch 400).
+ */
+export function foldBatchNorm(backend: NativeBackend, conv: TensorInfo, bn: BatchNormParams): TensorInfo | undefined {
+  const r = backend.pendingRecipe(conv);
+  if (r?.kind !== 'conv' || r.residual !== undefined || r.relu !== undefined) return undefined;
+  const channels = r.filter.shape[3]!;
+  const params = [bn.mean, bn.variance, bn.offset, bn.scale].filter((t): t is TensorInfo => t !== undefined);
+  if (params.some((t) => t.dtype !== 'float32' || util.sizeFromShape(t.shape) !== channels)) return undefined;
+  const mean = backend.f32(bn.mean), variance = backend.f32(bn.variance);
+  const offset = bn.offset ? backend.f32(bn.offset) : undefined, gamma = bn.scale ? backend.f32(bn.scale) : undefined;
+  const oldBias = r.bias ? backend.f32(r.bias) : undefined;
+  const s = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) s[c] = (gamma ? gamma[c]! : 1) / Math.sqrt(variance[c]! + bn.epsilon);
+  const w = backend.f32(r.filter);
+  const filter = backend.output(r.filter.shape, (out) => {
+    for (let i = 0; i < out.length; i++) out[i] = w[i]! * s[i % channels]!;  // HWIO: output channel is the last axis
+  });
+  const bias = backend.output([channels], (out) => {
+    for (let c = 0; c < channels; c++) out[c] = ((oldBias ? oldBias[c]! : 0) - mean[c]!) * s[c]! + (offset ? offset[c]! : 0);
+  });
+  const folded = pendingConv(backend, { kind: 'conv', x: r.x, filter, params: r.params, bias }, conv.shape);
+  // The pending convolution holds its own references; these go with it.
+  backend.disposeData(filter.dataId);
+  backend.disposeData(bias.dataId);
+  return folded;
 }
 
 /**
