@@ -156,8 +156,11 @@ const referenceRows = () => {
 test('a second certify on the same --out is refused while the first runs, and the file holds each example once', async () => {
   const out = join(tmp, 'concurrent.tsv');
   const first = await startUntil(longRun(out), () => existsSync(out) && rows(out).length >= 3);
+  // Paused while the second tries, so that a fast machine cannot finish the first (and free the file) before.
+  first.child.kill('SIGSTOP');
   const second = cli(longRun(out));
-  assert.equal(second.status, 2);
+  first.child.kill('SIGCONT');
+  assert.equal(second.status, 2, second.stderr);
   assert.match(second.stderr, new RegExp(`result file .*concurrent\\.tsv is in use by process ${first.child.pid} `));
   assert.equal(await first.exited, 0, first.stderr());
   assert.deepEqual(withoutTime(out), referenceRows());

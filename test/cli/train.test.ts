@@ -115,11 +115,14 @@ test('a second trainer on the same run folder is refused; Ctrl-C stops the first
   const run = join(tmp, 'sigint');
   const longer = ['--sigma', '0.5', '--train-size', '640', '--batch', '64', '--eval-size', '64', '--epochs', '3'];
   const first = await startUntil(['train', '--out', run, ...longer], () => existsSync(join(run, 'checkpoint.ckpt')));
+  // Paused while the second trainer tries, so that a fast machine cannot finish the run (and free the folder) first.
+  first.child.kill('SIGSTOP');
   const second = cli(['train', '--out', run, '--resume']);
-  assert.equal(second.status, 2);
-  assert.match(second.stderr, new RegExp(`training run folder .*sigint is in use by process ${first.child.pid} `));
   const sent = performance.now();
-  first.child.kill('SIGINT');
+  first.child.kill('SIGINT'); // pending while it is stopped: handled as soon as it runs again, in its second epoch
+  first.child.kill('SIGCONT');
+  assert.equal(second.status, 2, second.stderr);
+  assert.match(second.stderr, new RegExp(`training run folder .*sigint is in use by process ${first.child.pid} `));
   assert.equal(await first.exited, 130, first.stderr());
   assert.ok(performance.now() - sent < 2000, `stopped ${(performance.now() - sent).toFixed(0)} ms after Ctrl-C`);
   assert.match(first.stderr(), /interrupted: .*sigint holds [12] finished epoch\(s\); continue with: smoothcert train --out .*sigint --resume/);
