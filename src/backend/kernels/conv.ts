@@ -1,11 +1,11 @@
 import {
-  backend_util, util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D,
+  backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D,
   type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs, type FusedConv2DAttrs,
   type KernelConfig, type KernelFunc, type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { ACTIVATION } from '../addon.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
-import { fusedActivation, fusedBias } from './fused-attrs.js';
+import { fusedActivation, fusedBias, perChannel } from './fused-attrs.js';
 import { pendingConv, type ConvRecipe } from './fusion.js';
 
 type Conv2DIn = { x: TensorInfo; filter: TensorInfo };
@@ -58,8 +58,7 @@ function fusedConv2D(args: KernelArgs<Conv2DIn & { bias?: TensorInfo; preluActiv
   if (!consistent(info)) return cpuFusedConv2D(args);
   // Without an activation the output stays pending, so that an inference batch norm, a residual
   // Add and a Relu after it fold into this one convolution (fusion.ts).
-  const perChannelBias = bias === undefined || (util.sizeFromShape(bias.shape) === filter.shape[3] && bias.shape[bias.shape.length - 1] === filter.shape[3]);
-  if (act === ACTIVATION.linear && perChannelBias) {
+  if (act === ACTIVATION.linear && (bias === undefined || perChannel(bias, filter.shape[3]!))) {
     return pendingConv(backend, { kind: 'conv', x, filter, params: convParams(info), ...(bias ? { bias } : {}) }, info.outShape);
   }
   return backend.output(info.outShape, (y) => backend.addon.conv2d(backend.f32(x), x.shape, backend.f32(filter), filter.shape,

@@ -11,14 +11,17 @@ export function fusedActivation(name: string | undefined): number | undefined {
   return act in ACTIVATION ? ACTIVATION[act as keyof typeof ACTIVATION] : undefined;
 }
 
+/** Whether t holds one value per channel of the last axis (a bias, or a batch norm's parameters). */
+export function perChannel(t: TensorInfo, channels: number): boolean {
+  return t.shape.reduce((a, b) => a * b, 1) === channels && t.shape[t.shape.length - 1] === channels;
+}
+
 /**
  * A fused bias as one value per output channel, or undefined when its shape does not broadcast
  * that way (the caller then falls back to the CPU kernel).
  */
 export function fusedBias(backend: NativeBackend, bias: TensorInfo, channels: number): Float32Array | undefined {
-  const size = bias.shape.reduce((a, b) => a * b, 1);
-  const perChannel = size === channels && bias.shape[bias.shape.length - 1] === channels;
-  if (perChannel) return backend.f32(bias);
-  if (size === 1) return new Float32Array(channels).fill(backend.f32(bias)[0]!);
+  if (perChannel(bias, channels)) return backend.f32(bias);
+  if (bias.shape.reduce((a, b) => a * b, 1) === 1) return new Float32Array(channels).fill(backend.f32(bias)[0]!);
   return undefined;
 }

@@ -1,6 +1,7 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { ACTIVATION, UNARY } from '../addon.js';
 import type { NativeBackend } from '../native-backend.js';
+import { perChannel } from './fused-attrs.js';
 
 /*
  * The one home of the native backend's fusions across kernels.
@@ -78,7 +79,7 @@ export interface MaxPoolGradRecipe {
   params: number[];
 }
 
-/** Computes a conv recipe (with its bias, if folded in) into y, followed by `activation`. */
+/** Computes a conv recipe (with its bias and residual, if folded in) into y, followed by `activation`. */
 export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array, outShape: number[], activation: number): void {
   backend.addon.conv2d(backend.f32(r.x), r.x.shape, backend.f32(r.filter), r.filter.shape, y, outShape, r.params,
     r.bias ? backend.f32(r.bias) : null, activation, 0, r.residual ? backend.f32(r.residual) : null);
@@ -117,10 +118,7 @@ export function pendingConv(backend: NativeBackend, recipe: ConvRecipe, outShape
 export function foldBias(backend: NativeBackend, conv: TensorInfo, bias: TensorInfo): TensorInfo | undefined {
   const r = backend.pendingRecipe(conv);
   if (r?.kind !== 'conv' || r.bias !== undefined || bias.dtype !== 'float32') return undefined;
-  const channels = r.filter.shape[3]!;
-  const perChannel = bias.shape.length <= conv.shape.length && bias.shape[bias.shape.length - 1] === channels
-    && util.sizeFromShape(bias.shape) === channels;
-  if (!perChannel) return undefined;
+  if (bias.shape.length > conv.shape.length || !perChannel(bias, r.filter.shape[3]!)) return undefined;
   return pendingConv(backend, { ...r, bias }, conv.shape);
 }
 
@@ -163,7 +161,7 @@ export function foldBatchNorm(backend: NativeBackend, conv: TensorInfo, bn: Batc
   if (r?.kind !== 'conv' || r.residual !== undefined || r.relu !== undefined) return undefined;
   const channels = r.filter.shape[3]!;
   const params = [bn.mean, bn.variance, bn.offset, bn.scale].filter((t): t is TensorInfo => t !== undefined);
-  if (params.some((t) => t.dtype !== 'float32' || util.sizeFromShape(t.shape) !== channels)) return undefined;
+  if (params.some((t) => t.dtype !== 'float32' || !perChannel(t, channels))) return undefined;
   const mean = backend.f32(bn.mean), variance = backend.f32(bn.variance);
   const offset = bn.offset ? backend.f32(bn.offset) : undefined, gamma = bn.scale ? backend.f32(bn.scale) : undefined;
   const oldBias = r.bias ? backend.f32(r.bias) : undefined;
