@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { loadAddon } from '../src/backend/addon.js';
 import { nativeClassifier } from '../src/backend/native-classifier.js';
+import type { Precision } from '../src/backend/native-backend.js';
 import { fillGaussian, SUBSTREAM, type NoiseKey } from '../src/noise/gaussian.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { timeIt, type Measurement } from './measure.js';
@@ -13,10 +14,13 @@ export interface SamplingResult extends Measurement {
   counts: number[];
 }
 
-/** Through the tfjs backend that is active (native: the countNoisy fast path; wasm: the portable path). */
+/**
+ * Through the tfjs backend that is active (native: the countNoisy fast path, convolutions at
+ * `precision`; wasm: the portable path).
+ */
 export async function tfjsSampling(model: tfl.LayersModel, x: Float32Array, sigma: number, batch: number,
-  seconds: number): Promise<SamplingResult> {
-  const classifier = nativeClassifier(model);
+  seconds: number, precision: Precision = 'fp32'): Promise<SamplingResult> {
+  const classifier = nativeClassifier(model, undefined, { precision });
   const key: NoiseKey = { seed: 0, stream: 0, substream: SUBSTREAM.estimate };
   let offset = 0;
   let first: number[] | undefined;

@@ -1,20 +1,24 @@
 /**
  * Where a consistency-training step (m = 2) spends its time on the native backend, for the
  * architecture named (default lenet: 256 noisy samples per step, the bench case
- * lenet-train-consistency; a CIFAR network: 128, as resnet20-train): per tfjs kernel (outermost
+ * lenet-train-consistency; a CIFAR network: 128, as resnet20-train), or with `certify` one
+ * certification batch (noise + forward + arg-max counts; 1000 samples for LeNet, 400 for a CIFAR
+ * network, as the bench's certify cases; `certify-bf16` with --precision bf16): per tfjs kernel (outermost
  * calls, so a kernel that computes a lazy input is charged for it) and per addon function
  * (native time only, keyed by shape for convolutions and matrix products). Not a benchmark:
  * the timers add overhead of their own. `node --cpu-prof` cannot be used instead: it corrupts
  * the heap inside oneDNN.
  *
- *   node dist/bench/profile.js [architecture] [steps]
+ *   node dist/bench/profile.js [architecture] [steps] [train|certify|certify-bf16]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon, type NativeAddon } from '../src/backend/addon.js';
 import { NATIVE_BACKEND } from '../src/backend/native-backend.js';
+import { nativeClassifier } from '../src/backend/native-classifier.js';
 import { nativePhiloxNoise } from '../src/backend/noise.js';
 import { nativeUnavailableReason, setBackend } from '../src/backend/select.js';
 import { DATASETS } from '../src/data/datasets.js';
+import { SUBSTREAM } from '../src/noise/gaussian.js';
 import { architectureFor } from '../src/models/registry.js';
 import { createMethod } from '../src/training/methods.js';
 import { Sgd } from '../src/training/sgd.js';
@@ -83,10 +87,11 @@ function print(title: string, tally: Tally, steps: number): void {
 
 const arch = process.argv[2] ?? 'lenet';
 const steps = Number(process.argv[3] ?? 60);
-// The bench cases' step sizes: LeNet's steps are twice ResNet-20's (the authors' batch sizes per dataset).
+const mode = process.argv[4] ?? 'train';
+if (mode !== 'train' && mode !== 'certify' && mode !== 'certify-bf16') throw new Error(`mode ${mode}: use train, certify or certify-bf16`);
+// The bench cases' sizes: LeNet's steps are twice ResNet-20's (the authors' batch sizes per dataset).
 const dataset = arch === 'lenet' ? DATASETS.mnist : DATASETS.cifar10;
-const noisySamples = arch === 'lenet' ? 256 : 128;
-const images = noisySamples / 2;
+const batch = mode === 'train' ? (arch === 'lenet' ? 256 : 128) : (arch === 'lenet' ? 1000 : 400);
 const addon = loadAddon().addon;
 if (nativeUnavailableReason() !== undefined || !addon) throw new Error(`native backend unavailable: ${nativeUnavailableReason()}`);
 await setBackend('native');
@@ -97,27 +102,42 @@ timeAddon(addon, natives);
 
 const model = architectureFor(arch, dataset.shape).build({ numClasses: dataset.numClasses, inputShape: dataset.shape,
   normalization: dataset.normalization, seed: 1 });
-const method = createMethod('consistency', 0.25, { numNoise: 2 });
-const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
-const variables = trainableVariables(model);
-const x = tf.randomUniform([images, ...dataset.shape], 0, 1, 'float32', 1) as tf.Tensor4D;
-const labels = tf.tensor1d(Array.from({ length: images }, (_, i) => i % dataset.numClasses), 'int32');
 const phases: StepTimings = { prepare: 0, lossAndGrads: 0, sgd: 0 };
-let step = 0;
-function profiledStep(): void {
-  trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 }, { x, labels }, phases);
+let profiledStep: () => Promise<void>;
+let release: () => void;
+if (mode === 'train') {
+  const method = createMethod('consistency', 0.25, { numNoise: 2 });
+  const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
+  const variables = trainableVariables(model);
+  const x = tf.randomUniform([batch / 2, ...dataset.shape], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const labels = tf.tensor1d(Array.from({ length: batch / 2 }, (_, i) => i % dataset.numClasses), 'int32');
+  let step = 0;
+  profiledStep = async () => {
+    trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 }, { x, labels }, phases);
+  };
+  release = () => tf.dispose([x, labels]);
+} else {
+  const classifier = nativeClassifier(model, undefined, { precision: mode === 'certify-bf16' ? 'bf16' : 'fp32' });
+  const x = tf.tidy(() => tf.randomUniform(dataset.shape, 0, 1, 'float32', 1).dataSync() as Float32Array).slice();
+  const counts = new Float64Array(dataset.numClasses);
+  let offset = 0;
+  profiledStep = async () => {
+    await classifier.countNoisy!(x, 0.25, { seed: 0, stream: 0, substream: SUBSTREAM.estimate }, offset, batch, batch, counts);
+    offset += batch;
+  };
+  release = () => undefined;
 }
 
-for (let i = 0; i < 3; i++) profiledStep(); // primitive creation and warm-up
+for (let i = 0; i < 3; i++) await profiledStep(); // primitive creation and warm-up
 kernels.clear();
 natives.clear();
 phases.prepare = phases.lossAndGrads = phases.sgd = 0;
 const start = performance.now();
-for (let i = 0; i < steps; i++) profiledStep();
+for (let i = 0; i < steps; i++) await profiledStep();
 const ms = (performance.now() - start) / steps;
-process.stdout.write(`${ms.toFixed(2)} ms/step (${((noisySamples / ms) * 1000).toFixed(0)} noisy samples/s with the timers on); phases ms/step: `
-  + `${Object.entries(phases).map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`).join(', ')}\n`);
+process.stdout.write(`${ms.toFixed(2)} ms/step (${((batch / ms) * 1000).toFixed(0)} ${mode === 'train' ? 'noisy samples' : 'images'}/s with the timers on)`
+  + (mode === 'train' ? `; phases ms/step: ${Object.entries(phases).map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`).join(', ')}` : '') + '\n');
 print('tfjs kernels', kernels, steps);
 print('addon functions', natives, steps);
 process.stdout.write(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
-tf.dispose([x, labels]);
+release();

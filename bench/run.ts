@@ -3,7 +3,7 @@
  * one JSON line per case and engine on stdout, a summary table and progress on stderr. Never part
  * of the test suite.
  *
- *   node dist/bench/run.js [--seconds S] [--rounds K] [--cases a,b] [--engines native,wasm,onnxruntime,pytorch]
+ *   node dist/bench/run.js [--seconds S] [--rounds K] [--cases a,b] [--engines native,native-bf16,wasm,onnxruntime,pytorch]
  *
  * Cases (bench/cases.ts): lenet-certify, resnet20-certify, resnet110-certify (Philox noise + forward +
  * arg-max counts; peer: onnxruntime-node on the ONNX export of the same weights), lenet-train-consistency,
@@ -14,7 +14,8 @@
  * alternation, K rounds of S seconds each (A, B, A, B, …), and reports each engine's best round
  * with the spread of all rounds; the ratio is best against best. Every round runs in a fresh
  * process, so the reported peak resident memory (maxRSS) is that case's alone. Default engines:
- * native and the peers; add wasm to measure the fallback too.
+ * native, native-bf16 (certify cases: `certify --precision bf16`, on CPUs with AVX512-BF16) and
+ * the peers; add wasm to measure the fallback too.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,8 +25,8 @@ import { CASE_NAMES, CASES, NUM_NOISE, type CaseName } from './cases.js';
 import { round3 } from './measure.js';
 import { debianBlas, pytorchTraining, pythonWithTorch } from './pytorch.js';
 
-type Engine = 'native' | 'wasm' | 'onnxruntime' | 'pytorch';
-const ENGINES: Engine[] = ['native', 'wasm', 'onnxruntime', 'pytorch'];
+type Engine = 'native' | 'native-bf16' | 'wasm' | 'onnxruntime' | 'pytorch';
+const ENGINES: Engine[] = ['native', 'native-bf16', 'wasm', 'onnxruntime', 'pytorch'];
 
 function fail(message: string): never {
   process.stderr.write(`bench: ${message}\n`);
@@ -40,7 +41,7 @@ function option(name: string): string | undefined {
 const seconds = Number(option('seconds') ?? 5);
 const rounds = Number(option('rounds') ?? 3);
 const cases = (option('cases')?.split(',') ?? CASE_NAMES) as CaseName[];
-const engines = (option('engines')?.split(',') ?? ['native', 'onnxruntime', 'pytorch']) as Engine[];
+const engines = (option('engines')?.split(',') ?? ['native', 'native-bf16', 'onnxruntime', 'pytorch']) as Engine[];
 if (!(seconds > 0)) fail('--seconds must be a positive number');
 if (!Number.isInteger(rounds) || rounds < 1) fail('--rounds must be a positive integer');
 for (const c of cases) if (!(c in CASES)) fail(`unknown case "${c}"; cases: ${CASE_NAMES.join(', ')}`);
@@ -85,7 +86,7 @@ emit({
 const table: string[] = [];
 for (const name of cases) {
   const c = CASES[name];
-  const caseEngines = engines.filter((e) => e === 'native' || e === 'wasm' || e === c.peer);
+  const caseEngines = engines.filter((e) => e === 'native' || e === 'wasm' || e === c.peer || (e === 'native-bf16' && c.kind === 'certify'));
   const results = new Map<Engine, Record<string, unknown>[]>(caseEngines.map((e) => [e, []]));
   for (let round = 1; round <= rounds; round++) {
     for (const engine of caseEngines) {

@@ -12,6 +12,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   out.Set("threads", omp_get_max_threads());
   out.Set("cachedPrimitives", static_cast<double>(sc::primitiveCache().size()));
+  // bf16 convolutions at full speed need AVX512-BF16 (or AMX); oneDNN's ISAs are nested bit sets.
+  auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  out.Set("bf16", (isa & bf16) == bf16);
   return out;
 }
 

@@ -20,13 +20,15 @@ type Dims = readonly number[];
  * for images and HWIO for filters, as in tfjs.
  */
 export interface NativeAddon {
-  info(): { onednn: string; threads: number; cachedPrimitives: number };
+  /** bf16: whether the CPU runs bf16 convolutions natively (AVX512-BF16 or AMX). */
+  info(): { onednn: string; threads: number; cachedPrimitives: number; bf16: boolean };
   /**
    * y = activation(conv(x, w) + bias + residual); conv params: [strideH, strideW, dilationH,
-   * dilationW, padTop, padBottom, padLeft, padRight].
+   * dilationW, padTop, padBottom, padLeft, padRight]. With bf16, x and w are rounded to bfloat16
+   * (float32 accumulation and output): inference only.
    */
   conv2d(x: Float32Array, xDims: Dims, w: Float32Array, wDims: Dims, y: Float32Array, yDims: Dims,
-    params: Dims, bias: Float32Array | null, activation: number, alpha: number, residual: Float32Array | null): void;
+    params: Dims, bias: Float32Array | null, activation: number, alpha: number, residual: Float32Array | null, bf16: boolean): void;
   conv2dBackpropInput(dy: Float32Array, dyDims: Dims, w: Float32Array, wDims: Dims, dx: Float32Array, dxDims: Dims,
     params: Dims): void;
   conv2dBackpropFilter(x: Float32Array, xDims: Dims, dy: Float32Array, dyDims: Dims, dw: Float32Array, wDims: Dims,

@@ -9,6 +9,13 @@ import type { Recipe } from './kernels/fusion.js';
 /** The name the native backend is registered under in tfjs. */
 export const NATIVE_BACKEND = 'smoothcert-native';
 
+/**
+ * Arithmetic of a classifier's forward convolutions: fp32, or bf16 (inputs and filters rounded to
+ * bfloat16, float32 accumulation; oneDNN's bf16 primitives) for certification on CPUs with
+ * AVX512-BF16.
+ */
+export type Precision = 'fp32' | 'bf16';
+
 /** Buffers below this size come from V8's allocator directly; recycling them gains nothing. */
 const POOL_MIN_BYTES = 1 << 16;
 /**
@@ -36,6 +43,23 @@ export class NativeBackend extends MathBackendCPU {
   private readonly escaped = new WeakSet<ArrayBuffer>();
   /** float32 copies of integer arrays that back float32 tensors (see f32). */
   private readonly converted = new WeakMap<object, Float32Array>();
+
+  /**
+   * The precision of forward convolutions computed from now on: 'bf16' only while a bf16
+   * classifier's forward pass runs (withForwardPrecision); training never sees it.
+   */
+  forwardPrecision: Precision = 'fp32';
+
+  /** Runs `forward` (synchronous: every kernel call happens inside) with convolutions at `precision`. */
+  withForwardPrecision<T>(precision: Precision, forward: () => T): T {
+    const before = this.forwardPrecision;
+    this.forwardPrecision = precision;
+    try {
+      return forward();
+    } finally {
+      this.forwardPrecision = before;
+    }
+  }
 
   constructor(readonly addon: NativeAddon) {
     super();

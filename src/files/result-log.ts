@@ -52,10 +52,13 @@ export class ResultLog {
     if (saved.command !== command) {
       throw new UserError(`${path} holds ${String(saved.command)} results, not ${command} results; choose another --out`);
     }
-    for (const [k, v] of Object.entries(settings)) {
-      if (JSON.stringify(saved.settings[k] ?? null) !== JSON.stringify(v)) {
-        throw new UserError(`${path} was made with ${describe(k)} ${JSON.stringify(saved.settings[k] ?? null)}, but this run has `
-          + `${describe(k)} ${JSON.stringify(v)}; rerun with the same settings to resume, or choose another --out`);
+    // Both ways: a setting recorded only when it differs from its default (precision) must not
+    // be dropped silently by a run that leaves it at the default.
+    for (const k of new Set([...Object.keys(settings), ...Object.keys(saved.settings)])) {
+      const was = JSON.stringify(saved.settings[k] ?? null), is = JSON.stringify(settings[k] ?? null);
+      if (was !== is) {
+        throw new UserError(`${path} was made with ${describe(k)} ${was}, but this run has ${describe(k)} ${is}; `
+          + 'rerun with the same settings to resume, or choose another --out');
       }
     }
     if (end < text.length) truncateSync(path, end); // a torn last line from a killed run

@@ -31,6 +31,8 @@ export interface ModelSource {
   inputLayout?: 'nchw' | 'nhwc';
   mean?: number[];
   std?: number[];
+  /** Model folders: convolutions in bf16 (`--precision bf16`); absent for fp32. */
+  precision?: 'bf16';
 }
 
 /** Where the data comes from: dataset, split, folder, and the fingerprint of data/registry.ts. */
@@ -105,6 +107,7 @@ export function parseCountsJob(data: unknown): CountsJob | string {
     need(isText(model['fingerprint']), 'model.fingerprint must be a non-empty string');
     need(model['inputLayout'] === undefined || model['inputLayout'] === 'nchw' || model['inputLayout'] === 'nhwc', 'model.inputLayout must be nchw or nhwc');
     need(isList(model['mean']) && isList(model['std']), 'model.mean and model.std must be lists of numbers');
+    need(model['precision'] === undefined || model['precision'] === 'bf16', 'model.precision must be bf16 or absent');
   }
   const source = d['data'] as Record<string, unknown> | undefined;
   if (typeof source !== 'object' || source === null) problems.push('data must be an object');

@@ -1,5 +1,6 @@
 import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
+import type { Precision } from '../backend/native-backend.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
@@ -29,12 +30,22 @@ export interface OnnxInputOptions {
   std?: number[];
 }
 
+export interface LoadOptions extends OnnxInputOptions {
+  /** Model folders on the native backend: the convolutions' arithmetic (default fp32; see Precision). */
+  precision?: Precision;
+}
+
 /**
  * Loads the base classifier at `path` for images of `dataShape`: an .onnx file runs in
  * onnxruntime; a smoothcert model folder runs in tfjs, on the native fast path (noise and
  * argmax counting in the addon) when the native backend is active.
  */
-export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, onnx: OnnxInputOptions): Promise<LoadedClassifier> {
+export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, onnx: LoadOptions): Promise<LoadedClassifier> {
+  const bf16 = onnx.precision === 'bf16';
+  if (bf16 && (isOnnxPath(path) || activeBackend() !== 'native')) {
+    throw new UserError(`--precision bf16 runs smoothcert model folders on the native backend only${isOnnxPath(path)
+      ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`}; leave it out`);
+  }
   if (isOnnxPath(path)) {
     const bytes = existsSync(path) ? readFileSync(path) : new Uint8Array(0);
     const recorded = readOnnxMetadata(bytes);
@@ -55,8 +66,15 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
   const { model, meta } = await loadModel(path);
   checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });
   const sigma = meta.training?.['sigma'];
+  let base: BaseClassifier;
+  try {
+    base = activeBackend() === 'native' ? nativeClassifier(model, undefined, bf16 ? { precision: 'bf16' } : {}) : tfjsClassifier(model);
+  } catch (e) {
+    if (bf16 && e instanceof Error) throw new UserError(`--precision bf16: ${e.message}`); // this CPU lacks bf16
+    throw e;
+  }
   return {
-    base: activeBackend() === 'native' ? nativeClassifier(model) : tfjsClassifier(model),
+    base,
     ...(typeof sigma === 'number' ? { trainedSigma: sigma } : {}),
     // model.json names its weights file by their hash, so it identifies topology and weights.
     fingerprint: sha256(readFileSync(join(path, MODEL_FILE))),

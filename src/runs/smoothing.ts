@@ -14,7 +14,7 @@ import { QueueCounts, type RunJobs } from '../queue/coordinator.js';
 import { PAYLOAD_VERSION } from '../queue/job.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { isOnnxPath, loadClassifier, type OnnxInputOptions } from './load-classifier.js';
+import { isOnnxPath, loadClassifier, type LoadOptions } from './load-classifier.js';
 
 export type SmoothingMode = 'certify' | 'predict';
 
@@ -38,7 +38,7 @@ export interface QueueRunOptions {
   chunk: number;
 }
 
-export interface SmoothingRunOptions extends OnnxInputOptions {
+export interface SmoothingRunOptions extends LoadOptions {
   dataset: string;
   split: Split;
   dataDir?: string;
@@ -121,6 +121,8 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
     modelFingerprint: loaded.fingerprint, dataset: o.dataset, split: o.split, dataFingerprint: dataFingerprint(data),
     sigma, seed: o.seed, alpha: o.alpha, ...(plan ? adaptiveSettings(plan) : { n: o.n }), ...(mode === 'certify' ? { n0: o.n0 } : {}),
     skip: o.skip,
+    // bf16 makes another base classifier; recorded only then, so fp32 files made before it resume.
+    ...(o.precision === 'bf16' ? { precision: 'bf16' } : {}),
     ...(isOnnxPath(o.model) ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null } : {}),
   };
   // A queue run connects first: an unreachable Redis fails within seconds, before any file is touched.
@@ -211,6 +213,7 @@ function runJobs(mode: SmoothingMode, o: SmoothingRunOptions, settings: RunSetti
     model: {
       path: resolve(o.model), fingerprint: String(settings['modelFingerprint']),
       ...(inputLayout ? { inputLayout } : {}), ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
+      ...(o.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
     },
     data: { dataset: o.dataset, split: o.split, ...(o.dataDir === undefined ? {} : { dataDir: resolve(o.dataDir) }), fingerprint: String(settings['dataFingerprint']) },
     sigma, seed: o.seed, batch: o.batch,

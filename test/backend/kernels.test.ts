@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NATIVE_KERNELS } from '../../src/backend/native.js';
-import { NATIVE_BACKEND } from '../../src/backend/native-backend.js';
+import { NATIVE_BACKEND, type NativeBackend } from '../../src/backend/native-backend.js';
 import { ENGINE, assertMatchesCpu, rand } from './parity.js';
 
 // Kernel parity against the tfjs CPU backend on random inputs, for the engine under test
@@ -49,6 +49,30 @@ describe(`convolution kernels on ${ENGINE}`, () => {
       preluActivationWeights: activation === 'prelu' ? rand([4], 4) : undefined,
     })));
   }
+  // PyTorch's padding of a strided convolution (models/layers.ts: ZeroPadding2D + 'valid'): on
+  // the native backend the zeros become the convolution's own padding and are never written.
+  const padded = () => tf.pad(rand([2, 8, 7, 3], 1) as tf.Tensor4D, [[0, 0], [1, 2], [2, 1], [0, 0]]);
+  test('zero padding then a strided convolution, plain and fused, and the padded tensor read as well', () => assertMatchesCpu(() => [
+    tf.conv2d(padded(), rand([3, 3, 3, 4], 2) as tf.Tensor4D, 2, 'valid'),
+    tf.fused.conv2d({ x: padded(), filter: rand([3, 3, 3, 4], 2) as tf.Tensor4D, strides: [2, 1], pad: 'valid', bias: rand([4], 3), activation: 'relu' }),
+    tf.relu(tf.add(tf.conv2d(padded(), rand([3, 3, 3, 4], 2) as tf.Tensor4D, 1, 'valid'), rand([4], 3))),
+    padded(),
+  ]));
+  test('the padding folds: the convolution reads the unpadded tensor; nothing is left behind', { skip: ENGINE !== 'native' && 'a fusion of the native backend' }, () => {
+    const before = [tf.memory().numTensors, tf.engine().backend.numDataIds()];
+    tf.tidy(() => {
+      const backend = tf.backend() as NativeBackend;
+      const x = rand([2, 8, 7, 3], 1) as tf.Tensor4D;
+      const p = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      const pad = backend.pendingRecipe(p);
+      assert.ok(pad?.kind === 'pad' && pad.x.dataId === x.dataId && pad.pads.join() === '1,1,1,1', 'the padded tensor is pending');
+      const c = tf.conv2d(p, rand([3, 3, 3, 4], 2) as tf.Tensor4D, 2, 'valid');
+      const r = backend.pendingRecipe(c);
+      assert.ok(r?.kind === 'conv' && r.x.dataId === x.dataId && r.params.join() === '2,2,1,1,1,1,1,1', 'the convolution pads x itself');
+      c.dataSync();
+    });
+    assert.deepEqual([tf.memory().numTensors, tf.engine().backend.numDataIds()], before);
+  });
   test('FusedConv2D with a scalar bias and no activation', { skip: ENGINE === 'wasm' && 'tfjs-wasm rejects scalar biases' }, () => assertMatchesCpu(() => tf.fused.conv2d({
     x: rand([1, 5, 5, 2], 1) as tf.Tensor4D, filter: rand([2, 2, 2, 3], 2) as tf.Tensor4D, strides: 1, pad: 'valid', bias: rand([1], 3),
   })));

@@ -117,5 +117,5 @@ describe('certification counts through nativeClassifier', () => {
 test('an addon error reaches JS as an Error instead of aborting the process', { skip }, () => {
   // 9-wide input, 3-wide filter, stride 2, no padding: the output is 4 wide, not 9.
   assert.throws(() => addon!.conv2d(new Float32Array(81), [1, 9, 9, 1], new Float32Array(9), [3, 3, 1, 1],
-    new Float32Array(81), [1, 9, 9, 1], [2, 2, 1, 1, 0, 0, 0, 0], null, 0, 0, null), /smoothcert native/);
+    new Float32Array(81), [1, 9, 9, 1], [2, 2, 1, 1, 0, 0, 0, 0], null, 0, 0, null, false), /smoothcert native/);
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { BIN, cli, cliStart, startUntil } from '../helpers/cli.js';
 import { saveTinyModel } from '../helpers/models.js';
+import { loadAddon } from '../../src/backend/addon.js';
 import { resultRows, resultSettings } from '../helpers/results.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-certify-'));
@@ -106,6 +107,36 @@ test('resuming with different settings is refused', () => {
   const r = cli(['certify', '--model', mnistModel, '--out', out, '--max', '2', '--sigma', '0.5', ...quick]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /made with --sigma 0.25, but this run has --sigma 0.5/);
+});
+
+test('--precision bf16 is recorded in the settings; a resume in the other precision is refused both ways', async () => {
+  const out = join(tmp, 'bf16.tsv');
+  const args = ['certify', '--model', mnistModel, '--out', out, '--skip', '3', '--max', '9', ...quick];
+  const { addon } = loadAddon();
+  const native = (process.env['SMOOTHCERT_BACKEND'] ?? 'native') === 'native' && addon !== undefined;
+  const r = cli([...args, '--precision', 'bf16']);
+  if (!native || !addon.info().bf16) {
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, native ? /--precision bf16: .*AVX512-BF16/ : /--precision bf16 runs smoothcert model folders on the native backend only \(this run uses wasm\)/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    return;
+  }
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(resultSettings(out)['precision'], 'bf16');
+  assert.equal(rows(out).length, 1 + 3);
+  const fp32 = cli([...args, '--max', '12']);
+  assert.equal(fp32.status, 2);
+  assert.match(fp32.stderr, /made with --precision "bf16", but this run has --precision null/);
+  const fp32Out = join(tmp, 'fp32.tsv');
+  assert.equal(cli([...args, '--out', fp32Out]).status, 0);
+  const bf16 = cli([...args, '--out', fp32Out, '--precision', 'bf16', '--max', '12']);
+  assert.equal(bf16.status, 2);
+  assert.match(bf16.stderr, /made with --precision null, but this run has --precision "bf16"/);
+  // The ONNX path is fp32 only.
+  const onnx = fileURLToPath(new URL('../../../test/fixtures/onnx/fashion-tiny.onnx', import.meta.url));
+  const o = cli(['certify', '--model', onnx, '--sigma', '0.25', '--out', join(tmp, 'onnx-bf16.tsv'), ...quick, '--precision', 'bf16']);
+  assert.equal(o.status, 2);
+  assert.match(o.stderr, /onnxruntime runs \.onnx files in fp32/);
 });
 
 test('bad input gives a specific error and a non-zero exit', () => {

@@ -12,6 +12,8 @@ test('a well-formed payload is accepted as it is; each malformed field is named'
   assert.deepEqual(parseCountsJob(valid), valid);
   assert.deepEqual(parseCountsJob({ ...valid, model: { ...valid.model, inputLayout: 'nchw', mean: [0.5], std: [0.5] } }),
     { ...valid, model: { ...valid.model, inputLayout: 'nchw', mean: [0.5], std: [0.5] } });
+  assert.deepEqual(parseCountsJob({ ...valid, model: { ...valid.model, precision: 'bf16' } }), { ...valid, model: { ...valid.model, precision: 'bf16' } });
+  assert.equal(parseCountsJob({ ...valid, model: { ...valid.model, precision: 'fp16' } }), 'malformed payload: model.precision must be bf16 or absent');
   assert.equal(parseCountsJob(null), 'malformed payload: not an object');
   assert.equal(parseCountsJob({ ...valid, example: 2 ** 32 }), 'malformed payload: example must be an integer in [0, 2^32)');
   assert.equal(parseCountsJob({ ...valid, data: { ...valid.data, split: 'val' }, num: 0.5 }),

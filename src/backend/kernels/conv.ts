@@ -4,9 +4,9 @@ import {
   type KernelConfig, type KernelFunc, type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { ACTIVATION } from '../addon.js';
-import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
+import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
 import { fusedActivation, fusedBias, perChannel } from './fused-attrs.js';
-import { pendingConv, type ConvRecipe } from './fusion.js';
+import { pendingConv, unpadded, type ConvRecipe } from './fusion.js';
 
 type Conv2DIn = { x: TensorInfo; filter: TensorInfo };
 
@@ -14,6 +14,11 @@ type Conv2DIn = { x: TensorInfo; filter: TensorInfo };
 function convParams(info: backend_util.Conv2DInfo): number[] {
   const p = info.padInfo;
   return [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, p.top, p.bottom, p.left, p.right];
+}
+
+/** The recipe field of a forward convolution run while the backend's forward precision is bf16. */
+function bf16(backend: NativeBackend): { bf16?: true } {
+  return backend.forwardPrecision === 'bf16' ? { bf16: true } : {};
 }
 
 /**
@@ -42,7 +47,7 @@ function conv2D(args: KernelArgs<Conv2DIn, Conv2DAttrs>): TensorInfo {
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
     attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
   if (!consistent(info)) return cpuConv2D(args);
-  const recipe: ConvRecipe = { kind: 'conv', x, filter, params: convParams(info) };
+  const recipe: ConvRecipe = { kind: 'conv', ...unpadded(backend, x, convParams(info)), filter, ...bf16(backend) };
   return pendingConv(backend, recipe, info.outShape);
 }
 
@@ -59,10 +64,12 @@ function fusedConv2D(args: KernelArgs<Conv2DIn & { bias?: TensorInfo; preluActiv
   // Without an activation the output stays pending, so that an inference batch norm, a residual
   // Add and a Relu after it fold into this one convolution (fusion.ts).
   if (act === ACTIVATION.linear && (bias === undefined || perChannel(bias, filter.shape[3]!))) {
-    return pendingConv(backend, { kind: 'conv', x, filter, params: convParams(info), ...(bias ? { bias } : {}) }, info.outShape);
+    return pendingConv(backend, { kind: 'conv', ...unpadded(backend, x, convParams(info)), filter, ...(bias ? { bias } : {}), ...bf16(backend) },
+      info.outShape);
   }
-  return backend.output(info.outShape, (y) => backend.addon.conv2d(backend.f32(x), x.shape, backend.f32(filter), filter.shape,
-    y, info.outShape, convParams(info), b, act, attrs.leakyreluAlpha ?? 0.2, null));
+  const src = unpadded(backend, x, convParams(info));
+  return backend.output(info.outShape, (y) => backend.addon.conv2d(backend.f32(src.x), src.x.shape, backend.f32(filter), filter.shape,
+    y, info.outShape, src.params, b, act, attrs.leakyreluAlpha ?? 0.2, null, backend.forwardPrecision === 'bf16'));
 }
 
 const cpuBackpropInput = cpuKernel(Conv2DBackpropInput);

@@ -83,11 +83,18 @@ function padV2(args: KernelArgs<{ x: TensorInfo }, PadV2Attrs>): TensorInfo {
   if (!movable(x)) return cpuPadV2(args);
   const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
   const before = paddings.map((p) => p[0]);
-  return outputLike(backend, x, outShape, (out) => {
+  const fill = (out: Float32Array) => {
     if (x.dtype === 'float32') out.fill(constantValue);
     else new Int32Array(out.buffer, out.byteOffset, out.length).fill(constantValue);
     backend.addon.copyBox(bits(backend, x), x.shape, x.shape.map(() => 0), out, outShape, before, x.shape);
-  });
+  };
+  // Zeros around NHWC images (a ZeroPadding2D before a strided convolution) stay pending: the
+  // convolution that reads them pads by itself (fusion.ts unpadded).
+  const [n, h, w, c] = paddings;
+  if (x.dtype === 'float32' && constantValue === 0 && x.shape.length === 4 && n![0] + n![1] + c![0] + c![1] === 0) {
+    return backend.lazyOutput(outShape, [x], fill, { kind: 'pad', x, pads: [h![0], h![1], w![0], w![1]] });
+  }
+  return outputLike(backend, x, outShape, fill);
 }
 
 const cpuTile = cpuKernel(Tile);

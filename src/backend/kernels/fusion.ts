@@ -12,6 +12,7 @@ import { perChannel } from './fused-attrs.js';
  * be computed. A consumer kernel that finds a pending recipe among its inputs computes both in
  * one native pass, and the lazy tensor is never written unless something else reads it:
  *
+ *   zero PadV2(H, W) → conv          the padding becomes the convolution's own   (unpadded)
  *   Conv2D → Add(per-channel bias)   folds the bias into the convolution        (foldBias)
  *   conv → batch norm (inference)    scales the filter, shifts the bias         (foldBatchNorm)
  *   conv → Add(residual)             oneDNN's sum post-op adds it               (foldResidual)
@@ -26,7 +27,15 @@ import { perChannel } from './fused-attrs.js';
  * those that consume them (elementwise.ts's Add, Relu, Multiply) call the functions below.
  */
 
-export type Recipe = StepRecipe | ConvRecipe | BatchNormRecipe | MaxPoolGradRecipe;
+export type Recipe = StepRecipe | PadRecipe | ConvRecipe | BatchNormRecipe | MaxPoolGradRecipe;
+
+/** x [N, H, W, C] with zero rows and columns added around each image (PyTorch's padding of a strided convolution). */
+export interface PadRecipe {
+  kind: 'pad';
+  x: TensorInfo;
+  /** [top, bottom, left, right]. */
+  pads: [number, number, number, number];
+}
 
 /** step(x): 1 where x > 0, else alpha (ReLU's gradient mask). */
 export interface StepRecipe {
@@ -49,6 +58,8 @@ export interface ConvRecipe {
   bias?: TensorInfo;
   residual?: TensorInfo;
   relu?: TensorInfo;
+  /** Computed in bf16: the backend's forward precision when the kernel ran (NativeBackend.forwardPrecision). */
+  bf16?: true;
 }
 
 /**
@@ -82,7 +93,7 @@ export interface MaxPoolGradRecipe {
 /** Computes a conv recipe (with its bias and residual, if folded in) into y, followed by `activation`. */
 export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array, outShape: number[], activation: number): void {
   backend.addon.conv2d(backend.f32(r.x), r.x.shape, backend.f32(r.filter), r.filter.shape, y, outShape, r.params,
-    r.bias ? backend.f32(r.bias) : null, activation, 0, r.residual ? backend.f32(r.residual) : null);
+    r.bias ? backend.f32(r.bias) : null, activation, 0, r.residual ? backend.f32(r.residual) : null, r.bf16 === true);
 }
 
 /** Computes a batch-norm recipe (with its residual, if folded in) into y, rectified when `relu`. */
@@ -103,6 +114,19 @@ export function maxPoolGradInto(backend: NativeBackend, r: MaxPoolGradRecipe, dx
   stepX?: TensorInfo, alpha = 0): void {
   backend.addon.maxPoolGrad(backend.f32(r.dy), backend.f32(r.input), backend.f32(r.output), dxShape, r.output.shape, r.params, dx,
     stepX ? backend.f32(stepX) : null, alpha);
+}
+
+/**
+ * A convolution's input and addon params with a pending zero padding of x taken into the
+ * convolution's own padding (oneDNN pads any amount on each side), so the padded copy of x is
+ * never written unless something else reads it (the filter gradient in training does).
+ */
+export function unpadded(backend: NativeBackend, x: TensorInfo, params: number[]): { x: TensorInfo; params: number[] } {
+  const r = backend.pendingRecipe(x);
+  if (r?.kind !== 'pad') return { x, params };
+  const [top, bottom, left, right] = r.pads;
+  const [sh, sw, dh, dw, pt, pb, pl, pr] = params as [number, number, number, number, number, number, number, number];
+  return { x: r.x, params: [sh, sw, dh, dw, pt + top, pb + bottom, pl + left, pr + right] };
 }
 
 /** A lazy convolution tensor of `recipe`: written only if something reads it unfused. */
@@ -133,7 +157,10 @@ export function foldResidual(backend: NativeBackend, pending: TensorInfo, residu
     || residual.dtype !== 'float32' || !util.arraysEqual(pending.shape, residual.shape)) {
     return undefined;
   }
-  if (r.kind === 'conv') return pendingConv(backend, { kind: 'conv', x: r.x, filter: r.filter, params: r.params, bias: r.bias, residual }, pending.shape);
+  if (r.kind === 'conv') {
+    const { x, filter, params, bias, bf16 } = r;
+    return pendingConv(backend, { kind: 'conv', x, filter, params, ...(bias ? { bias } : {}), residual, ...(bf16 ? { bf16 } : {}) }, pending.shape);
+  }
   const { x, mean, variance, scale, offset, epsilon } = r;
   return pendingBatchNorm(backend, { kind: 'batchNorm', x, mean, variance, scale, offset, epsilon, residual });
 }
@@ -174,7 +201,7 @@ export function foldBatchNorm(backend: NativeBackend, conv: TensorInfo, bn: Batc
   const bias = backend.output([channels], (out) => {
     for (let c = 0; c < channels; c++) out[c] = ((oldBias ? oldBias[c]! : 0) - mean[c]!) * s[c]! + (offset ? offset[c]! : 0);
   });
-  const folded = pendingConv(backend, { kind: 'conv', x: r.x, filter, params: r.params, bias }, conv.shape);
+  const folded = pendingConv(backend, { kind: 'conv', x: r.x, filter, params: r.params, bias, ...(r.bf16 ? { bf16: r.bf16 } : {}) }, conv.shape);
   // The pending convolution holds its own references; these go with it.
   backend.disposeData(filter.dataId);
   backend.disposeData(bias.dataId);
