@@ -23,7 +23,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CASE_NAMES, CASES, NUM_NOISE, type CaseName } from './cases.js';
 import { round3 } from './measure.js';
-import { debianBlas, pytorchTraining, pythonWithTorch } from './pytorch.js';
+import { debianBlas, PYTORCH_MALLOC, pytorchTraining, pythonWithTorch } from './pytorch.js';
 
 type Engine = 'native' | 'native-bf16' | 'wasm' | 'onnxruntime' | 'pytorch';
 const ENGINES: Engine[] = ['native', 'native-bf16', 'wasm', 'onnxruntime', 'pytorch'];
@@ -80,7 +80,7 @@ emit({
   tfjs: packageVersion('@tensorflow/tfjs-core'), onnxruntimeNode: packageVersion('onnxruntime-node'),
   onednn: debianVersion('libdnnl-dev'),
   torch: torch === null ? 'not found' : spawnSync(torch, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim(),
-  blas: debianBlas(), seconds, rounds,
+  blas: debianBlas(), torchMalloc: PYTORCH_MALLOC, seconds, rounds,
 });
 
 const table: string[] = [];

@@ -4,13 +4,15 @@
 # decay 1e-4, lr 0.01, 30 epochs with x0.1 at epochs 10 and 20, seed 0; CERTIFY on every 20th test
 # image (500 images) with n0 = 100, alpha = 0.001 at the training sigma.
 #
-#   sh scripts/study-fashion-mnist.sh [stage ...]     stages: main baselines ablations report (default: all)
+#   sh scripts/study-fashion-mnist.sh [stage ...]
+#     stages: main baselines ablations runtime gaps report (default: all, in that order)
 #
 # Every step resumes: training continues from its last checkpoint (or is skipped when finished) and
 # certification appends to its TSV, so rerunning the script only fills in what is missing. MAX=2000
 # certifies the first 100 of the 500 images (every 20th below index 2000); a later run without MAX
 # extends the same files to all 500. Outputs: docs/results/fashion-mnist/<model>/ (model folder,
-# log.tsv, certify.tsv); the checkpoints stay out of git.
+# log.tsv, certify.tsv); the checkpoints stay out of git. runtime.tsv, gaps.csv and the report's tables and
+# plots sit beside them. The runtime stage measures time and memory: run it on a quiet machine.
 set -e
 cd "$(dirname "$0")/.."
 SC="node bin/smoothcert.js"
@@ -66,7 +68,8 @@ baselines() {
   train smoothadv-consistency-s0.5 0.5 --method smoothadv --epsilon 1 --num-steps 10 --num-noise 4 --lbd 1
   # MACER deferred as the reference's MNIST runs: lambda = 0 until the first learning-rate drop (the default).
   train macer-s0.5 0.5 --method macer --num-noise 16 --lbd 16 --gamma 8 --beta 16
-  for m in stability smoothadv smoothadv-consistency macer; do certify "$m-s0.5" 10000; done
+  # Gaussian and + Consistency at sigma = 0.5 again with n = 10,000, so that the baselines' table compares like with like.
+  for m in gaussian consistency stability smoothadv smoothadv-consistency macer; do certify "$m-s0.5" 10000; done
 }
 
 ablations() {
@@ -80,17 +83,64 @@ ablations() {
   done
 }
 
-report() {
-  for s in 0.25 0.5 1.0; do
-    files=""; labels=""
-    for m in gaussian consistency; do
-      f=$OUT/$m-s$s/certify.tsv
-      [ -f "$f" ] && files="$files $f" && labels="$labels,$m"
-    done
-    [ -n "$files" ] && $SC analyze $files --labels "${labels#,}" --radii-step 0.25 --radii-max 2.5 \
-      --out "$OUT/table-s$s.md" --plot "$OUT/certified-accuracy-s$s.png"
-  done
+# runtime: the paper's Table 3 on this machine. Each method at sigma = 0.5 trains one epoch of protocol R from
+# scratch (evaluating 500 test images) in a scratch folder; runtime.tsv gets its seconds for that epoch (log.tsv,
+# first-epoch primitive creation included) and the process's peak resident memory. A method already in
+# runtime.tsv is skipped.
+runtime() {
+  file=$OUT/runtime.tsv
+  [ -f "$file" ] || printf 'method\thyperparameters\tseconds_per_epoch\tpeak_rss_mb\n' > "$file"
+  while read -r method hps flags; do
+    if cut -f1 "$file" | grep -qx "$method"; then echo "$method: timed"; continue; fi
+    dir=$(mktemp -d)
+    /usr/bin/time -f %M -o "$dir/rss" $SC train --out "$dir/run" --sigma 0.5 $PROTOCOL --epochs 1 --eval-size 500 $flags
+    seconds=$(awk -F'\t' 'NR == 2 { print $2 }' "$dir/run/log.tsv")
+    printf '%s\t%s\t%s\t%s\n' "$method" "$hps" "$seconds" "$(($(cat "$dir/rss") / 1024))" >> "$file"
+    rm -rf "$dir"
+  done <<EOF_METHODS
+gaussian 0 --method gaussian
+consistency 2 --method consistency --lbd 5 --num-noise 2 --eta 0.5
+stability 1 --method stability --lbd 2
+smoothadv 4 --method smoothadv --epsilon 1 --num-steps 10 --num-noise 4
+smoothadv-consistency 5 --method smoothadv --epsilon 1 --num-steps 10 --num-noise 4 --lbd 1
+macer 4 --method macer --num-noise 16 --lbd 16 --gamma 8 --beta 16
+EOF_METHODS
 }
 
-stages=${*:-main baselines ablations report}
+# gaps: Figure 1 for test image 0 at sigma = 0.5, every model trained at that sigma, 10,000 shared noise draws.
+gaps() {
+  models=""; labels=""
+  for m in gaussian consistency stability smoothadv smoothadv-consistency macer; do
+    [ -f "$OUT/$m-s0.5/smoothcert.json" ] && models="$models --model $OUT/$m-s0.5" && labels="$labels,$m"
+  done
+  $SC gaps $models --labels "${labels#,}" --index 0 --n 10000 --out "$OUT/gaps.csv" --plot "$OUT/gaps.png"
+}
+
+# table NAME TSV... : analyze the TSVs present (label = folder name) into table-NAME.md and certified-accuracy-NAME.png.
+table() {
+  name=$1; shift
+  files=""; labels=""
+  for f in "$@"; do
+    [ -f "$f" ] && files="$files $f" && labels="$labels,$(basename "$(dirname "$f")")"
+  done
+  [ -z "$files" ] || $SC analyze $files --labels "${labels#,}" --radii-step 0.25 --radii-max 2.5 \
+    --out "$OUT/table-$name.md" --plot "$OUT/certified-accuracy-$name.png"
+}
+
+report() {
+  # Figure 2 / Table 2: per sigma, n = 100,000.
+  for s in 0.25 0.5 1.0; do table "s$s" "$OUT/gaussian-s$s/certify.tsv" "$OUT/consistency-s$s/certify.tsv"; done
+  # Table 3's ACR and the baselines at sigma = 0.5, n = 10,000.
+  table baselines "$OUT"/gaussian-s0.5/certify-n10000.tsv "$OUT"/consistency-s0.5/certify-n10000.tsv \
+    "$OUT"/stability-s0.5/certify-n10000.tsv "$OUT"/smoothadv-s0.5/certify-n10000.tsv \
+    "$OUT"/smoothadv-consistency-s0.5/certify-n10000.tsv "$OUT"/macer-s0.5/certify-n10000.tsv
+  # Figure 3 / Tables 4-6 at sigma = 1.0, n = 10,000: lambda (0 = Gaussian), loss forms, m.
+  a=$OUT/consistency-s1.0
+  table lambda "$OUT"/gaussian-s1.0/certify-n10000.tsv "$a-lbd1/certify-n10000.tsv" "$a/certify-n10000.tsv" \
+    "$a-lbd10/certify-n10000.tsv" "$a-lbd20/certify-n10000.tsv"
+  table forms "$a/certify-n10000.tsv" "$a-xent/certify-n10000.tsv" "$a-kl/certify-n10000.tsv" "$a-mse/certify-n10000.tsv"
+  table m "$a/certify-n10000.tsv" "$a-m4/certify-n10000.tsv" "$a-m8/certify-n10000.tsv"
+}
+
+stages=${*:-main baselines ablations runtime gaps report}
 for stage in $stages; do "$stage"; done
