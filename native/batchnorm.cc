@@ -13,15 +13,17 @@
 namespace sc {
 namespace {
 
-// One row of the normalized values, plus a residual (same shape as x) and rectified (ReLU as
-// tfjs's Relu: NaN stays NaN) when asked: each step rounds to float as the separate ops do.
-template <bool kResidual, bool kRelu>
-void normalizeRow(const float* x, const float* mean, const float* mult, const float* shift, const float* residual, float* y,
-                  int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    float v = shift[j] + (x[j] - mean[j]) * mult[j];
-    if (kResidual) v = v + residual[j];
-    y[j] = kRelu ? (v < 0.f ? 0.f : v) : v;
+// Rows [r0, r1) of `period` values normalized, plus a residual (same shape as x) and rectified
+// (ReLU as tfjs's Relu: NaN stays NaN) when asked: each step rounds to float as the separate ops do.
+SC_CLONES void normalizeRows(const float* x, const float* mean, const float* mult, const float* shift, const float* residual,
+                             bool relu, float* y, int64_t r0, int64_t r1, int64_t period) {
+  for (int64_t r = r0; r < r1; ++r) {
+    int64_t o = r * period;
+    for (int64_t j = 0; j < period; ++j) {
+      float v = shift[j] + (x[o + j] - mean[j]) * mult[j];
+      if (residual) v = v + residual[o + j];
+      y[o + j] = relu ? (v < 0.f ? 0.f : v) : v;
+    }
   }
 }
 
@@ -53,20 +55,15 @@ Napi::Value FusedBatchNorm(const Napi::CallbackInfo& info) {
   int64_t rows = total / period;
   bool relu = info.Length() > 8 && info[8].IsBoolean() && info[8].As<Napi::Boolean>().Value();
   const float* residual = info.Length() > 9 ? f32OrNull(info, 9) : nullptr;
-  auto row = residual ? (relu ? normalizeRow<true, true> : normalizeRow<true, false>)
-                      : (relu ? normalizeRow<false, true> : normalizeRow<false, false>);
   parallelFor(rows, std::max<int64_t>(1, 4096 / period), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      int64_t o = r * period;
-      row(x + o, centre.data(), mult.data(), shift.data(), residual ? residual + o : nullptr, y + o, period);
-    }
+    normalizeRows(x, centre.data(), mult.data(), shift.data(), residual, relu, y, r0, r1, period);
   });
   return info.Env().Undefined();
 }
 
 /**
- * Per-channel sums over the rows of a [rows, channels] array: `accumulate(row, acc)` adds one
- * row's terms to acc[k·channels + j] for k < terms. Bands of rows are summed in parallel into
+ * Per-channel sums over the rows of a [rows, channels] array: `accumulate(r0, r1, acc)` adds
+ * the terms of rows [r0, r1) to acc[k·channels + j] for k < terms. Bands of rows are summed in parallel into
  * partials (in double, as the tfjs CPU backend sums in JS numbers) and the partials are added
  * in band order, so the result depends on the thread count only, not on scheduling.
  */
@@ -78,8 +75,7 @@ std::vector<double> channelSums(int64_t rows, int64_t channels, int terms, Accum
   std::vector<double> partial(bands * width, 0.0);
   parallelFor(bands, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-      double* acc = partial.data() + b * width;
-      for (int64_t r = rows * b / bands; r < rows * (b + 1) / bands; ++r) accumulate(r, acc);
+      accumulate(rows * b / bands, rows * (b + 1) / bands, partial.data() + b * width);
     }
   });
   for (int64_t b = 1; b < bands; ++b)
@@ -88,13 +84,37 @@ std::vector<double> channelSums(int64_t rows, int64_t channels, int terms, Accum
   return partial;
 }
 
-// Adds d = x − shift to acc[0, n) and d² to acc[n, 2n), in double: the difference of two floats
-// is exact there (for any exponents this close), and d² rounds at 1e-16.
-void addShiftedMoments(const float* x, const float* shift, double* acc, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    double d = static_cast<double>(x[j]) - shift[j];
-    acc[j] += d;
-    acc[n + j] += d * d;
+// Over rows [r0, r1) of n values: adds d = x − shift to acc[0, n) and d² to acc[n, 2n), in
+// double: the difference of two floats is exact there (for any exponents this close), and d²
+// rounds at 1e-16.
+// Channels go in groups of kGroup whose sums stay in registers over all the rows (summing into
+// acc directly waits on a store and a load per row); a band's acc starts at 0, so the sums are
+// the same, in the same order, either way.
+constexpr int64_t kGroup = 16;
+
+SC_CLONES void addShiftedMoments(const float* x, const float* shift, double* acc, int64_t r0, int64_t r1, int64_t n) {
+  int64_t j0 = 0;
+  for (; j0 + kGroup <= n; j0 += kGroup) {
+    double s[kGroup] = {}, q[kGroup] = {};
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = x + r * n + j0;
+      for (int64_t j = 0; j < kGroup; ++j) {
+        double d = static_cast<double>(row[j]) - shift[j0 + j];
+        s[j] += d;
+        q[j] += d * d;
+      }
+    }
+    for (int64_t j = 0; j < kGroup; ++j) {
+      acc[j0 + j] += s[j];
+      acc[n + j0 + j] += q[j];
+    }
+  }
+  for (int64_t r = r0; j0 < n && r < r1; ++r) {
+    for (int64_t j = j0; j < n; ++j) {
+      double d = static_cast<double>(x[r * n + j]) - shift[j];
+      acc[j] += d;
+      acc[n + j] += d * d;
+    }
   }
 }
 
@@ -111,8 +131,8 @@ Napi::Value BatchNormStats(const Napi::CallbackInfo& info) {
   float* variance = f32(info, 3);
   int64_t rows = static_cast<int64_t>(length(info, 0)) / channels;
   double perRow = 1.0 / static_cast<double>(rows);
-  std::vector<double> sums = channelSums(rows, channels, 2, [&](int64_t r, double* acc) {
-    addShiftedMoments(x + r * channels, x, acc, channels);
+  std::vector<double> sums = channelSums(rows, channels, 2, [&](int64_t r0, int64_t r1, double* acc) {
+    addShiftedMoments(x, x, acc, r0, r1, channels);
   });
   for (int64_t j = 0; j < channels; ++j) {
     double m = sums[j] * perRow;
@@ -123,17 +143,39 @@ Napi::Value BatchNormStats(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Adds dy to acc[0, n) and dy·(x − mean) to acc[n, 2n).
-void addGradientTerms(const float* dy, const float* x, const float* mean, double* acc, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    acc[j] += dy[j];
-    acc[n + j] += static_cast<double>(dy[j]) * (static_cast<double>(x[j]) - mean[j]);
+// Over rows [r0, r1) of n values: adds dy to acc[0, n) and dy·(x − mean) to acc[n, 2n).
+// Grouped as addShiftedMoments.
+SC_CLONES void addGradientTerms(const float* dy, const float* x, const float* mean, double* acc, int64_t r0, int64_t r1, int64_t n) {
+  int64_t j0 = 0;
+  for (; j0 + kGroup <= n; j0 += kGroup) {
+    double s[kGroup] = {}, p[kGroup] = {};
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t o = r * n + j0;
+      for (int64_t j = 0; j < kGroup; ++j) {
+        s[j] += dy[o + j];
+        p[j] += static_cast<double>(dy[o + j]) * (static_cast<double>(x[o + j]) - mean[j0 + j]);
+      }
+    }
+    for (int64_t j = 0; j < kGroup; ++j) {
+      acc[j0 + j] += s[j];
+      acc[n + j0 + j] += p[j];
+    }
+  }
+  for (int64_t r = r0; j0 < n && r < r1; ++r) {
+    int64_t o = r * n;
+    for (int64_t j = j0; j < n; ++j) {
+      acc[j] += dy[o + j];
+      acc[n + j] += static_cast<double>(dy[o + j]) * (static_cast<double>(x[o + j]) - mean[j]);
+    }
   }
 }
 
-void inputGradientRow(const float* dy, const float* x, const float* mean, const float* a, const float* b, const float* c,
-                      float* dx, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) dx[j] = a[j] * dy[j] + b[j] * (x[j] - mean[j]) + c[j];
+SC_CLONES void inputGradientRows(const float* dy, const float* x, const float* mean, const float* a, const float* b, const float* c,
+                                 float* dx, int64_t r0, int64_t r1, int64_t n) {
+  for (int64_t r = r0; r < r1; ++r) {
+    int64_t o = r * n;
+    for (int64_t j = 0; j < n; ++j) dx[o + j] = a[j] * dy[o + j] + b[j] * (x[o + j] - mean[j]) + c[j];
+  }
 }
 
 // batchNormTrainGrad(dy, x, channels, scale, mean, variance, epsilon, dx, dscale, doffset): the
@@ -154,8 +196,8 @@ Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
   float* dscale = f32(info, 8);
   float* doffset = f32(info, 9);
   int64_t rows = static_cast<int64_t>(length(info, 1)) / channels;
-  std::vector<double> sums = channelSums(rows, channels, 2, [&](int64_t r, double* acc) {
-    addGradientTerms(dy + r * channels, x + r * channels, mean, acc, channels);
+  std::vector<double> sums = channelSums(rows, channels, 2, [&](int64_t r0, int64_t r1, double* acc) {
+    addGradientTerms(dy, x, mean, acc, r0, r1, channels);
   });
   std::vector<float> a(channels), b(channels), c(channels);
   double perRow = 1.0 / static_cast<double>(rows);
@@ -170,10 +212,7 @@ Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
     c[j] = static_cast<float>(-gs * sumDy * perRow);
   }
   parallelFor(rows, std::max<int64_t>(1, 4096 / channels), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      int64_t o = r * channels;
-      inputGradientRow(dy + o, x + o, mean, a.data(), b.data(), c.data(), dx + o, channels);
-    }
+    inputGradientRows(dy, x, mean, a.data(), b.data(), c.data(), dx, r0, r1, channels);
   });
   return info.Env().Undefined();
 }

@@ -65,6 +65,16 @@ void appendActivation(dnnl::post_ops& ops, Activation act, float alpha);
 /** Applies the activation in place on n floats (for the kernels that are not oneDNN primitives). */
 void applyActivation(float* y, int64_t n, Activation act, float alpha);
 
+/**
+ * Marks a hot loop to be compiled for AVX-512 and AVX2 besides the baseline, the variant picked
+ * once at load time by the CPU (GCC's ifunc dispatch): the addon is built without -march, which
+ * leaves plain loops 2 doubles or 4 floats wide. The variants perform the same IEEE operations
+ * in the same order per element (no contraction into FMA: -ffp-contract=off; no reassociation),
+ * so their results are bit-identical. Put it on functions that loop over many rows, not per row:
+ * the dispatch is an indirect call.
+ */
+#define SC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
 /** Runs `body(begin, end)` over [0, n) split across the OpenMP threads when n is large enough. */
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 

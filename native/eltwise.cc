@@ -156,7 +156,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void mulStepRange(const float* a, const float* x, float alpha, float* o, int64_t n) {
+SC_CLONES void mulStepRange(const float* a, const float* x, float alpha, float* o, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     float v = x[i];
     float s = v > 0.f ? 1.f : alpha;
@@ -180,7 +180,7 @@ Napi::Value MulStep(const Napi::CallbackInfo& info) {
  * One SGD step of PyTorch's rule in float32, each operation rounded as the separate tfjs ops of
  * src/training/sgd.ts round it: d = g + wd·w; b' = μ·b + d; w' = w − lr·(nesterov ? d + μ·b' : b').
  */
-void sgdRange(const float* w, const float* g, const float* b, float* wOut, float* bOut, float lr, float momentum,
+SC_CLONES void sgdRange(const float* w, const float* g, const float* b, float* wOut, float* bOut, float lr, float momentum,
               float weightDecay, bool decay, bool nesterov, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     float d = decay ? g[i] + w[i] * weightDecay : g[i];
