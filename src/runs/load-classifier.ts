@@ -40,8 +40,9 @@ export interface LoadOptions extends OnnxInputOptions {
  * onnxruntime; a smoothcert model folder runs in tfjs, on the native fast path (noise and
  * argmax counting in the addon) when the native backend is active.
  */
-export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, onnx: LoadOptions): Promise<LoadedClassifier> {
-  const bf16 = onnx.precision === 'bf16';
+export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, options: LoadOptions): Promise<LoadedClassifier> {
+  const { precision, ...onnx } = options;
+  const bf16 = precision === 'bf16';
   if (bf16 && (isOnnxPath(path) || activeBackend() !== 'native')) {
     throw new UserError(`--precision bf16 runs smoothcert model folders on the native backend only${isOnnxPath(path)
       ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`}; leave it out`);

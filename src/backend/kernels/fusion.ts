@@ -15,7 +15,7 @@ import { perChannel } from './fused-attrs.js';
  *   zero PadV2(H, W) → conv          the padding becomes the convolution's own   (unpadded)
  *   Conv2D → Add(per-channel bias)   folds the bias into the convolution        (foldBias)
  *   conv → batch norm (inference)    scales the filter, shifts the bias         (foldBatchNorm)
- *   conv → Add(residual)             oneDNN's sum post-op adds it               (foldResidual)
+ *   conv → Add(residual)             oneDNN's binary-add post-op adds it        (foldResidual)
  *   Conv2D(+bias) → Relu             one oneDNN primitive with a ReLU post-op   (reluOfPending)
  *   batch norm (training) → Add      adds a residual in the normalizing pass    (foldResidual)
  *   batch norm(+residual) → Relu     rectified in the same pass                 (reluOfPending)
