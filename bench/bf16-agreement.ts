@@ -8,11 +8,13 @@
  *   node dist/bench/bf16-agreement.js [--images 100] [--samples 1000] <model folder>...
  */
 import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
 import { nativeClassifier } from '../src/backend/native-classifier.js';
+import type { NativeBackend } from '../src/backend/native-backend.js';
 import { setBackend } from '../src/backend/select.js';
 import { loadDataset } from '../src/data/registry.js';
 import { loadModel } from '../src/files/model-folder.js';
-import { fillGaussian, SUBSTREAM } from '../src/noise/gaussian.js';
+import { SUBSTREAM } from '../src/noise/gaussian.js';
 
 const { values, positionals } = parseArgs({ options: { images: { type: 'string', default: '100' }, samples: { type: 'string', default: '1000' } },
   allowPositionals: true });
@@ -22,6 +24,7 @@ if (!(images >= 1) || !(samples >= 1) || positionals.length === 0) {
   process.exit(2);
 }
 await setBackend('native');
+const { addon } = tf.backend() as NativeBackend;
 process.stdout.write('model\tsigma\timages\tsamples\tdiffering\tfraction\tmajority_differs\n');
 for (const folder of positionals) {
   const { model, meta } = await loadModel(folder);
@@ -33,8 +36,7 @@ for (const folder of positionals) {
   for (let i = 0; i < data.size && done < images; i += 20, done++) {
     const x = await data.image(i);
     const batch = new Float32Array(samples * x.length);
-    fillGaussian(batch, { seed: 0, stream: i, substream: SUBSTREAM.estimate }, 0, sigma);
-    for (let j = 0; j < batch.length; j++) batch[j]! += x[j % x.length]!;
+    addon.noisyCopies(batch, x, samples, 0, i, SUBSTREAM.estimate, 0, sigma);
     const a = await fp32.classify(batch, samples), b = await bf16.classify(batch, samples);
     const countsA = new Array<number>(k).fill(0), countsB = new Array<number>(k).fill(0);
     for (let s = 0; s < samples; s++) {
