@@ -11,8 +11,9 @@
 # certification appends to its TSV, so rerunning the script only fills in what is missing. MAX=2000
 # certifies the first 100 of the 500 images (every 20th below index 2000); a later run without MAX
 # extends the same files to all 500. Outputs: docs/results/fashion-mnist/<model>/ (model folder,
-# log.tsv, certify.tsv); the checkpoints stay out of git. runtime.tsv, gaps.csv and the report's tables and
-# plots sit beside them. The runtime stage measures time and memory: run it on a quiet machine.
+# log.tsv, certify.tsv, certify-n10000.tsv); the checkpoints stay out of git. runtime.tsv, gaps.csv/png and the
+# report's tables, plots and wallclock.md sit beside them. The runtime stage measures time and memory: run it on a
+# quiet machine.
 set -e
 cd "$(dirname "$0")/.."
 SC="node bin/smoothcert.js"
@@ -56,11 +57,11 @@ main() {
   for s in 0.25 0.5 1.0; do
     lbd=5; [ "$s" = 0.25 ] && lbd=10
     train "consistency-s$s" "$s" --method consistency --lbd "$lbd" --num-noise 2 --eta 0.5
-    certify "consistency-s$s" 100000
-  done
-  for s in 0.25 0.5 1.0; do
     train "gaussian-s$s" "$s" --method gaussian
-    certify "gaussian-s$s" 100000
+  done
+  # All 500 images with n = 10,000 first (minutes per model), then protocol R's n = 100,000, one sigma's pair at a time.
+  for n in 10000 100000; do
+    for s in 0.25 0.5 1.0; do certify "gaussian-s$s" "$n"; certify "consistency-s$s" "$n"; done
   done
 }
 
@@ -151,9 +152,49 @@ table() {
     --out "$OUT/table-$name.md" --plot "$OUT/certified-accuracy-$name.png"
 }
 
+# stage_of FILE: the stage that wrote FILE (a model's log.tsv or certify TSV).
+stage_of() {
+  case ${1#"$OUT"/} in
+    consistency-s1.0-*/* | gaussian-s1.0/certify-n10000.tsv | consistency-s1.0/certify-n10000.tsv) echo ablations ;;
+    stability-*/* | macer-*/* | *-e10/* | *-s0.5/certify-n10000.tsv) echo baselines ;;
+    *) echo main ;;
+  esac
+}
+
+# cost FILE: one row of wallclock.md for a log.tsv (seconds per epoch, column 2) or a certify TSV (h:mm:ss.ffffff per
+# image, the last column): stage, count, recorded seconds, and the median per unit. Pauses during the study (SIGSTOP
+# while benchmarks or CI ran) inflate the recorded sum, not the median, so the median times the count is the cost on
+# a quiet machine.
+cost() {
+  case $1 in *log.tsv) unit=epochs ;; *) unit=images ;; esac
+  awk -F'\t' -v unit="$unit" '/^#/ || $1 == "idx" || $1 == "epoch" { next }
+    unit == "epochs" { print $2; next } { split($NF, p, ":"); print p[1] * 3600 + p[2] * 60 + p[3] }' "$1" |
+    sort -n | awk -v file="${1#"$OUT"/}" -v unit="$unit" -v stage="$(stage_of "$1")" '
+      { v[NR] = $1; sum += $1 }
+      END { if (NR == 0) exit; med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "| %s | `%s` | %d %s | %.0f | %.3f | %.0f |\n", stage, file, NR, unit, sum, med, med * NR }'
+}
+
+# wallclock: wallclock.md, the cost of every training run and certification in this folder, and each stage's total.
+wallclock() {
+  rows=$(for f in "$OUT"/*/log.tsv "$OUT"/*/certify*.tsv; do [ -f "$f" ] && cost "$f"; done)
+  {
+    printf '| stage | file | done | recorded s | median s per unit | median x count s |\n'
+    printf '| :-- | :-- | --: | --: | --: | --: |\n%s\n\n' "$rows"
+    printf '| stage | recorded h | median x count h |\n| :-- | --: | --: |\n'
+    printf '%s\n' "$rows" | awk -F'|' '{ gsub(/ /, "", $2); r[$2] += $5; m[$2] += $7 }
+      END { for (s in r) printf "| %s | %.2f | %.2f |\n", s, r[s] / 3600, m[s] / 3600 }' | sort
+    awk -F'\t' 'NR > 1 { t += $3 } END { printf "| runtime | %.2f | %.2f |\n", t / 3600, t / 3600 }' "$OUT/runtime.tsv"
+  } > "$OUT/wallclock.md"
+}
+
 report() {
-  # Figure 2 / Table 2: per sigma, n = 100,000.
-  for s in 0.25 0.5 1.0; do table "s$s" "$OUT/gaussian-s$s/certify.tsv" "$OUT/consistency-s$s/certify.tsv"; done
+  wallclock
+  # Figure 2 / Table 2: per sigma, n = 100,000 (protocol R) and n = 10,000.
+  for s in 0.25 0.5 1.0; do
+    table "s$s" "$OUT/gaussian-s$s/certify.tsv" "$OUT/consistency-s$s/certify.tsv"
+    table "s$s-n10000" "$OUT/gaussian-s$s/certify-n10000.tsv" "$OUT/consistency-s$s/certify-n10000.tsv"
+  done
   # Table 3's ACR and the baselines at sigma = 0.5, n = 10,000: protocol R, and the 10-epoch schedule of SmoothAdv.
   b=$OUT
   table baselines "$b/gaussian-s0.5/certify-n10000.tsv" "$b/consistency-s0.5/certify-n10000.tsv" \
