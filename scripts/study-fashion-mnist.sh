@@ -141,12 +141,14 @@ gaps() {
   $SC gaps $models --labels "${labels#,}" --index 0 --n 10000 --out "$OUT/gaps.csv" --plot "$OUT/gaps.png"
 }
 
-# table NAME TSV... : analyze the TSVs present (label = folder name) into table-NAME.md and certified-accuracy-NAME.png.
+# table NAME LABEL|TSV... : analyze the TSVs present into table-NAME.md and certified-accuracy-NAME.png, one row and
+# one curve per TSV under its LABEL (no commas; "|" ends it).
 table() {
   name=$1; shift
   files=""; labels=""
-  for f in "$@"; do
-    [ -f "$f" ] && files="$files $f" && labels="$labels,$(basename "$(dirname "$f")")"
+  for arg in "$@"; do
+    f=${arg##*|}
+    [ -f "$f" ] && files="$files $f" && labels="$labels,${arg%|*}"
   done
   [ -z "$files" ] || $SC analyze $files --labels "${labels#,}" --radii-step 0.25 --radii-max 2.5 \
     --out "$OUT/table-$name.md" --plot "$OUT/certified-accuracy-$name.png"
@@ -192,21 +194,28 @@ report() {
   wallclock
   # Figure 2 / Table 2: per sigma, n = 100,000 (protocol R) and n = 10,000.
   for s in 0.25 0.5 1.0; do
-    table "s$s" "$OUT/gaussian-s$s/certify.tsv" "$OUT/consistency-s$s/certify.tsv"
-    table "s$s-n10000" "$OUT/gaussian-s$s/certify-n10000.tsv" "$OUT/consistency-s$s/certify-n10000.tsv"
+    lbd=5; [ "$s" = 0.25 ] && lbd=10
+    for n in 100000 10000; do
+      file=certify.tsv; suffix=""; [ "$n" = 10000 ] && file=certify-n10000.tsv && suffix=-n10000
+      table "s$s$suffix" "Gaussian|$OUT/gaussian-s$s/$file" "+ Consistency (λ = $lbd)|$OUT/consistency-s$s/$file"
+    done
   done
   # Table 3's ACR and the baselines at sigma = 0.5, n = 10,000: protocol R, and the 10-epoch schedule of SmoothAdv.
   b=$OUT
-  table baselines "$b/gaussian-s0.5/certify-n10000.tsv" "$b/consistency-s0.5/certify-n10000.tsv" \
-    "$b/stability-s0.5/certify-n10000.tsv" "$b/macer-s0.5/certify-n10000.tsv"
-  table baselines-e10 "$b/gaussian-s0.5-e10/certify-n10000.tsv" "$b/consistency-s0.5-e10/certify-n10000.tsv" \
-    "$b/smoothadv-s0.5-e10/certify-n10000.tsv" "$b/smoothadv-consistency-s0.5-e10/certify-n10000.tsv"
-  # Figure 3 / Tables 4-6 at sigma = 1.0, n = 10,000: lambda (0 = Gaussian), loss forms, m.
+  table baselines "Gaussian|$b/gaussian-s0.5/certify-n10000.tsv" \
+    "+ Consistency (λ = 5)|$b/consistency-s0.5/certify-n10000.tsv" \
+    "Stability training (λ = 2)|$b/stability-s0.5/certify-n10000.tsv" "MACER|$b/macer-s0.5/certify-n10000.tsv"
+  table baselines-e10 "Gaussian|$b/gaussian-s0.5-e10/certify-n10000.tsv" \
+    "+ Consistency (λ = 5)|$b/consistency-s0.5-e10/certify-n10000.tsv" \
+    "SmoothAdv|$b/smoothadv-s0.5-e10/certify-n10000.tsv" \
+    "SmoothAdv + Consistency (λ = 1)|$b/smoothadv-consistency-s0.5-e10/certify-n10000.tsv"
+  # Figure 3 / Tables 4-6 at sigma = 1.0, n = 10,000: lambda (0 = Gaussian), loss forms (lambda = 5), m (lambda = 5).
   a=$OUT/consistency-s1.0
-  table lambda "$OUT"/gaussian-s1.0/certify-n10000.tsv "$a-lbd1/certify-n10000.tsv" "$a/certify-n10000.tsv" \
-    "$a-lbd10/certify-n10000.tsv" "$a-lbd20/certify-n10000.tsv"
-  table forms "$a/certify-n10000.tsv" "$a-xent/certify-n10000.tsv" "$a-kl/certify-n10000.tsv" "$a-mse/certify-n10000.tsv"
-  table m "$a/certify-n10000.tsv" "$a-m4/certify-n10000.tsv" "$a-m8/certify-n10000.tsv"
+  table lambda "Gaussian (λ = 0)|$OUT/gaussian-s1.0/certify-n10000.tsv" "λ = 1|$a-lbd1/certify-n10000.tsv" \
+    "λ = 5|$a/certify-n10000.tsv" "λ = 10|$a-lbd10/certify-n10000.tsv" "λ = 20|$a-lbd20/certify-n10000.tsv"
+  table forms "default (KL + η·H)|$a/certify-n10000.tsv" "xent|$a-xent/certify-n10000.tsv" \
+    "kl|$a-kl/certify-n10000.tsv" "mse|$a-mse/certify-n10000.tsv"
+  table m "m = 2|$a/certify-n10000.tsv" "m = 4|$a-m4/certify-n10000.tsv" "m = 8|$a-m8/certify-n10000.tsv"
 }
 
 stages=${*:-main baselines ablations runtime gaps report}
