@@ -154,6 +154,18 @@ table() {
     --out "$OUT/table-$name.md" --plot "$OUT/certified-accuracy-$name.png"
 }
 
+# paired NAME A B: one row of paired.md, the ACR of B minus that of A over the images both TSVs certified, with its
+# standard error over images (the per-image certified radius, 0 when wrong or abstaining, differenced image by image),
+# so the page can say whether an ACR difference is larger than the choice of test images explains.
+paired() {
+  [ -f "$2" ] && [ -f "$3" ] || return 0
+  awk -F'\t' -v name="$1" '/^#/ || $1 == "idx" { next }
+    FNR == NR { a[$1] = $5 == 1 ? $4 : 0; next }
+    $1 in a { d = ($5 == 1 ? $4 : 0) - a[$1]; k++; sum += d; sq += d * d }
+    END { if (k < 2) exit; mean = sum / k; se = sqrt((sq - k * mean * mean) / (k - 1) / k)
+          printf "| %s | %d | %+.3f | %.3f |\n", name, k, mean, se }' "$2" "$3"
+}
+
 # stage_of FILE: the stage that wrote FILE (a model's log.tsv or certify TSV).
 stage_of() {
   case ${1#"$OUT"/} in
@@ -190,8 +202,34 @@ wallclock() {
   } > "$OUT/wallclock.md"
 }
 
+# differences: paired.md, the ACR differences the page's claims rest on (B minus A, same images).
+differences() {
+  printf '| B vs A | images | ΔACR | standard error |\n| :-- | --: | --: | --: |\n'
+  for s in 0.25 0.5 1.0; do
+    for n in 100000 10000; do
+      file=certify.tsv; [ "$n" = 10000 ] && file=certify-n10000.tsv
+      paired "σ = $s, n = $n: + Consistency vs Gaussian" "$OUT/gaussian-s$s/$file" "$OUT/consistency-s$s/$file"
+    done
+  done
+  a=$OUT/consistency-s1.0
+  for v in 1 10 20; do paired "σ = 1.0: λ = $v vs λ = 5" "$a/certify-n10000.tsv" "$a-lbd$v/certify-n10000.tsv"; done
+  paired "σ = 1.0: λ = 1 vs Gaussian" "$OUT/gaussian-s1.0/certify-n10000.tsv" "$a-lbd1/certify-n10000.tsv"
+  for v in xent kl mse; do paired "σ = 1.0: $v vs default form" "$a/certify-n10000.tsv" "$a-$v/certify-n10000.tsv"; done
+  for v in 4 8; do paired "σ = 1.0: m = $v vs m = 2" "$a/certify-n10000.tsv" "$a-m$v/certify-n10000.tsv"; done
+  b=$OUT/consistency-s0.5
+  for v in gaussian-s0.5 stability-s0.5 macer-s0.5; do
+    paired "σ = 0.5: + Consistency vs $v" "$OUT/$v/certify-n10000.tsv" "$b/certify-n10000.tsv"
+  done
+  for v in gaussian smoothadv smoothadv-consistency; do
+    paired "σ = 0.5, 10 epochs: + Consistency vs $v" "$OUT/$v-s0.5-e10/certify-n10000.tsv" "$b-e10/certify-n10000.tsv"
+  done
+  paired "σ = 0.5, 10 epochs: SmoothAdv + Consistency vs SmoothAdv" "$OUT/smoothadv-s0.5-e10/certify-n10000.tsv" \
+    "$OUT/smoothadv-consistency-s0.5-e10/certify-n10000.tsv"
+}
+
 report() {
   wallclock
+  differences > "$OUT/paired.md"
   # Figure 2 / Table 2: per sigma, n = 100,000 (protocol R) and n = 10,000.
   for s in 0.25 0.5 1.0; do
     lbd=5; [ "$s" = 0.25 ] && lbd=10
