@@ -134,9 +134,11 @@ EOF_METHODS
 # gaps: Figure 1 for test image 0 at sigma = 0.5, every model trained at that sigma, 10,000 shared noise draws.
 gaps() {
   models=""; labels=""
-  for m in gaussian consistency stability macer smoothadv-s0.5-e10 smoothadv-consistency-s0.5-e10; do
-    case $m in *-e10) name=$m ;; *) name=$m-s0.5 ;; esac
-    [ -f "$OUT/$name/smoothcert.json" ] && models="$models --model $OUT/$name" && labels="$labels,$m"
+  for entry in "Gaussian|gaussian-s0.5" "+ Consistency|consistency-s0.5" "Stability training|stability-s0.5" \
+    "MACER|macer-s0.5" "SmoothAdv (10 epochs)|smoothadv-s0.5-e10" \
+    "SmoothAdv + Consistency (10 epochs)|smoothadv-consistency-s0.5-e10"; do
+    name=${entry##*|}
+    [ -f "$OUT/$name/smoothcert.json" ] && models="$models --model $OUT/$name" && labels="$labels,${entry%|*}"
   done
   $SC gaps $models --labels "${labels#,}" --index 0 --n 10000 --out "$OUT/gaps.csv" --plot "$OUT/gaps.png"
 }
