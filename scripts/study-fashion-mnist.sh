@@ -105,6 +105,12 @@ ablations() {
     train "consistency-s1.0-m$m" 1.0 --method consistency --lbd 5 --num-noise "$m"
     certify "consistency-s1.0-m$m" 10000
   done
+  # Table 4 also compares the forms at a larger lambda, where the paper sees kl and mse fall behind: lambda = 20
+  # (the default form's is consistency-s1.0-lbd20).
+  for form in kl mse; do
+    train "consistency-s1.0-$form-lbd20" 1.0 --method consistency --lbd 20 --consistency-loss "$form"
+    certify "consistency-s1.0-$form-lbd20" 10000
+  done
 }
 
 # seeds: the default model at sigma = 1.0 trained again with seeds 1 and 2 (certified with n = 10,000), so that the
@@ -226,7 +232,10 @@ differences() {
   a=$OUT/consistency-s1.0
   for v in 1 10 20; do paired "σ = 1.0: λ = $v vs λ = 5" "$a/certify-n10000.tsv" "$a-lbd$v/certify-n10000.tsv"; done
   paired "σ = 1.0: λ = 1 vs Gaussian" "$OUT/gaussian-s1.0/certify-n10000.tsv" "$a-lbd1/certify-n10000.tsv"
-  for v in xent kl mse; do paired "σ = 1.0: $v vs default form" "$a/certify-n10000.tsv" "$a-$v/certify-n10000.tsv"; done
+  for v in xent kl mse; do paired "σ = 1.0, λ = 5: $v vs default form" "$a/certify-n10000.tsv" "$a-$v/certify-n10000.tsv"; done
+  for v in kl mse; do
+    paired "σ = 1.0, λ = 20: $v vs default form" "$a-lbd20/certify-n10000.tsv" "$a-$v-lbd20/certify-n10000.tsv"
+  done
   for v in 4 8; do paired "σ = 1.0: m = $v vs m = 2" "$a/certify-n10000.tsv" "$a-m$v/certify-n10000.tsv"; done
   for v in 1 2; do paired "σ = 1.0: seed $v vs seed 0" "$a/certify-n10000.tsv" "$a-seed$v/certify-n10000.tsv"; done
   b=$OUT/consistency-s0.5
@@ -260,12 +269,14 @@ report() {
     "+ Consistency (λ = 5)|$b/consistency-s0.5-e10/certify-n10000.tsv" \
     "SmoothAdv|$b/smoothadv-s0.5-e10/certify-n10000.tsv" \
     "SmoothAdv + Consistency (λ = 1)|$b/smoothadv-consistency-s0.5-e10/certify-n10000.tsv"
-  # Figure 3 / Tables 4-6 at sigma = 1.0, n = 10,000: lambda (0 = Gaussian), loss forms (lambda = 5), m (lambda = 5).
+  # Figure 3 / Tables 4-6 at sigma = 1.0, n = 10,000: lambda (0 = Gaussian), loss forms (lambda 5 and 20), m (lambda 5).
   a=$OUT/consistency-s1.0
   table lambda "Gaussian (λ = 0)|$OUT/gaussian-s1.0/certify-n10000.tsv" "λ = 1|$a-lbd1/certify-n10000.tsv" \
     "λ = 5|$a/certify-n10000.tsv" "λ = 10|$a-lbd10/certify-n10000.tsv" "λ = 20|$a-lbd20/certify-n10000.tsv"
-  table forms "default (KL + η·H)|$a/certify-n10000.tsv" "xent|$a-xent/certify-n10000.tsv" \
-    "kl|$a-kl/certify-n10000.tsv" "mse|$a-mse/certify-n10000.tsv"
+  table forms "default (KL + η·H) λ = 5|$a/certify-n10000.tsv" "xent λ = 5|$a-xent/certify-n10000.tsv" \
+    "kl λ = 5|$a-kl/certify-n10000.tsv" "mse λ = 5|$a-mse/certify-n10000.tsv" \
+    "default (KL + η·H) λ = 20|$a-lbd20/certify-n10000.tsv" "kl λ = 20|$a-kl-lbd20/certify-n10000.tsv" \
+    "mse λ = 20|$a-mse-lbd20/certify-n10000.tsv"
   table m "m = 2|$a/certify-n10000.tsv" "m = 4|$a-m4/certify-n10000.tsv" "m = 8|$a-m8/certify-n10000.tsv"
   table seeds "seed 0|$a/certify-n10000.tsv" "seed 1|$a-seed1/certify-n10000.tsv" "seed 2|$a-seed2/certify-n10000.tsv"
 }
