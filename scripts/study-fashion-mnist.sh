@@ -37,8 +37,10 @@ train() {
   dir=$OUT/$name
   if finished "$dir"; then
     echo "$name: trained"
-  elif [ -f "$dir/checkpoint.ckpt" ]; then
-    $SC train --out "$dir" --resume
+  elif [ -f "$dir/checkpoint.ckpt" ] || [ -f "$dir/log.tsv" ]; then
+    # The settings again: a run stopped before its first checkpoint (only log.tsv) starts over from them; with a
+    # checkpoint they must match the run's own.
+    $SC train --out "$dir" --resume --sigma "$sigma" $PROTOCOL "$@"
   else
     $SC train --out "$dir" --sigma "$sigma" $PROTOCOL "$@"
   fi
@@ -179,11 +181,13 @@ paired() {
   awk -F'\t' -v name="$1" '/^#/ || $1 == "idx" { next }
     FNR == NR { a[$1] = $5 == 1 ? $4 : 0; next }
     $1 in a { d = ($5 == 1 ? $4 : 0) - a[$1]; k++; sum += d; sq += d * d }
-    END { if (k < 2) exit; mean = sum / k; se = sqrt((sq - k * mean * mean) / (k - 1) / k)
+    END { if (k < 2) exit; mean = sum / k; v = (sq - k * mean * mean) / (k - 1); if (v < 0) v = 0; se = sqrt(v / k)
           printf "| %s | %d | %+.3f | %.3f |\n", name, k, mean, se }' "$2" "$3"
 }
 
-# stage_of FILE: the stage that wrote FILE (a model's log.tsv or certify TSV).
+# stage_of FILE: the stage a model's log.tsv or certify TSV is charged to. The n = 10,000 certifications of the main
+# models at sigma 0.5 and 1.0 count for the baselines and ablations that compare with them (main also lists them; the
+# stage that runs first writes them, the other finds them done).
 stage_of() {
   case ${1#"$OUT"/} in
     consistency-s1.0-seed*/*) echo seeds ;;
@@ -209,14 +213,15 @@ cost() {
 
 # wallclock: wallclock.md, the cost of every training run and certification in this folder, and each stage's total.
 wallclock() {
-  rows=$(for f in "$OUT"/*/log.tsv "$OUT"/*/certify*.tsv; do [ -f "$f" ] && cost "$f"; done)
+  rows=$(for f in "$OUT"/*/log.tsv "$OUT"/*/certify*.tsv; do [ ! -f "$f" ] || cost "$f"; done)
   {
     printf '| stage | file | done | recorded s | median s per unit | median x count s |\n'
     printf '| :-- | :-- | --: | --: | --: | --: |\n%s\n\n' "$rows"
     printf '| stage | recorded h | median x count h |\n| :-- | --: | --: |\n'
     printf '%s\n' "$rows" | awk -F'|' '{ gsub(/ /, "", $2); r[$2] += $5; m[$2] += $7 }
       END { for (s in r) printf "| %s | %.2f | %.2f |\n", s, r[s] / 3600, m[s] / 3600 }' | sort
-    awk -F'\t' 'NR > 1 { t += $3 } END { printf "| runtime | %.2f | %.2f |\n", t / 3600, t / 3600 }' "$OUT/runtime.tsv"
+    [ ! -f "$OUT/runtime.tsv" ] ||
+      awk -F'\t' 'NR > 1 { t += $3 } END { printf "| runtime | %.2f | %.2f |\n", t / 3600, t / 3600 }' "$OUT/runtime.tsv"
   } > "$OUT/wallclock.md"
 }
 
