@@ -155,6 +155,23 @@ test('a run killed between its first log line and its first checkpoint resumes f
   assert.deepEqual(logRows(run).slice(1).map((r) => r[0]), ['0']);
 });
 
+test('Ctrl-C before the first epoch finishes prints the command that starts the run again, and that command runs it', async () => {
+  const run = join(tmp, 'first-epoch');
+  // 50 batches: the signal lands long before the first epoch could finish.
+  const longer = ['--sigma', '0.5', '--train-size', '3200', '--batch', '64', '--eval-size', '64', '--epochs', '1'];
+  const first = await startUntil(['train', '--out', run, ...longer], () => existsSync(join(run, 'log.tsv')));
+  first.child.kill('SIGINT');
+  assert.equal(await first.exited, 130, first.stderr());
+  assert.equal(existsSync(join(run, 'checkpoint.ckpt')), false, 'no epoch was committed');
+  const hint = /start it again with: smoothcert (.*)\n/.exec(first.stderr());
+  assert.ok(hint, first.stderr());
+  const args = hint[1]!.split(' ');
+  assert.deepEqual(args, ['train', '--out', run, ...longer, '--resume']);
+  const again = cli(args);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(logRows(run).slice(1).map((r) => r[0]), ['0']);
+});
+
 test('flag errors name flags that exist', () => {
   const r = cli(['train', '--out', join(tmp, 'flags'), '--sigma', '0.5', '--method', 'gaussian', '--consistency-loss', 'kl']);
   assert.equal(r.status, 2);
