@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { parse as parsePath } from 'node:path';
+import { basename } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { commonRange, histogram } from '../report/histogram.js';
@@ -18,12 +18,17 @@ interface GapsCliOptions extends GapsOptions {
   backend?: string;
 }
 
+/** A model's default label: its folder's name, or an .onnx file's without the extension (a folder such as gaussian-s0.5 keeps its ".5"). */
+function modelName(path: string): string {
+  return basename(path.replace(/\/+$/, ''), '.onnx');
+}
+
 /**
  * `smoothcert gaps`: the paper's Figure 1 for the user's own models — the histogram of the
  * log-probability gap over noise draws for one test image, several models on one plot.
  */
 async function gapsCommand(o: GapsCliOptions): Promise<void> {
-  const labels = o.labels === undefined ? o.model.map((m) => parsePath(m).name) : o.labels.split(',');
+  const labels = o.labels === undefined ? o.model.map(modelName) : o.labels.split(',');
   if (labels.length !== o.model.length) throw new UserError(`--labels has ${labels.length} labels for ${o.model.length} models; give one per model`);
   await useBackend(o.backend);
   const results = await logProbGapsOf(o.model, o);

@@ -34,7 +34,7 @@ test('gaps histograms a model with known logits exactly as computed by hand', as
   kernel[PIXEL * 10 + label] = 1;
   const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10, useBias: false })] });
   model.setWeights([tf.tensor2d(kernel, [784, 10])]);
-  const dir = join(tmp, 'known');
+  const dir = join(tmp, 'known-s0.5'); // a dot in the folder name: the default label keeps it
   await saveModel(dir, model, {
     format: 'smoothcert-model', version: 1, arch: 'known', dataset: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10,
     normalization: { mean: [0], std: [1] }, training: { sigma: SIGMA },
@@ -51,11 +51,12 @@ test('gaps histograms a model with known logits exactly as computed by hand', as
     '--out', out, '--plot', join(tmp, 'known.svg')]);
   assert.equal(r.status, 0, r.stderr);
   const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  assert.ok(rows.every((row) => row[0] === 'known-s0.5'), 'the default label is the folder name');
   assert.deepEqual(rows.map((row) => Number(row[4])), counts);
   assert.ok(Math.abs(Number(rows[0]![2]) - lo) < 1e-6 && Math.abs(Number(rows.at(-1)![3]) - hi) < 1e-6);
   assert.match(readFileSync(join(tmp, 'known.svg'), 'utf8'), /^<svg/);
   const wrong = want.filter((g) => g < 0).length;
-  assert.match(r.stderr, new RegExp(`misclassified under noise ${((100 * wrong) / n).toFixed(1)}% of ${n} draws`));
+  assert.match(r.stderr, new RegExp(`^known-s0\\.5: .*misclassified under noise ${((100 * wrong) / n).toFixed(1)}% of ${n} draws`, 'm'));
 });
 
 test('gaps refuses an image out of range, a model that does not fit the data, and mismatched labels', async () => {
