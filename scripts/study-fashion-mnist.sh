@@ -46,19 +46,26 @@ train() {
   fi
 }
 
-# certify NAME N: CERTIFY of model NAME with N samples into NAME/certify.tsv (or certify-nN.tsv).
+# tsv NAME N: the certify TSV of model NAME with N samples: NAME/certify.tsv at protocol R's n, else certify-nN.tsv.
+tsv() {
+  if [ "$2" = 100000 ]; then echo "$OUT/$1/certify.tsv"; else echo "$OUT/$1/certify-n$2.tsv"; fi
+}
+
+# certify NAME N: CERTIFY of model NAME with N samples into its TSV (tsv NAME N).
 certify() {
-  name=$1; n=$2
-  file=$OUT/$name/certify.tsv
-  [ "$n" = 100000 ] || file=$OUT/$name/certify-n$n.tsv
-  $SC certify --model "$OUT/$name" --dataset fashion-mnist --skip 20 --max "$MAX" --n0 100 --n "$n" --alpha 0.001 --out "$file"
+  $SC certify --model "$OUT/$1" --dataset fashion-mnist --skip 20 --max "$MAX" --n0 100 --n "$2" --alpha 0.001 \
+    --out "$(tsv "$1" "$2")"
+}
+
+# main_lbd SIGMA: the paper's MNIST lambda of the main table at SIGMA.
+main_lbd() {
+  if [ "$1" = 0.25 ]; then echo 10; else echo 5; fi
 }
 
 main() {
   # Table 2's Gaussian vs + Consistency (m = 2, eta = 0.5; the paper's MNIST lambda per sigma).
   for s in 0.25 0.5 1.0; do
-    lbd=5; [ "$s" = 0.25 ] && lbd=10
-    train "consistency-s$s" "$s" --method consistency --lbd "$lbd" --num-noise 2 --eta 0.5
+    train "consistency-s$s" "$s" --method consistency --lbd "$(main_lbd "$s")" --num-noise 2 --eta 0.5
     train "gaussian-s$s" "$s" --method gaussian
   done
   # All 500 images with n = 10,000 first (minutes per model), then protocol R's n = 100,000, one sigma's pair at a time.
@@ -233,8 +240,7 @@ differences() {
   printf '| B vs A | images | ΔACR | standard error |\n| :-- | --: | --: | --: |\n'
   for s in 0.25 0.5 1.0; do
     for n in 100000 10000; do
-      file=certify.tsv; [ "$n" = 10000 ] && file=certify-n10000.tsv
-      paired "σ = $s, n = $n: + Consistency vs Gaussian" "$OUT/gaussian-s$s/$file" "$OUT/consistency-s$s/$file"
+      paired "σ = $s, n = $n: + Consistency vs Gaussian" "$(tsv "gaussian-s$s" "$n")" "$(tsv "consistency-s$s" "$n")"
     done
   done
   a=$OUT/consistency-s1.0
@@ -262,21 +268,14 @@ report() {
   differences > "$OUT/paired.md"
   # Figure 2 / Table 2: per sigma, n = 100,000 (protocol R) and n = 10,000.
   for s in 0.25 0.5 1.0; do
-    lbd=5; [ "$s" = 0.25 ] && lbd=10
-    for n in 100000 10000; do
-      file=certify.tsv; suffix=""; [ "$n" = 10000 ] && file=certify-n10000.tsv && suffix=-n10000
-      table "s$s$suffix" "Gaussian|$OUT/gaussian-s$s/$file" "+ Consistency (λ = $lbd)|$OUT/consistency-s$s/$file"
-    done
+    table "s$s" "Gaussian|$(tsv "gaussian-s$s" 100000)" "+ Consistency (λ = $(main_lbd "$s"))|$(tsv "consistency-s$s" 100000)"
+    table "s$s-n10000" "Gaussian|$(tsv "gaussian-s$s" 10000)" "+ Consistency (λ = $(main_lbd "$s"))|$(tsv "consistency-s$s" 10000)"
   done
   # Table 3's ACR and the baselines at sigma = 0.5, n = 10,000: protocol R, and the 10-epoch schedule of SmoothAdv.
-  b=$OUT
-  table baselines "Gaussian|$b/gaussian-s0.5/certify-n10000.tsv" \
-    "+ Consistency (λ = 5)|$b/consistency-s0.5/certify-n10000.tsv" \
-    "Stability training (λ = 2)|$b/stability-s0.5/certify-n10000.tsv" "MACER|$b/macer-s0.5/certify-n10000.tsv"
-  table baselines-e10 "Gaussian|$b/gaussian-s0.5-e10/certify-n10000.tsv" \
-    "+ Consistency (λ = 5)|$b/consistency-s0.5-e10/certify-n10000.tsv" \
-    "SmoothAdv|$b/smoothadv-s0.5-e10/certify-n10000.tsv" \
-    "SmoothAdv + Consistency (λ = 1)|$b/smoothadv-consistency-s0.5-e10/certify-n10000.tsv"
+  table baselines "Gaussian|$(tsv gaussian-s0.5 10000)" "+ Consistency (λ = 5)|$(tsv consistency-s0.5 10000)" \
+    "Stability training (λ = 2)|$(tsv stability-s0.5 10000)" "MACER|$(tsv macer-s0.5 10000)"
+  table baselines-e10 "Gaussian|$(tsv gaussian-s0.5-e10 10000)" "+ Consistency (λ = 5)|$(tsv consistency-s0.5-e10 10000)" \
+    "SmoothAdv|$(tsv smoothadv-s0.5-e10 10000)" "SmoothAdv + Consistency (λ = 1)|$(tsv smoothadv-consistency-s0.5-e10 10000)"
   # Figure 3 / Tables 4-6 at sigma = 1.0, n = 10,000: lambda (0 = Gaussian), loss forms (lambda 5 and 20), m (lambda 5).
   a=$OUT/consistency-s1.0
   table lambda "Gaussian (λ = 0)|$OUT/gaussian-s1.0/certify-n10000.tsv" "λ = 1|$a-lbd1/certify-n10000.tsv" \
