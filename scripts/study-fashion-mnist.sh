@@ -253,11 +253,12 @@ differences() {
   for v in 4 8; do paired "σ = 1.0: m = $v vs m = 2" "$a/certify-n10000.tsv" "$a-m$v/certify-n10000.tsv"; done
   for v in 1 2; do paired "σ = 1.0: seed $v vs seed 0" "$a/certify-n10000.tsv" "$a-seed$v/certify-n10000.tsv"; done
   b=$OUT/consistency-s0.5
-  for v in gaussian-s0.5 stability-s0.5 macer-s0.5; do
-    paired "σ = 0.5: + Consistency vs $v" "$OUT/$v/certify-n10000.tsv" "$b/certify-n10000.tsv"
+  for v in "Gaussian|gaussian-s0.5" "stability training|stability-s0.5" "MACER|macer-s0.5"; do
+    paired "σ = 0.5: + Consistency vs ${v%%|*}" "$OUT/${v#*|}/certify-n10000.tsv" "$b/certify-n10000.tsv"
   done
-  for v in gaussian smoothadv smoothadv-consistency; do
-    paired "σ = 0.5, 10 epochs: + Consistency vs $v" "$OUT/$v-s0.5-e10/certify-n10000.tsv" "$b-e10/certify-n10000.tsv"
+  for v in "Gaussian|gaussian" "SmoothAdv|smoothadv" "SmoothAdv + Consistency|smoothadv-consistency"; do
+    paired "σ = 0.5, 10 epochs: + Consistency vs ${v%%|*}" "$OUT/${v#*|}-s0.5-e10/certify-n10000.tsv" \
+      "$b-e10/certify-n10000.tsv"
   done
   paired "σ = 0.5, 10 epochs: SmoothAdv + Consistency vs SmoothAdv" "$OUT/smoothadv-s0.5-e10/certify-n10000.tsv" \
     "$OUT/smoothadv-consistency-s0.5-e10/certify-n10000.tsv"
