@@ -163,7 +163,8 @@ gaps() {
     "MACER|macer-s0.5" "SmoothAdv (10 epochs)|smoothadv-s0.5-e10" \
     "SmoothAdv + Consistency (10 epochs)|smoothadv-consistency-s0.5-e10"; do
     name=${entry##*|}
-    [ -f "$OUT/$name/smoothcert.json" ] && models="$models --model $OUT/$name" && labels="$labels,${entry%|*}"
+    # Only finished models: a folder still training holds the weights of its last checkpoint.
+    finished "$OUT/$name" && models="$models --model $OUT/$name" && labels="$labels,${entry%|*}"
   done
   # The per-model summary (mean gap, share of misclassified draws) goes to gaps.txt; on failure it is shown instead.
   $SC gaps $models --labels "${labels#,}" --index 0 --n 10000 --out "$OUT/gaps.csv" --plot "$OUT/gaps.png" \
