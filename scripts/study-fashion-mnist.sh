@@ -237,6 +237,10 @@ wallclock() {
 }
 
 # differences: paired.md, the ACR differences the page's claims rest on (B minus A, same images).
+# paired10k LABEL A B: paired for models A and B certified with n = 10,000 (the baselines' and ablations' n).
+paired10k() {
+  paired "$1" "$(tsv "$2" 10000)" "$(tsv "$3" 10000)"
+}
 differences() {
   printf '| B vs A | images | ΔACR | standard error |\n| :-- | --: | --: | --: |\n'
   for s in 0.25 0.5 1.0; do
@@ -244,25 +248,20 @@ differences() {
       paired "σ = $s, n = $n: + Consistency vs Gaussian" "$(tsv "gaussian-s$s" "$n")" "$(tsv "consistency-s$s" "$n")"
     done
   done
-  a=$OUT/consistency-s1.0
-  for v in 1 10 20; do paired "σ = 1.0: λ = $v vs λ = 5" "$a/certify-n10000.tsv" "$a-lbd$v/certify-n10000.tsv"; done
-  paired "σ = 1.0: λ = 1 vs Gaussian" "$OUT/gaussian-s1.0/certify-n10000.tsv" "$a-lbd1/certify-n10000.tsv"
-  for v in xent kl mse; do paired "σ = 1.0, λ = 5: $v vs default form" "$a/certify-n10000.tsv" "$a-$v/certify-n10000.tsv"; done
-  for v in kl mse; do
-    paired "σ = 1.0, λ = 20: $v vs default form" "$a-lbd20/certify-n10000.tsv" "$a-$v-lbd20/certify-n10000.tsv"
-  done
-  for v in 4 8; do paired "σ = 1.0: m = $v vs m = 2" "$a/certify-n10000.tsv" "$a-m$v/certify-n10000.tsv"; done
-  for v in 1 2; do paired "σ = 1.0: seed $v vs seed 0" "$a/certify-n10000.tsv" "$a-seed$v/certify-n10000.tsv"; done
-  b=$OUT/consistency-s0.5
+  a=consistency-s1.0
+  for v in 1 10 20; do paired10k "σ = 1.0: λ = $v vs λ = 5" "$a" "$a-lbd$v"; done
+  paired10k "σ = 1.0: λ = 1 vs Gaussian" gaussian-s1.0 "$a-lbd1"
+  for v in xent kl mse; do paired10k "σ = 1.0, λ = 5: $v vs default form" "$a" "$a-$v"; done
+  for v in kl mse; do paired10k "σ = 1.0, λ = 20: $v vs default form" "$a-lbd20" "$a-$v-lbd20"; done
+  for v in 4 8; do paired10k "σ = 1.0: m = $v vs m = 2" "$a" "$a-m$v"; done
+  for v in 1 2; do paired10k "σ = 1.0: seed $v vs seed 0" "$a" "$a-seed$v"; done
   for v in "Gaussian|gaussian-s0.5" "stability training|stability-s0.5" "MACER|macer-s0.5"; do
-    paired "σ = 0.5: + Consistency vs ${v%%|*}" "$OUT/${v#*|}/certify-n10000.tsv" "$b/certify-n10000.tsv"
+    paired10k "σ = 0.5: + Consistency vs ${v%%|*}" "${v#*|}" consistency-s0.5
   done
   for v in "Gaussian|gaussian" "SmoothAdv|smoothadv" "SmoothAdv + Consistency|smoothadv-consistency"; do
-    paired "σ = 0.5, 10 epochs: + Consistency vs ${v%%|*}" "$OUT/${v#*|}-s0.5-e10/certify-n10000.tsv" \
-      "$b-e10/certify-n10000.tsv"
+    paired10k "σ = 0.5, 10 epochs: + Consistency vs ${v%%|*}" "${v#*|}-s0.5-e10" consistency-s0.5-e10
   done
-  paired "σ = 0.5, 10 epochs: SmoothAdv + Consistency vs SmoothAdv" "$OUT/smoothadv-s0.5-e10/certify-n10000.tsv" \
-    "$OUT/smoothadv-consistency-s0.5-e10/certify-n10000.tsv"
+  paired10k "σ = 0.5, 10 epochs: SmoothAdv + Consistency vs SmoothAdv" smoothadv-s0.5-e10 smoothadv-consistency-s0.5-e10
 }
 
 report() {
