@@ -236,11 +236,12 @@ wallclock() {
   } > "$OUT/wallclock.md"
 }
 
-# differences: paired.md, the ACR differences the page's claims rest on (B minus A, same images).
 # paired10k LABEL A B: paired for models A and B certified with n = 10,000 (the baselines' and ablations' n).
 paired10k() {
   paired "$1" "$(tsv "$2" 10000)" "$(tsv "$3" 10000)"
 }
+
+# differences: paired.md, the ACR differences the page's claims rest on (B minus A, same images).
 differences() {
   printf '| B vs A | images | ΔACR | standard error |\n| :-- | --: | --: | --: |\n'
   for s in 0.25 0.5 1.0; do
@@ -278,15 +279,15 @@ report() {
   table baselines-e10 "Gaussian|$(tsv gaussian-s0.5-e10 10000)" "+ Consistency (λ = 5)|$(tsv consistency-s0.5-e10 10000)" \
     "SmoothAdv|$(tsv smoothadv-s0.5-e10 10000)" "SmoothAdv + Consistency (λ = 1)|$(tsv smoothadv-consistency-s0.5-e10 10000)"
   # Figure 3 / Tables 4-6 at sigma = 1.0, n = 10,000: lambda (0 = Gaussian), loss forms (lambda 5 and 20), m (lambda 5).
-  a=$OUT/consistency-s1.0
-  table lambda "Gaussian (λ = 0)|$OUT/gaussian-s1.0/certify-n10000.tsv" "λ = 1|$a-lbd1/certify-n10000.tsv" \
-    "λ = 5|$a/certify-n10000.tsv" "λ = 10|$a-lbd10/certify-n10000.tsv" "λ = 20|$a-lbd20/certify-n10000.tsv"
-  table forms "default (KL + η·H) λ = 5|$a/certify-n10000.tsv" "xent λ = 5|$a-xent/certify-n10000.tsv" \
-    "kl λ = 5|$a-kl/certify-n10000.tsv" "mse λ = 5|$a-mse/certify-n10000.tsv" \
-    "default (KL + η·H) λ = 20|$a-lbd20/certify-n10000.tsv" "kl λ = 20|$a-kl-lbd20/certify-n10000.tsv" \
-    "mse λ = 20|$a-mse-lbd20/certify-n10000.tsv"
-  table m "m = 2|$a/certify-n10000.tsv" "m = 4|$a-m4/certify-n10000.tsv" "m = 8|$a-m8/certify-n10000.tsv"
-  table seeds "seed 0|$a/certify-n10000.tsv" "seed 1|$a-seed1/certify-n10000.tsv" "seed 2|$a-seed2/certify-n10000.tsv"
+  a=consistency-s1.0
+  table lambda "Gaussian (λ = 0)|$(tsv gaussian-s1.0 10000)" "λ = 1|$(tsv "$a-lbd1" 10000)" \
+    "λ = 5|$(tsv "$a" 10000)" "λ = 10|$(tsv "$a-lbd10" 10000)" "λ = 20|$(tsv "$a-lbd20" 10000)"
+  table forms "default (KL + η·H) λ = 5|$(tsv "$a" 10000)" "xent λ = 5|$(tsv "$a-xent" 10000)" \
+    "kl λ = 5|$(tsv "$a-kl" 10000)" "mse λ = 5|$(tsv "$a-mse" 10000)" \
+    "default (KL + η·H) λ = 20|$(tsv "$a-lbd20" 10000)" "kl λ = 20|$(tsv "$a-kl-lbd20" 10000)" \
+    "mse λ = 20|$(tsv "$a-mse-lbd20" 10000)"
+  table m "m = 2|$(tsv "$a" 10000)" "m = 4|$(tsv "$a-m4" 10000)" "m = 8|$(tsv "$a-m8" 10000)"
+  table seeds "seed 0|$(tsv "$a" 10000)" "seed 1|$(tsv "$a-seed1" 10000)" "seed 2|$(tsv "$a-seed2" 10000)"
 }
 
 stages=${*:-main baselines ablations seeds runtime gaps report}
