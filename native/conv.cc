@@ -4,7 +4,8 @@
 // blocked layout the JIT kernel wants, since they are small next to the activations.
 // Forward inference may run in bf16 (opt-in, for certification): input and filter are rounded
 // to bfloat16, products accumulate in float32 and the output stays float32.
-#include <chrono>
+#include <cmath>
+#include <stdexcept>
 
 #include "common.h"
 
@@ -28,6 +29,10 @@ struct ConvShape {
   memory::dims dilates() const { return {dh - 1, dw - 1}; }  // oneDNN counts inserted gaps
   memory::dims padL() const { return {pt, pl}; }
   memory::dims padR() const { return {pb, pr}; }
+  /** Element offsets in the user layouts: NHWC activations, HWIO filters. */
+  int64_t xAt(int64_t b, int64_t h, int64_t w, int64_t c) const { return ((b * ih + h) * iw + w) * ic + c; }
+  int64_t yAt(int64_t b, int64_t h, int64_t w, int64_t c) const { return ((b * oh + h) * ow + w) * oc + c; }
+  int64_t wAt(int64_t h, int64_t w, int64_t i, int64_t o) const { return ((h * kw + w) * ic + i) * oc + o; }
   std::string key(const char* kind, int64_t extra = 0) const {
     return sc::key(kind, {n, ih, iw, ic, kh, kw, oc, oh, ow, sh, sw, dh, dw, pt, pb, pl, pr, extra});
   }
@@ -75,53 +80,99 @@ struct WeightsLayout {
   }
 };
 
-/** Zero-filled scratch memory for timing a candidate implementation. */
-memory scratch(const memory::desc& d) {
+/**
+ * Check inputs: multiples of 1/64 in [-1, 1] from a fixed LCG. They are exact in bfloat16, so
+ * the bf16 path reads the values the reference reads, and their products are exact in float32,
+ * so a correct kernel's only error is the rounding of its sums, which checkSampled bounds.
+ */
+memory gridMemory(const memory::desc& d, uint32_t seed) {
+  memory m(d, cpuEngine());
+  auto* p = static_cast<float*>(m.get_data_handle());
+  uint32_t state = seed * 2654435761u + 1u;
+  for (size_t i = 0, n = d.get_size() / sizeof(float); i < n; ++i) {
+    state = state * 1664525u + 1013904223u;
+    p[i] = static_cast<float>(static_cast<int>(state >> 25) - 64) / 64.f;
+  }
+  return m;
+}
+
+/** A float32 buffer in the descriptor's logical dims with the given plain layout, zeroed. */
+memory zeroMemory(const memory::desc& d) {
   memory m(d, cpuEngine());
   std::memset(m.get_data_handle(), 0, d.get_size());
   return m;
 }
 
-/** How many of oneDNN's candidate implementations are timed, and how often each. */
-constexpr int kCandidates = 4;
-constexpr int kRuns = 3;
+/** `from` (user layout) reordered into `to`'s layout and data type, or `from` itself if they agree. */
+memory reordered(memory from, const memory::desc& to) {
+  if (from.get_desc() == to) return from;
+  memory m(to, cpuEngine());
+  dnnl::reorder(from, m).execute(cpuStream(), from, m);
+  cpuStream().wait();
+  return m;
+}
 
 /**
- * oneDNN lists the implementations that accept a descriptor, best first by its heuristics; with
- * the NHWC layouts used here they can be off by 1.5× (brgconv at 80 GFLOP/s on LeNet's second
- * layer where the direct JIT kernel does 130). The first few non-reference candidates are timed
- * once on scratch memory when a shape is first seen, and the fastest is kept in the cache.
+ * Compares a kernel's outputs with a float64 reference on a sample of them: all outputs when the
+ * reference costs at most kCheckTerms products, else an evenly strided subset (stride coprime to
+ * every layout dimension, so it crosses channels, borders and images). `reference(i, sumAbs)`
+ * returns output i computed in double and sets sumAbs to Σ|term| over its `terms` summands.
+ * A float32 sum of K terms in any order is within γ_K·Σ|term| of the exact sum (Higham, Accuracy
+ * and Stability of Numerical Algorithms, 2nd ed., §3.1, γ_K = K·u/(1 − K·u), u = 2⁻²⁴); the
+ * check allows twice that, plus 4 ulp of the result for the activation, and nothing more: a
+ * kernel that drops, repeats or misplaces one term misses it by at least 1/4096.
+ */
+bool checkSampled(const float* got, int64_t outputs, int64_t terms, const std::function<double(int64_t, double&)>& reference) {
+  constexpr int64_t kCheckTerms = int64_t(1) << 24;
+  int64_t samples = std::max<int64_t>(1, std::min<int64_t>(outputs, kCheckTerms / std::max<int64_t>(terms, 1)));
+  int64_t stride = outputs / samples;
+  if (stride > 1 && stride % 2 == 0) ++stride;  // odd, and then coprime to the power-of-two extents
+  const double u = std::ldexp(1.0, -24);
+  const double gamma = 2.0 * double(terms + 2) * u / (1.0 - double(terms + 2) * u);
+  for (int64_t s = 0; s < samples; ++s) {
+    int64_t i = (s * stride) % outputs;
+    double sumAbs = 0;
+    double want = reference(i, sumAbs);
+    double err = std::fabs(double(got[i]) - want);
+    if (!(err <= gamma * sumAbs + 4.0 * u * std::fabs(want))) return false;
+  }
+  return true;
+}
+
+/** An activation applied in double, as the reference of a fused post-op. */
+double activate(double v, Activation act, float alpha) {
+  switch (act) {
+    case Activation::relu: return v > 0 ? v : 0;
+    case Activation::relu6: return std::min(6.0, std::max(0.0, v));
+    case Activation::leakyrelu: return v > 0 ? v : double(alpha) * v;
+    case Activation::sigmoid: return 1.0 / (1.0 + std::exp(-v));
+    case Activation::elu: return v > 0 ? v : std::expm1(v);
+    default: return v;
+  }
+}
+
+/**
+ * The implementation a shape runs. oneDNN lists the implementations that accept a descriptor,
+ * best first by its own heuristics for this CPU and shape; the first that passes `correct` (its
+ * outputs on check inputs against a float64 reference) is used. A fixed rule rather than the
+ * fastest by a timing: which kernel runs, and so how its sums round, must not depend on what
+ * else the machine was doing when the shape was first seen, or the same model, input and seed
+ * could give other counts in another process, and training runs with one seed other weights.
+ * oneDNN's own reference implementation comes last and is taken only if every other fails.
  */
 template <typename PD>
-PD fastest(const std::function<PD()>& make, const std::function<std::unordered_map<int, memory>(const PD&)>& buffers) {
+PD firstCorrect(const std::function<PD()>& make, const std::function<bool(const PD&)>& correct, const std::string& what) {
   PD pd = make();
-  int best = 0;
-  double bestTime = 1e300;
   int index = 0;
   do {
-    if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) continue;
-    dnnl::primitive prim(pd);
-    auto args = buffers(pd);
-    auto& strm = cpuStream();
-    prim.execute(strm, args);  // warm-up: first-touch and caches
-    strm.wait();
-    // The best of a few runs, so that another process taking a core for a moment does not
-    // decide the choice for the rest of the run.
-    double t = 1e300;
-    for (int run = 0; run < kRuns; ++run) {
-      auto t0 = std::chrono::steady_clock::now();
-      prim.execute(strm, args);
-      strm.wait();
-      t = std::min(t, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (correct(pd)) {
+      PD chosen = make();
+      for (int i = 0; i < index; ++i) chosen.next_impl();
+      return chosen;
     }
-    if (t < bestTime) {
-      bestTime = t;
-      best = index;
-    }
-  } while (++index < kCandidates && pd.next_impl());
-  PD chosen = make();
-  for (int i = 0; i < best; ++i) chosen.next_impl();
-  return chosen;
+    ++index;
+  } while (pd.next_impl());
+  throw std::runtime_error("no oneDNN implementation of " + what + " passes the check against the float64 reference");
 }
 
 /** The residual's argument slot: the binary post-op comes first when present. */
@@ -157,15 +208,47 @@ struct ConvForward {
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
     auto d = forwardDesc(s, dnnl::prop_kind::forward_inference, bias, type);
-    return fastest<PD>(
-        [&] { return PD(d, attr, cpuEngine()); },
-        [&](const PD& pd) {
-          std::unordered_map<int, memory> args{
-              {DNNL_ARG_SRC, scratch(pd.src_desc())}, {DNNL_ARG_WEIGHTS, scratch(pd.weights_desc())}, {DNNL_ARG_DST, scratch(s.dst())}};
-          if (bias) args.emplace(DNNL_ARG_BIAS, scratch({{s.oc}, dt::f32, tag::a}));
-          if (residual) args.emplace(kResidualArg, scratch(s.dst()));
-          return args;
-        });
+    return firstCorrect<PD>([&] { return PD(d, attr, cpuEngine()); }, [&](const PD& pd) {
+      return forwardCorrect(s, pd, bias, residual, act, alpha);
+    }, "a forward convolution " + s.key(type == dt::bf16 ? "bf16" : "f32"));
+  }
+
+  /** Runs candidate `pd` on check inputs; y = act(Σ x·w + bias + residual) against the float64 reference. */
+  static bool forwardCorrect(const ConvShape& s, const dnnl::convolution_forward::primitive_desc& pd, bool bias, bool residual,
+                             Activation act, float alpha) {
+    memory x = gridMemory(s.src(), 1), w = gridMemory(s.userWeights(), 2), y = zeroMemory(s.dst());
+    memory b = gridMemory({{s.oc}, dt::f32, tag::a}, 3), r = gridMemory(s.dst(), 4);
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, reordered(x, pd.src_desc())}, {DNNL_ARG_WEIGHTS, reordered(w, pd.weights_desc())}, {DNNL_ARG_DST, y}};
+    if (bias) args.emplace(DNNL_ARG_BIAS, b);
+    if (residual) args.emplace(kResidualArg, r);
+    dnnl::primitive(pd).execute(cpuStream(), args);
+    cpuStream().wait();
+    auto* xp = static_cast<const float*>(x.get_data_handle());
+    auto* wp = static_cast<const float*>(w.get_data_handle());
+    auto* bp = static_cast<const float*>(b.get_data_handle());
+    auto* rp = static_cast<const float*>(r.get_data_handle());
+    return checkSampled(static_cast<const float*>(y.get_data_handle()), s.n * s.oh * s.ow * s.oc, s.kh * s.kw * s.ic,
+                        [&](int64_t i, double& sumAbs) {
+      int64_t o = i % s.oc, t = i / s.oc, ox = t % s.ow, oy = (t / s.ow) % s.oh, img = t / (s.ow * s.oh);
+      double sum = 0;
+      for (int64_t ky = 0; ky < s.kh; ++ky) {
+        int64_t iy = oy * s.sh - s.pt + ky * s.dh;
+        if (iy < 0 || iy >= s.ih) continue;
+        for (int64_t kx = 0; kx < s.kw; ++kx) {
+          int64_t ix = ox * s.sw - s.pl + kx * s.dw;
+          if (ix < 0 || ix >= s.iw) continue;
+          for (int64_t c = 0; c < s.ic; ++c) {
+            double term = double(xp[s.xAt(img, iy, ix, c)]) * double(wp[s.wAt(ky, kx, c, o)]);
+            sum += term;
+            sumAbs += std::fabs(term);
+          }
+        }
+      }
+      if (bias) sum += bp[o], sumAbs += std::fabs(bp[o]);
+      if (residual) sum += rp[i], sumAbs += std::fabs(rp[i]);
+      return activate(sum, act, alpha);
+    });
   }
 };
 
@@ -214,11 +297,34 @@ struct ConvBackwardData {
     dnnl::convolution_forward::primitive_desc hint(forwardDesc(s, dnnl::prop_kind::forward_training, false), eng);
     dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
                                             s.strides(), s.dilates(), s.padL(), s.padR());
-    return fastest<PD>([&] { return PD(d, eng, hint); }, [&](const PD& pd) {
-      return std::unordered_map<int, memory>{{DNNL_ARG_DIFF_DST, scratch(s.dst())},
-                                             {DNNL_ARG_WEIGHTS, scratch(pd.weights_desc())},
-                                             {DNNL_ARG_DIFF_SRC, scratch(s.src())}};
-    });
+    return firstCorrect<PD>([&] { return PD(d, eng, hint); }, [&](const PD& pd) {
+      memory dy = gridMemory(s.dst(), 5), w = gridMemory(s.userWeights(), 6), dx = zeroMemory(s.src());
+      dnnl::primitive(pd).execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, reordered(w, pd.weights_desc())},
+                                                {DNNL_ARG_DIFF_SRC, dx}});
+      cpuStream().wait();
+      auto* dyp = static_cast<const float*>(dy.get_data_handle());
+      auto* wp = static_cast<const float*>(w.get_data_handle());
+      // dx[b, iy, ix, c] = Σ dy[b, oy, ox, o]·w[ky, kx, c, o] over the outputs whose window reads (iy, ix).
+      return checkSampled(static_cast<const float*>(dx.get_data_handle()), s.n * s.ih * s.iw * s.ic, s.kh * s.kw * s.oc,
+                          [&](int64_t i, double& sumAbs) {
+        int64_t c = i % s.ic, t = i / s.ic, ix = t % s.iw, iy = (t / s.iw) % s.ih, img = t / (s.iw * s.ih);
+        double sum = 0;
+        for (int64_t ky = 0; ky < s.kh; ++ky) {
+          int64_t yy = iy + s.pt - ky * s.dh;
+          if (yy < 0 || yy % s.sh != 0 || yy / s.sh >= s.oh) continue;
+          for (int64_t kx = 0; kx < s.kw; ++kx) {
+            int64_t xx = ix + s.pl - kx * s.dw;
+            if (xx < 0 || xx % s.sw != 0 || xx / s.sw >= s.ow) continue;
+            for (int64_t o = 0; o < s.oc; ++o) {
+              double term = double(dyp[s.yAt(img, yy / s.sh, xx / s.sw, o)]) * double(wp[s.wAt(ky, kx, c, o)]);
+              sum += term;
+              sumAbs += std::fabs(term);
+            }
+          }
+        }
+        return sum;
+      });
+    }, "a convolution's input gradient " + s.key("f32"));
   }
 };
 
@@ -248,11 +354,36 @@ struct ConvBackwardWeights {
     dnnl::convolution_forward::primitive_desc hint(forwardDesc(s, dnnl::prop_kind::forward_training, false), eng);
     dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
                                                s.strides(), s.dilates(), s.padL(), s.padR());
-    return fastest<PD>([&] { return PD(d, eng, hint); }, [&](const PD& pd) {
-      return std::unordered_map<int, memory>{{DNNL_ARG_SRC, scratch(s.src())},
-                                             {DNNL_ARG_DIFF_DST, scratch(s.dst())},
-                                             {DNNL_ARG_DIFF_WEIGHTS, scratch(pd.diff_weights_desc())}};
-    });
+    return firstCorrect<PD>([&] { return PD(d, eng, hint); }, [&](const PD& pd) {
+      memory x = gridMemory(s.src(), 7), dy = gridMemory(s.dst(), 8), dw = zeroMemory(s.userWeights());
+      bool plain = pd.diff_weights_desc() == s.userWeights();
+      memory prim = plain ? dw : memory(pd.diff_weights_desc(), cpuEngine());
+      dnnl::primitive(pd).execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, prim}});
+      if (!plain) dnnl::reorder(prim, dw).execute(cpuStream(), prim, dw);
+      cpuStream().wait();
+      auto* xp = static_cast<const float*>(x.get_data_handle());
+      auto* dyp = static_cast<const float*>(dy.get_data_handle());
+      // dw[ky, kx, c, o] = Σ x[b, iy, ix, c]·dy[b, oy, ox, o] over every output position and image.
+      return checkSampled(static_cast<const float*>(dw.get_data_handle()), s.kh * s.kw * s.ic * s.oc, s.n * s.oh * s.ow,
+                          [&](int64_t i, double& sumAbs) {
+        int64_t o = i % s.oc, t = i / s.oc, c = t % s.ic, kx = (t / s.ic) % s.kw, ky = t / (s.ic * s.kw);
+        double sum = 0;
+        for (int64_t img = 0; img < s.n; ++img) {
+          for (int64_t oy = 0; oy < s.oh; ++oy) {
+            int64_t iy = oy * s.sh - s.pt + ky * s.dh;
+            if (iy < 0 || iy >= s.ih) continue;
+            for (int64_t ox = 0; ox < s.ow; ++ox) {
+              int64_t ix = ox * s.sw - s.pl + kx * s.dw;
+              if (ix < 0 || ix >= s.iw) continue;
+              double term = double(xp[s.xAt(img, iy, ix, c)]) * double(dyp[s.yAt(img, oy, ox, o)]);
+              sum += term;
+              sumAbs += std::fabs(term);
+            }
+          }
+        }
+        return sum;
+      });
+    }, "a convolution's filter gradient " + s.key("f32"));
   }
 };
 

@@ -30,7 +30,7 @@ export function smoothingOptions(cmd: Command): Command {
     .option('--sigma <s>', 'noise level σ (default: the σ the model records: smoothcert models and exported .onnx files)', parse.positive)
     .option('--n <count>', 'Monte Carlo samples to estimate (CERTIFY) or vote (PREDICT)', parse.int(1, 1e12), 100_000)
     .option('--alpha <a>', 'failure probability of the guarantee', parse.probability, 0.001)
-    .option('--batch <size>', 'noisy samples per forward pass', parse.int(1, 100_000), 1000)
+    .option('--batch <size>', 'noisy samples per forward pass; part of the settings a resumed file must share (another batch may round a sample differently)', parse.int(1, 100_000), 1000)
     .option('--skip <k>', 'take every k-th example of the split', parse.int(1), 1)
     .option('--max <i>', 'stop before example index i', parse.int(0))
     .option('--seed <seed>', 'noise seed; the same seed gives the same results', parse.int(0), 0)
@@ -40,7 +40,7 @@ export function smoothingOptions(cmd: Command): Command {
     .addOption(new Option('--precision <p>', 'model folders on the native backend: bf16 runs the convolutions in bfloat16 (CPUs with AVX512-BF16; '
       + 'faster, and the certificates are those of the bf16 model)').choices(['fp32', 'bf16']).default('fp32'))
     .option('--queue <url>', 'count on `smoothcert worker` processes serving the BullMQ queue in this Redis (redis://HOST:PORT); the file is the same')
-    .option('--chunk <count>', 'with --queue: noise samples per job (default 10000)', parse.int(1, 1e12))
+    .option('--chunk <count>', 'with --queue: noise samples per job, rounded down to a multiple of --batch (default 10000)', parse.int(1, 1e12))
     .addOption(backendOption());
 }
 

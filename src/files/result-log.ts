@@ -6,6 +6,12 @@ import { writeFileAtomic } from './atomic.js';
 /** The first line of a result TSV: `# smoothcert <command> <settings as JSON>`. */
 const SETTINGS_PREFIX = '# smoothcert ';
 
+/**
+ * Settings recorded only by later versions: a file made before one was recorded (its settings
+ * line lacks it) resumes whatever the run's value, as it did when it was made.
+ */
+const RECORDED_LATER: ReadonlySet<string> = new Set(['batch']);
+
 /** Settings that decide which rows a run writes and what is in them; equal settings may resume. */
 export type RunSettings = Record<string, string | number | boolean | null | readonly number[]>;
 
@@ -55,6 +61,7 @@ export class ResultLog {
     // Both ways: a setting recorded only when it differs from its default (precision) must not
     // be dropped silently by a run that leaves it at the default.
     for (const k of new Set([...Object.keys(settings), ...Object.keys(saved.settings)])) {
+      if (!(k in saved.settings) && RECORDED_LATER.has(k)) continue;
       const was = JSON.stringify(saved.settings[k] ?? null), is = JSON.stringify(settings[k] ?? null);
       if (was !== is) {
         throw new UserError(`${path} was made with ${describe(k)} ${was}, but this run has ${describe(k)} ${is}; `

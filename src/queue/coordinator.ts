@@ -7,6 +7,15 @@ import { JOB_NAME, JOB_OPTIONS, jobId, type CountsJob } from './job.js';
 /** What every job of a run shares: all of the payload but the example and the range. */
 export type RunJobs = Omit<CountsJob, 'example' | 'substream' | 'offset' | 'num'>;
 
+/**
+ * Jobs are cut at multiples of the batch (at least one batch per job), so every batch a worker
+ * runs is a batch the single process runs (smooth.ts aligns batches to the stream): queued and
+ * single-process counts agree exactly, not only up to the rounding of another batch shape.
+ */
+export function alignedChunk(chunk: number, batch: number): number {
+  return Math.max(batch, chunk - (chunk % batch));
+}
+
 /** How often the coordinator asks Redis about the jobs it waits for, and about live workers. */
 const POLL_MS = 200;
 const WORKERS_POLL_MS = 5000;
@@ -58,7 +67,7 @@ export class QueueCounts {
   static async open(url: string, run: RunJobs, o: { chunk: number; numClasses: number; notify: (m: string) => void; signal?: AbortSignal }): Promise<QueueCounts> {
     if (!(Number.isSafeInteger(o.chunk) && o.chunk >= 1)) throw new RangeError(`chunk must be an integer ≥ 1 (got ${o.chunk})`);
     const queue = await openQueue(url, o.notify);
-    const counts = new QueueCounts(queue, run, o.chunk, o.numClasses, url, o.notify, o.signal);
+    const counts = new QueueCounts(queue, run, alignedChunk(o.chunk, run.batch), o.numClasses, url, o.notify, o.signal);
     await counts.checkWorkers();
     counts.schedulePoll();
     return counts;

@@ -116,11 +116,13 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
   // Everything that decides which rows are written and what they hold; the model and the data
   // by content, so the same files under another path resume. --max is not among them: a larger
   // one extends the same subset (every skip-th example) and a smaller one stops early, neither
-  // mixes settings. --batch is not either: noise is keyed by sample index, not by batch.
+  // mixes settings. The batch is: noise is keyed by sample index, but a kernel may round a row
+  // differently in a batch of another size, so another batch can flip a sample near a decision
+  // boundary and the same example would be counted two ways in one file.
   const settings: RunSettings = {
     modelFingerprint: loaded.fingerprint, dataset: o.dataset, split: o.split, dataFingerprint: dataFingerprint(data),
     sigma, seed: o.seed, alpha: o.alpha, ...(plan ? adaptiveSettings(plan) : { n: o.n }), ...(mode === 'certify' ? { n0: o.n0 } : {}),
-    skip: o.skip,
+    skip: o.skip, batch: o.batch,
     // bf16 makes another base classifier; recorded only then, so fp32 files made before it resume.
     ...(o.precision === 'bf16' ? { precision: 'bf16' } : {}),
     ...(isOnnxPath(o.model) ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null } : {}),

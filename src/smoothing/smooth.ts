@@ -123,7 +123,12 @@ export class Smooth {
     const counts = new Float64Array(this.base.numClasses);
     const { signal } = this.options;
     for (let done = 0; done < num; ) {
-      const thisBatch = Math.min(batchSize, num - done);
+      // Batches start at multiples of batchSize in the noise stream, whatever range is asked for:
+      // a sample is then always computed in the same batch, with the same companions and shape,
+      // so ranges split across jobs and machines (queue/coordinator.ts cuts them at multiples of
+      // the batch) count exactly what one process counts. Kernels may round a row differently
+      // in a batch of another size, which can flip a sample near a decision boundary.
+      const thisBatch = Math.min(batchSize - ((offset + done) % batchSize), num - done);
       if (this.base.countNoisy) {
         await this.base.countNoisy(x, this.sigma, key, offset + done, thisBatch, batchSize, counts);
       } else {

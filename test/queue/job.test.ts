@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { alignedChunk } from '../../src/queue/coordinator.js';
 import { displayUrl, redisOptions } from '../../src/queue/connection.js';
 import { jobId, parseCountsJob, type CountsJob } from '../../src/queue/job.js';
 
@@ -37,4 +38,14 @@ test('redis:// URLs become connection options; anything else is a one-line error
   assert.throws(() => redisOptions('nonsense'), /is not a URL; give redis:\/\/HOST:PORT/);
   assert.throws(() => redisOptions('redis://h:1/x'), /database number "x"/);
   assert.equal(displayUrl('redis://user:s3cret@h:1'), 'redis://user:***@h:1');
+});
+
+test('jobs are cut at multiples of the batch, at least one batch each', () => {
+  assert.equal(alignedChunk(10_000, 500), 10_000);
+  assert.equal(alignedChunk(10_000, 384), 9_984);
+  assert.equal(alignedChunk(1_000, 1_500), 1_500);
+  for (const [chunk, batch] of [[7, 3], [1, 1], [99_999, 1000], [5, 5]] as const) {
+    const c = alignedChunk(chunk, batch);
+    assert.ok(c % batch === 0 && c >= batch && (c <= chunk || c === batch), `${chunk}, ${batch} → ${c}`);
+  }
 });

@@ -85,6 +85,23 @@ test('counts depend on the seed and stream only, not on the batch size', async (
   assert.notDeepEqual(a, c);
 });
 
+test('batches start at multiples of the batch size in the stream, so any split of a range runs the same batches', async () => {
+  const base = linearClassifier(0.05);
+  const sizes: number[] = [];
+  const recording: BaseClassifier = { ...base, classify: (batch, n) => { sizes.push(n); return base.classify(batch, n); } };
+  const smooth = new Smooth(recording, 0.5, 5);
+  const key = { seed: 5, stream: 9, substream: 1 };
+  // Samples [300, 1700) in batches of 500: [300, 500), [500, 1000), [1000, 1500), [1500, 1700).
+  const whole = await smooth.sampleCounts(image, 1400, 500, key, 300);
+  assert.deepEqual(sizes, [200, 500, 500, 200]);
+  // The same range as two jobs cut at a multiple of the batch: the same four batches.
+  sizes.length = 0;
+  const first = await smooth.sampleCounts(image, 700, 500, key, 300);
+  const second = await smooth.sampleCounts(image, 700, 500, key, 1000);
+  assert.deepEqual(sizes, [200, 500, 500, 200]);
+  assert.deepEqual(Array.from(whole), Array.from(first).map((c, k) => c + second[k]!));
+});
+
 test('a tfjs model certifies like the same linear function in plain JS', async () => {
   await tf.setBackend('cpu');
   const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: shape }), tfl.layers.dense({ units: 2 })] });
