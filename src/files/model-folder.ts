@@ -38,12 +38,16 @@ export async function saveModel(dir: string, model: LayersModel, meta: ModelMeta
 }
 
 /** Loads a model folder written by saveModel (or any tfjs layers model with a smoothcert.json). */
-export async function loadModel(dir: string): Promise<{ model: LayersModel; meta: ModelMeta }> {
+export async function loadModel(dir: string): Promise<{ model: LayersModel; meta: ModelMeta; fingerprint: string }> {
   const meta = readMeta(dir);
   const modelPath = join(dir, MODEL_FILE);
   const json = readJson(modelPath, 'the tfjs model description') as {
     modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
   };
+  const fingerprint = createHash('sha256').update(readFileSync(modelPath));
+  // Weights files named by their hash (saveModel's) are checked against it below, so model.json
+  // alone identifies them; any other name (tfjs's group1-shard1of1.bin) is hashed byte by byte.
+  const covered = json.weightsManifest.every((g) => g.paths.every((p) => /^weights-[0-9a-f]{16}\.bin$/.test(p)));
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
   const weightData = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => {
     const file = join(dir, p);
@@ -54,6 +58,7 @@ export async function loadModel(dir: string): Promise<{ model: LayersModel; meta
     if (named !== undefined && weightsHash(bytes) !== named) {
       throw new UserError(`model weights ${file} do not match the hash in their name; the file is damaged — re-train or re-copy the model`);
     }
+    if (!covered) fingerprint.update(lengthPrefixed(p)).update(lengthPrefixed(bytes));
     return bytes;
   })));
   const expected = weightSpecs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
@@ -65,7 +70,15 @@ export async function loadModel(dir: string): Promise<{ model: LayersModel; meta
     throw new UserError(`model ${dir} has NaN or infinite weights (its training diverged?); a smoothed classifier of it would certify nonsense — re-train it`);
   }
   const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: buffer }));
-  return { model, meta };
+  return { model, meta, fingerprint: fingerprint.digest('hex').slice(0, 16) };
+}
+
+/** A length (8 bytes) then the bytes: no two different lists of files hash alike. */
+function lengthPrefixed(data: string | Uint8Array): Buffer {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(bytes.length));
+  return Buffer.concat([length, bytes]);
 }
 
 export function readMeta(dir: string): ModelMeta {

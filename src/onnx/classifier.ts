@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
+import { readOnnxFiles, type OnnxFiles } from './external-data.js';
 import { argMaxRows, type BaseClassifier, type ImageShape } from '../smoothing/classifier.js';
 
 /** How the graph's image input is laid out: PyTorch exports NCHW, smoothcert's own exports NHWC. */
@@ -106,9 +107,14 @@ export class OnnxClassifier implements BaseClassifier {
  */
 export async function loadOnnxClassifier(path: string, opts: OnnxClassifierOptions): Promise<OnnxClassifier> {
   if (!existsSync(path)) throw new UserError(`ONNX model ${path} does not exist`);
+  return loadOnnxFiles(readOnnxFiles(path), path, opts);
+}
+
+/** loadOnnxClassifier on files already read (readOnnxFiles): onnxruntime gets the graph and its external data in memory. */
+export async function loadOnnxFiles(files: OnnxFiles, path: string, opts: OnnxClassifierOptions): Promise<OnnxClassifier> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(readFileSync(path));
+    session = await ort.InferenceSession.create(files.model, files.external.length > 0 ? { externalData: files.external } : {});
   } catch (e) {
     throw new UserError(`${path} could not be loaded as an ONNX model (onnxruntime: ${firstLine(e)}); give an .onnx file, e.g. from torch.onnx.export or smoothcert export`);
   }

@@ -1,12 +1,11 @@
 import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
 import type { Precision } from '../backend/native-backend.js';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { join } from 'node:path';
-import { loadModel, checkModelFitsData, MODEL_FILE } from '../files/model-folder.js';
-import { loadOnnxClassifier, type InputLayout } from '../onnx/classifier.js';
+import { loadModel, checkModelFitsData } from '../files/model-folder.js';
+import { loadOnnxFiles, type InputLayout } from '../onnx/classifier.js';
+import { readOnnxFiles } from '../onnx/external-data.js';
 import { readOnnxMetadata } from '../onnx/metadata.js';
 import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
 import { tfjsClassifier } from '../smoothing/tfjs-classifier.js';
@@ -48,23 +47,24 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
       ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`}; leave it out`);
   }
   if (isOnnxPath(path)) {
-    const bytes = existsSync(path) ? readFileSync(path) : new Uint8Array(0);
-    const recorded = readOnnxMetadata(bytes);
+    if (!existsSync(path)) throw new UserError(`ONNX model ${path} does not exist`);
+    const files = readOnnxFiles(path);
+    const recorded = readOnnxMetadata(files.model);
     // smoothcert export records the layout and puts the normalization inside the graph.
     if (recorded['input_layout'] !== undefined && (onnx.mean || onnx.std)) {
       throw new UserError(`${path} was written by smoothcert export and normalizes inside the graph; leave out --mean/--std (they would normalize twice)`);
     }
     const inputLayout = onnx.inputLayout ?? (recorded['input_layout'] === 'nhwc' ? 'nhwc' : 'nchw');
-    const base = await loadOnnxClassifier(path, { ...onnx, inputLayout, expectedShape: dataShape });
+    const base = await loadOnnxFiles(files, path, { ...onnx, inputLayout, expectedShape: dataShape });
     const sigma = Number(recorded['sigma']);
-    return { base, fingerprint: sha256(bytes), inputLayout, ...(sigma > 0 ? { trainedSigma: sigma } : {}) };
+    return { base, fingerprint: files.fingerprint, inputLayout, ...(sigma > 0 ? { trainedSigma: sigma } : {}) };
   }
   const given = (['inputLayout', 'mean', 'std'] as const).filter((k) => onnx[k] !== undefined);
   if (given.length > 0) {
     const flags = given.map((k) => (k === 'inputLayout' ? '--input-layout' : `--${k}`)).join(', ');
     throw new UserError(`${flags} apply to .onnx files only; a smoothcert model folder records its layout and normalization (leave ${given.length > 1 ? 'them' : 'it'} out)`);
   }
-  const { model, meta } = await loadModel(path);
+  const { model, meta, fingerprint } = await loadModel(path);
   checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });
   const sigma = meta.training?.['sigma'];
   let base: BaseClassifier;
@@ -77,15 +77,10 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
   return {
     base,
     ...(typeof sigma === 'number' ? { trainedSigma: sigma } : {}),
-    // model.json names its weights file by their hash, so it identifies topology and weights.
-    fingerprint: sha256(readFileSync(join(path, MODEL_FILE))),
+    fingerprint,
   };
 }
 
 export function isOnnxPath(path: string): boolean {
   return path.toLowerCase().endsWith('.onnx');
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }

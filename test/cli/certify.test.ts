@@ -312,3 +312,25 @@ test('adaptive CERTIFY writes the forward passes (and decided radii), resumes af
   bad([...adaptive(x), '--n', '500'], /with --adaptive give the budget as --max-n/);
   assert.equal(existsSync(x), false, 'refused runs write nothing');
 });
+
+test('weights under any file name are part of the fingerprint: a resume after they changed is refused in one line', async () => {
+  // tfjs's own naming (group1-shard1of1.bin), which the loader accepts: model.json does not change with the weights.
+  const renamed = join(tmp, 'renamed-model');
+  cpSync(mnistModel, renamed, { recursive: true });
+  const hashed = readdirSync(renamed).find((f) => f.startsWith('weights-'))!;
+  const json = readFileSync(join(renamed, 'model.json'), 'utf8');
+  writeFileSync(join(renamed, 'model.json'), json.replace(hashed, 'group1-shard1of1.bin'));
+  cpSync(join(renamed, hashed), join(renamed, 'group1-shard1of1.bin'));
+  rmSync(join(renamed, hashed));
+  const out = join(tmp, 'renamed.tsv');
+  assert.equal(cli(['certify', '--model', renamed, '--out', out, '--max', '2', ...quick]).status, 0);
+  // Other weights of the same shapes under the same name.
+  const other = join(tmp, 'other-weights');
+  await saveTinyModel(other, [28, 28, 1], 10, 0.25, 0.01);
+  cpSync(join(other, readdirSync(other).find((f) => f.startsWith('weights-'))!), join(renamed, 'group1-shard1of1.bin'));
+  const r = cli(['certify', '--model', renamed, '--out', out, '--max', '4', ...quick]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /made with .*[Ff]ingerprint "[0-9a-f]{16}", but this run has .*"[0-9a-f]{16}"/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.equal(rows(out).length, 1 + 2, 'no row added');
+});

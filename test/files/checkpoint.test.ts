@@ -32,3 +32,17 @@ test('a corrupt or truncated checkpoint is refused with a clear error', () => {
   assert.throws(() => readCheckpoint(path), /corrupt \(not a smoothcert checkpoint/);
   assert.throws(() => readCheckpoint(join(dir, 'missing.ckpt')), /does not exist/);
 });
+
+test('a checkpoint whose weights were changed (a NaN written into it, one flipped bit) is refused by name, not resumed', () => {
+  const path = join(dir, 'c.ckpt');
+  writeCheckpoint(path, { state: { epoch: 1 }, weights: [{ shape: [3], values: Float32Array.from([0.5, -1, 2]) }], optimizer: [] });
+  const good = readFileSync(path);
+  for (const damage of [(b: Buffer) => b.writeFloatLE(Number.NaN, b.length - 8), (b: Buffer) => { b[b.length - 1]! ^= 1; }]) {
+    const bytes = Buffer.from(good);
+    damage(bytes);
+    writeFileSync(path, bytes);
+    assert.throws(() => readCheckpoint(path), (e: Error) => e.message.includes(path) && /checksum does not match/.test(e.message) && !e.message.includes('\n'));
+  }
+  writeFileSync(path, good);
+  assert.deepEqual(Array.from(readCheckpoint(path).weights[0]!.values), [0.5, -1, 2]);
+});

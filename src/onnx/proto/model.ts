@@ -10,8 +10,11 @@ export interface TensorProto {
   name: string;
   dims: number[];
   dataType: number;
-  /** Elements in row-major order, fixed-width little-endian. */
+  /** Elements in row-major order, fixed-width little-endian; empty when they are in another file. */
   rawData: Uint8Array;
+  /** Where the elements are when not in rawData (location, offset, length), with dataLocation 1 (EXTERNAL). */
+  externalData?: { key: string; value: string }[];
+  dataLocation?: number;
 }
 
 /** A known size (dimValue) or a symbolic one such as the batch dimension (dimParam). */
@@ -60,6 +63,11 @@ export interface ModelProto {
 }
 
 const modelType = onnxRoot.lookupType('onnx.ModelProto');
+
+/** Parses the bytes of a .onnx file (the fields of the subset in schema.ts). */
+export function decodeModel(bytes: Uint8Array): ModelProto {
+  return modelType.toObject(modelType.decode(bytes), { longs: Number, defaults: true }) as ModelProto;
+}
 
 /** Serializes a model to the bytes of a .onnx file. */
 export function encodeModel(model: ModelProto): Uint8Array {

@@ -26,6 +26,39 @@ const descriptor: protobuf.INamespace = {
             metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
           },
         },
+        // ModelProto seen through the tensors that may keep their data in other files
+        // (initializers, Constant values, subgraphs): decoding skips everything else.
+        ModelExternalView: {
+          fields: {
+            graph: { type: 'GraphExternalView', id: 7 },
+          },
+        },
+        GraphExternalView: {
+          fields: {
+            node: { rule: 'repeated', type: 'NodeExternalView', id: 1 },
+            initializer: { rule: 'repeated', type: 'TensorExternalView', id: 5 },
+          },
+        },
+        NodeExternalView: {
+          fields: {
+            attribute: { rule: 'repeated', type: 'AttributeExternalView', id: 5 },
+          },
+        },
+        AttributeExternalView: {
+          fields: {
+            t: { type: 'TensorExternalView', id: 5 },
+            g: { type: 'GraphExternalView', id: 6 },
+            tensors: { rule: 'repeated', type: 'TensorExternalView', id: 10 },
+            graphs: { rule: 'repeated', type: 'GraphExternalView', id: 11 },
+          },
+        },
+        TensorExternalView: {
+          fields: {
+            name: { type: 'string', id: 8 },
+            externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            dataLocation: { type: 'int32', id: 14 },
+          },
+        },
         StringStringEntryProto: {
           fields: {
             key: { type: 'string', id: 1 },
@@ -74,6 +107,8 @@ const descriptor: protobuf.INamespace = {
             dataType: { type: 'int32', id: 2 },
             name: { type: 'string', id: 8 },
             rawData: { type: 'bytes', id: 9 },
+            externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            dataLocation: { type: 'int32', id: 14 },
           },
         },
         ValueInfoProto: {
