@@ -7,6 +7,7 @@ import { summarize } from '../report/read.js';
 import { plotFormat, writePlot } from '../report/plot.js';
 import { parseTableFormat, renderTable, TABLE_FORMATS } from '../report/table.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { outputTarget } from '../files/output-path.js';
 
 interface AnalyzeOptions {
   radii?: string;
@@ -58,6 +59,7 @@ function labelsFor(files: readonly string[], labels: string | undefined): string
 
 /** An output file's directory must exist: checked before any work, so a typo costs nothing. */
 function checkOutputDir(file: string, option: string): void {
+  outputTarget(file, 'file', option);
   const dir = dirname(file);
   if (!existsSync(dir)) throw new UserError(`${option} ${file}: directory ${dir} does not exist; create it first`);
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SettingError, UserError } from '../errors.js';
 import { loadDataset } from '../data/registry.js';
 import { lockOutput } from '../files/lock.js';
+import { outputTarget } from '../files/output-path.js';
 import { radiusGrid } from '../report/analyze.js';
 import { summarize } from '../report/read.js';
 import { writePlot } from '../report/plot.js';
@@ -35,6 +36,7 @@ const DEMO_FLAG: Record<string, string> = { sigma: '--sigma', lbd: '--lbd', epoc
  * is refused rather than reporting the old model's results under the new settings.
  */
 async function demo(o: DemoOptions): Promise<void> {
+  outputTarget(o.out, 'folder', '--out');
   await useBackend(o.backend);
   const release = lockOutput(o.out, 'demo folder');
   try {

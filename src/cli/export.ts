@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { outputTarget } from '../files/output-path.js';
 import { useBackend } from './backend-option.js';
 import { loadModel, META_FILE, MODEL_FILE } from '../files/model-folder.js';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../onnx/export.js';
@@ -14,6 +15,7 @@ interface ExportOptions {
 }
 
 async function exportCommand(opts: ExportOptions, version: string): Promise<void> {
+  outputTarget(opts.out, 'file', '--out');
   const outDir = dirname(opts.out);
   if (!existsSync(outDir)) throw new UserError(`--out ${opts.out}: directory ${outDir} does not exist; create it first`);
   if (existsSync(opts.out) && statSync(opts.out).isDirectory()) throw new UserError(`--out ${opts.out} is a directory; give a file name such as model.onnx`);

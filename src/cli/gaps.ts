@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { outputTarget } from '../files/output-path.js';
 import { commonRange, histogram } from '../report/histogram.js';
 import { gapsSpec } from '../report/plot-spec.js';
 import { writeSpec } from '../report/plot.js';
@@ -30,6 +31,8 @@ function modelName(path: string): string {
 async function gapsCommand(o: GapsCliOptions): Promise<void> {
   const labels = o.labels === undefined ? o.model.map(modelName) : o.labels.split(',');
   if (labels.length !== o.model.length) throw new UserError(`--labels has ${labels.length} labels for ${o.model.length} models; give one per model`);
+  if (o.out !== undefined) outputTarget(o.out, 'file', '--out');
+  if (o.plot !== undefined) outputTarget(o.plot, 'file', '--plot');
   await useBackend(o.backend);
   const results = await logProbGapsOf(o.model, o);
   const { lo, hi } = commonRange(results.map((r) => r.gaps));

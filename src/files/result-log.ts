@@ -1,7 +1,10 @@
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
+import {
+  closeSync, copyFileSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, truncateSync, writeSync, type Stats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { sameFile } from './output-path.js';
 
 /** The first line of a result TSV: `# smoothcert <command> <settings as JSON>`. */
 const SETTINGS_PREFIX = '# smoothcert ';
@@ -24,7 +27,14 @@ export type RunSettings = Record<string, string | number | boolean | null | read
  * version kept them in a FILE.json beside it) cannot be resumed.
  */
 export class ResultLog {
-  private constructor(private readonly fd: number, readonly done: ReadonlySet<number>) {}
+  /** The inode opened, and how long this process knows the file to be: what the path must still name. */
+  private readonly opened: Stats;
+  private size: number;
+
+  private constructor(private readonly path: string, private readonly fd: number, readonly done: ReadonlySet<number>) {
+    this.opened = fstatSync(fd);
+    this.size = this.opened.size;
+  }
 
   /**
    * Opens `path` for appending: a new file (or one with no results yet) is started with the
@@ -49,7 +59,7 @@ export class ResultLog {
     if (rows.length === 0) {
       // Nothing to keep: start the file afresh with this run's settings.
       writeFileAtomic(path, `${settingsLine(command, settings)}\n${header}\n`);
-      return new ResultLog(openSync(path, 'a'), new Set());
+      return new ResultLog(path, openSync(path, 'a'), new Set());
     }
     if (saved === undefined) {
       throw new UserError(`${path} holds results but no record of the settings that made them (its first line is not a settings line), `
@@ -69,15 +79,44 @@ export class ResultLog {
       }
     }
     if (end < text.length) truncateSync(path, end); // a torn last line from a killed run
-    return new ResultLog(openSync(path, 'a'), new Set(rows.map((line) => Number(line.split('\t', 1)[0]))));
+    return new ResultLog(path, openSync(path, 'a'), new Set(rows.map((line) => Number(line.split('\t', 1)[0]))));
   }
 
-  /** Appends one row and flushes it to disk before returning. */
+  /**
+   * Appends one row and flushes it to disk before returning. First checks that the path still
+   * names the file this run opened, at the length it left it: a file moved, deleted, replaced or
+   * truncated by someone else stops the run with one line saying what happened (the rows written
+   * so far are where the message says), instead of writing into a file nobody will read.
+   */
   append(values: readonly (string | number)[]): void {
+    this.checkStillOurs();
     const bytes = Buffer.from(`${values.join('\t')}\n`);
     // One write call per line keeps the line whole unless the process dies mid-call.
     for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
     fdatasyncSync(this.fd);
+    this.size += bytes.length;
+  }
+
+  private checkStillOurs(): void {
+    const now = fstatSync(this.fd);
+    if (sameFile(this.path, this.opened)) {
+      if (now.size >= this.size) return;
+      throw new UserError(`${this.path} was truncated by another process while this run wrote it (${now.size} of ${this.size} bytes left); `
+        + 'the rows cut off are lost from it: rerun the same command to redo them');
+    }
+    // Linux names an open file's current path, or its last one with " (deleted)".
+    let current: string | undefined;
+    try {
+      current = readlinkSync(`/proc/self/fd/${this.fd}`);
+    } catch { /* not Linux */ }
+    if (current !== undefined && !current.endsWith(' (deleted)')) {
+      throw new UserError(`${this.path} was moved to ${current} while this run wrote it; its rows are there: move it back and rerun to resume`);
+    }
+    // Deleted (or replaced): the rows are only in the open file; put them back where they were.
+    const rescue = existsSync(this.path) ? `${this.path}.recovered-${process.pid}` : this.path;
+    copyFileSync(`/proc/self/fd/${this.fd}`, rescue);
+    throw new UserError(`${this.path} was ${rescue === this.path ? 'deleted' : 'replaced by another file'} while this run wrote it; `
+      + `its ${this.size} bytes of rows are saved in ${rescue}${rescue === this.path ? ': rerun the same command to resume' : ''}`);
   }
 
   close(): void {

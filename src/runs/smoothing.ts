@@ -3,6 +3,7 @@ import { yieldToEventLoop } from '../event-loop.js';
 import { dataFingerprint, loadDataset } from '../data/registry.js';
 import type { Split } from '../data/types.js';
 import { lockOutput } from '../files/lock.js';
+import { outputTarget } from '../files/output-path.js';
 import { ResultLog, type RunSettings } from '../files/result-log.js';
 import { ADAPTIVE_HEADER, CERTIFY_HEADER, DECISION_HEADER } from '../report/analyze.js';
 import { planAdaptive, type AdaptiveOptions, type AdaptivePlan } from '../smoothing/adaptive.js';
@@ -103,6 +104,8 @@ function columnsOf(mode: SmoothingMode, plan: AdaptivePlan | undefined): readonl
  */
 export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, hooks: SmoothingHooks = {}): Promise<SmoothingRunResult> {
   const notify = hooks.notify ?? ((m: string) => process.stderr.write(`${m}\n`));
+  // Checked before anything is read or written; a symlink's target is the file written.
+  const out = outputTarget(o.out, 'file', '--out');
   if (o.split !== 'train' && o.split !== 'test') throw new UserError(`--split must be "train" or "test", got "${String(o.split)}"`);
   const data = await loadDataset(o.dataset, o.split, o.dataDir === undefined ? {} : { dataDir: o.dataDir });
   const loaded = await loadClassifier(o.model, data.shape, o.dataset, o);
@@ -134,15 +137,15 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
   let release: (() => void) | undefined;
   let log: ResultLog | undefined;
   try {
-    release = lockOutput(o.out, 'result file', notify);
-    log = ResultLog.open(o.out, mode, columnsOf(mode, plan), settings, hooks.describe);
+    release = lockOutput(out, 'result file', notify);
+    log = ResultLog.open(out, mode, columnsOf(mode, plan), settings, hooks.describe);
     const todo: number[] = [];
     let total = 0;
     for (let i = 0; i < end; i += o.skip) {
       total++;
       if (!log.done.has(i)) todo.push(i);
     }
-    if (todo.length < total) notify(`resuming ${o.out}: ${total - todo.length} of ${total} examples already done`);
+    if (todo.length < total) notify(`resuming ${out}: ${total - todo.length} of ${total} examples already done`);
     const progress: SmoothingProgress = { done: total - todo.length, total, correct: 0, doneNow: 0 };
     hooks.onStart?.(progress);
 

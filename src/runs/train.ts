@@ -9,6 +9,7 @@ import { loadDataset, type LoadedDataset } from '../data/registry.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../files/checkpoint.js';
 import { EpochLog } from '../files/epoch-log.js';
 import { lockOutput } from '../files/lock.js';
+import { outputTarget } from '../files/output-path.js';
 import { META_FILE, MODEL_FILE, saveModel } from '../files/model-folder.js';
 import type { ModelMeta } from '../models/meta.js';
 import { buildModel } from '../models/registry.js';
@@ -74,7 +75,9 @@ export interface TrainRunResult {
  * uninterrupted one would. The run folder is locked for the duration: a second writer is refused.
  * Choose the backend first (initBackend); the native one makes the training noise natively.
  */
-export async function train(spec: TrainSpec, o: TrainRunOptions): Promise<TrainRunResult> {
+export async function train(spec: TrainSpec, given: TrainRunOptions): Promise<TrainRunResult> {
+  // A folder (or a symlink to one, followed) or a path to create; never a device or a system path.
+  const o = { ...given, out: outputTarget(given.out, 'folder', '--out') };
   const notify = o.notify ?? ((m: string) => process.stderr.write(`${m}\n`));
   // Settings are checked before the folder is touched, so a typo changes nothing on disk.
   const fresh = o.resume ? undefined : resolveRunConfig(spec);

@@ -89,7 +89,7 @@ test('certify runs an ONNX model normalized outside its graph, and resumes only 
   assert.match(other.stderr, /made with --mean \[0.5\], but this run has --mean \[0.4\]/);
   const folder = cli(['certify', '--model', onnx, '--sigma', '0.25', '--out', tmp, ...quick]);
   assert.equal(folder.status, 2);
-  assert.match(folder.stderr, /--out .* is a folder; give a file name/);
+  assert.match(folder.stderr, /--out .* is a folder; give the name of a regular file/);
 });
 
 test('a log whose results were deleted starts over with the new settings', () => {
