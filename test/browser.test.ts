@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { saveTinyModel } from './helpers/models.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -54,5 +54,31 @@ test('loadModelFromSource reads a model folder as the Node reader does, and refu
     x.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('weights paths outside the model folder are refused by the browser and the Node loaders alike, before any read', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'smoothcert-manifest-'));
+  try {
+    const dir = join(root, 'model');
+    await saveTinyModel(dir, [4, 4, 1], 3);
+    const json = readFileSync(join(dir, 'model.json'), 'utf8');
+    const weights = (JSON.parse(json) as { weightsManifest: { paths: string[] }[] }).weightsManifest[0]!.paths[0]!;
+    // A copy of the real weights outside the folder: only the path decides the refusal.
+    writeFileSync(join(root, 'outside.bin'), readFileSync(join(dir, weights)));
+    for (const bad of ['../outside.bin', `${root}/outside.bin`, 'https://example.org/w.bin', '//example.org/w.bin', 'a/../../outside.bin', '..\\outside.bin', '']) {
+      writeFileSync(join(dir, 'model.json'), json.replace(JSON.stringify(weights), JSON.stringify(bad)));
+      const asked: string[] = [];
+      const source = { where: dir, read: async (name: string) => { asked.push(name); return new Uint8Array(readFileSync(join(dir, name))); } };
+      await assert.rejects(loadModelFromSource(source), (e: unknown) => e instanceof UserError && /not a file inside the model's folder/.test(e.message), bad);
+      assert.ok(!asked.includes(bad), `${bad} was never read`);
+      await assert.rejects(loadModel(dir), (e: unknown) => e instanceof UserError && /not a file inside the model's folder/.test(e.message), bad);
+    }
+    // A weights file in the folder that is a symlink out of it: refused by the Node loader.
+    writeFileSync(join(dir, 'model.json'), json.replace(JSON.stringify(weights), JSON.stringify('linked.bin')));
+    symlinkSync(join(root, 'outside.bin'), join(dir, 'linked.bin'));
+    await assert.rejects(loadModel(dir), (e: unknown) => e instanceof UserError && /outside the model folder/.test(e.message));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

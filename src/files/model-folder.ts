@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import type { ImageShape } from '../smoothing/classifier.js';
 import { checkMeta, type ModelMeta } from '../models/meta.js';
+import { checkWeightsPath } from '../models/load-remote.js';
 import '../models/normalize.js'; // registers the Normalize layer so saved models deserialize
 import '../models/batch-norm.js'; // saved BatchNormalization layers load with the fused training path
 
@@ -49,9 +50,15 @@ export async function loadModel(dir: string): Promise<{ model: LayersModel; meta
   // alone identifies them; any other name (tfjs's group1-shard1of1.bin) is hashed byte by byte.
   const covered = json.weightsManifest.every((g) => g.paths.every((p) => /^weights-[0-9a-f]{16}\.bin$/.test(p)));
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
+  const folder = existsSync(dir) ? realpathSync(dir) : dir;
   const weightData = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => {
-    const file = join(dir, p);
+    const file = join(dir, checkWeightsPath(p, dir));
     if (!existsSync(file)) throw new UserError(`model weights ${file} are missing; the model folder ${dir} is incomplete — re-train or re-copy it`);
+    // Inside the folder after symlinks too: a weights file that is a link out of it is refused.
+    const real = relative(folder, realpathSync(file));
+    if (real === '' || real === '..' || real.startsWith('../') || isAbsolute(real)) {
+      throw new UserError(`model weights ${file} resolve to ${realpathSync(file)}, outside the model folder ${dir}; refusing to read them`);
+    }
     const bytes = readFileSync(file);
     // saveModel names the file by its hash: a file that no longer matches was damaged or replaced.
     const named = /^weights-([0-9a-f]{16})\.bin$/.exec(p)?.[1];

@@ -20,6 +20,21 @@ interface ModelJson {
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
 }
 
+/**
+ * A weights path from model.json, refused unless it names a file inside the model's folder: a
+ * relative path of plain segments (no `..`, `.`, empty segment, backslash, scheme or absolute
+ * path). A model from someone else must not make a loader read the user's files (`../../x`) or
+ * fetch from another server (`https://…`, `//host/…`), nor an export embed them.
+ */
+export function checkWeightsPath(name: unknown, where: string): string {
+  const ok = typeof name === 'string' && name.length > 0 && !name.includes('\\') && !name.includes(':') && !name.includes('\0')
+    && !name.startsWith('/') && name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  if (!ok) {
+    throw new UserError(`${where}/model.json names weights at ${JSON.stringify(name)}, which is not a file inside the model's folder; refusing to read it`);
+  }
+  return name;
+}
+
 /** Loads model.json, its weights and smoothcert.json from `source`. */
 export async function loadModelFromSource(source: ModelSource): Promise<{ model: LayersModel; meta: ModelMeta }> {
   const meta = checkMeta(await readJson(source, 'smoothcert.json'), `${source.where}/smoothcert.json`);
@@ -28,7 +43,7 @@ export async function loadModelFromSource(source: ModelSource): Promise<{ model:
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
   const parts: Uint8Array<ArrayBuffer>[] = [];
   for (const name of json.weightsManifest.flatMap((g) => g.paths)) {
-    const bytes = await source.read(name);
+    const bytes = await source.read(checkWeightsPath(name, source.where));
     const named = /^weights-([0-9a-f]{16})\.bin$/.exec(name)?.[1];
     const hash = named === undefined ? undefined : await weightsHash(bytes);
     if (hash !== undefined && hash !== named) {
