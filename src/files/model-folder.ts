@@ -6,7 +6,9 @@ import { isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import type { ImageShape } from '../smoothing/classifier.js';
-import { checkMeta, type ModelMeta } from '../models/meta.js';
+import { checkMeta, checkMetaFitsNetwork, type ModelMeta } from '../models/meta.js';
+import { ARCHITECTURES } from '../models/registry.js';
+import { DATASETS, isDatasetName } from '../data/datasets.js';
 import { checkWeightsPath } from '../models/load-remote.js';
 import '../models/normalize.js'; // registers the Normalize layer so saved models deserialize
 import '../models/batch-norm.js'; // saved BatchNormalization layers load with the fused training path
@@ -77,7 +79,25 @@ export async function loadModel(dir: string): Promise<{ model: LayersModel; meta
     throw new UserError(`model ${dir} has NaN or infinite weights (its training diverged?); a smoothed classifier of it would certify nonsense — re-train it`);
   }
   const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: buffer }));
+  try {
+    checkMetaFitsNetwork(meta, { name: model.name, inputShape: model.inputs[0]!.shape, outputShape: model.outputs[0]!.shape },
+      join(dir, META_FILE), Object.keys(ARCHITECTURES));
+    checkMetaDataset(meta, join(dir, META_FILE));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return { model, meta, fingerprint: fingerprint.digest('hex').slice(0, 16) };
+}
+
+/** A dataset smoothcert knows has one image shape and class count: the record must agree with it. */
+function checkMetaDataset(meta: ModelMeta, where: string): void {
+  if (!isDatasetName(meta.dataset)) return;
+  const info = DATASETS[meta.dataset];
+  if (info.shape.some((d, i) => d !== meta.inputShape[i]) || info.numClasses !== meta.numClasses) {
+    throw new UserError(`${where}: dataset is ${meta.dataset} (${info.shape.join('×')} images, ${info.numClasses} classes) but the model takes `
+      + `${meta.inputShape.join('×')} images and gives ${meta.numClasses} classes; correct the file`);
+  }
 }
 
 /** A length (8 bytes) then the bytes: no two different lists of files hash alike. */

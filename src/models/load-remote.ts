@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
-import { checkMeta, type ModelMeta } from './meta.js';
+import { checkMeta, checkMetaFitsNetwork, type ModelMeta } from './meta.js';
+import { ARCHITECTURES } from './registry.js';
 import './normalize.js'; // registers the Normalize layer so saved models deserialize
 
 // Loading a smoothcert model folder without a file system: over HTTP or from a page's File objects.
@@ -60,6 +61,13 @@ export async function loadModelFromSource(source: ModelSource): Promise<{ model:
     throw new UserError(`model ${source.where} has NaN or infinite weights (its training diverged?); re-train it`);
   }
   const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer }));
+  try {
+    checkMetaFitsNetwork(meta, { name: model.name, inputShape: model.inputs[0]!.shape, outputShape: model.outputs[0]!.shape },
+      `${source.where}/smoothcert.json`, Object.keys(ARCHITECTURES));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return { model, meta };
 }
 
