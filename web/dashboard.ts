@@ -89,6 +89,7 @@ export function startDashboard(setStatus: (text: string) => void, onRuns: (runs:
     const key = keyOf(run, file);
     const row = document.createElement('div');
     row.className = 'file-row';
+    row.dataset['key'] = key;
     if (plottable(file)) {
       const box = document.createElement('input');
       box.type = 'checkbox';
@@ -155,7 +156,8 @@ function describe(file: RunFile): string {
   const s = file.summary ?? {};
   const pct = (v: unknown) => `${(100 * Number(v)).toFixed(1)} %`;
   switch (file.kind) {
-    case 'log': return `${s.epochs} epochs${s.testAcc === undefined ? '' : `, test accuracy ${pct(s.testAcc)}`}`;
+    // log.tsv holds accuracies in percent already (as the reference's log does); TSV accuracies are fractions.
+    case 'log': return `${s.epochs} epochs${s.testAcc === undefined ? '' : `, test accuracy ${Number(s.testAcc).toFixed(1)} %`}`;
     case 'certify': return `${s.examples} examples, ACR ${Number(s.acr).toFixed(3)}`;
     case 'predict': return `${s.examples} examples, accuracy ${pct(s.accuracy)}`;
     case 'model': {

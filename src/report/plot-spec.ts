@@ -108,7 +108,8 @@ export function trainingPlotSpec(series: readonly TrainingSeries[], metric: 'acc
     mark: { type: 'line', strokeWidth: 2, point: values.length < 200 },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'Epoch', axis: { tickMinStep: 1 } },
-      y: { field: 'value', type: 'quantitative', title: metric === 'acc' ? 'Accuracy' : 'Loss', ...(metric === 'acc' && { scale: { domain: [0, 1] } }) },
+      // log.tsv's accuracies are percentages (files/epoch-log.ts, as the reference writes them).
+      y: { field: 'value', type: 'quantitative', title: metric === 'acc' ? 'Accuracy (%)' : 'Loss', ...(metric === 'acc' && { scale: { domain: [0, 100] } }) },
       color: { field: 'run', type: 'nominal', title: null, scale: { domain: series.map((s) => s.label) } },
       strokeDash: { field: 'split', type: 'nominal', title: null, scale: { domain: ['test', 'train'] } },
       detail: { field: 'split' },

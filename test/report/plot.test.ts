@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { UserError } from '../../src/errors.js';
 import { readCertifyFile } from '../../src/report/read.js';
 import { writePlot } from '../../src/report/plot.js';
-import { plotSpec, type PlotSeries } from '../../src/report/plot-spec.js';
+import { plotSpec, trainingPlotSpec, type PlotSeries } from '../../src/report/plot-spec.js';
+import { parseTrainingLog } from '../../src/report/training-log.js';
 import { FIXTURE } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smoothcert-plot-'));
@@ -55,4 +57,16 @@ test('writes an SVG with the labels and a PNG, atomically', async () => {
 
 test('an unknown image type is a UserError', async () => {
   await assert.rejects(writePlot(SERIES, join(dir, 'curves.pdf')), (err: unknown) => err instanceof UserError && /\.svg or \.png/.test(err.message));
+});
+
+test('the accuracy chart of a committed study run holds its percentages (log.tsv is in percent)', () => {
+  const file = fileURLToPath(new URL('../../../docs/results/fashion-mnist/consistency-s0.5/log.tsv', import.meta.url));
+  const rows = parseTrainingLog(readFileSync(file, 'utf8'), file);
+  const spec = trainingPlotSpec([{ label: 'consistency-s0.5', rows }], 'acc') as unknown as {
+    data: { values: { value: number }[] }; encoding: { y: { scale: { domain: [number, number] } } };
+  };
+  const [lo, hi] = spec.encoding.y.scale.domain;
+  const values = spec.data.values.map((v) => v.value);
+  assert.ok(Math.max(...values) > 50, 'the study reaches more than 50 % accuracy');
+  assert.ok(values.every((v) => v >= lo && v <= hi), `every value in [${lo}, ${hi}]`);
 });

@@ -8,13 +8,14 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { averageCertifiedRadius, parseCertifyTsv } from '../../src/report/analyze.js';
+import { parseTrainingLog } from '../../src/report/training-log.js';
 import { loadModel } from '../../src/files/model-folder.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { Smooth } from '../../src/smoothing/smooth.js';
 import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
 import { SUBSTREAM } from '../../src/noise/gaussian.js';
 import { BIN } from '../helpers/cli.js';
-import { makeRunsFolder, type RunsFixture } from './fixture.js';
+import { makeRunsFolder, STUDY_LOG, type RunsFixture } from './fixture.js';
 
 // The page in Debian's chromium (never a downloaded browser), against `smoothcert serve` on a fixture
 // runs folder. The page computes on tfjs-wasm, so its counts are compared with the library's in Node
@@ -77,6 +78,16 @@ test('the dashboard shows the runs, the ACR analyze computes, and the corrupt fi
   assert.match(await page.locator('[data-run="broken"]').textContent() ?? '', /radius must be a finite number ≥ 0, got 'lots'/);
   await page.locator('#plot-certify svg').waitFor();
   await page.locator('#plot-acc svg').waitFor();
+  // A committed study run: log.tsv holds percent, shown as such, not multiplied by 100 again.
+  const study = parseTrainingLog(readFileSync(STUDY_LOG, 'utf8'), STUDY_LOG);
+  const last = study[study.length - 1]!;
+  assert.ok(last.test_acc > 1 && last.test_acc <= 100, 'the study log is in percent');
+  assert.equal(await page.locator('.file-row[data-key="study/log.tsv"] .summary').textContent(),
+    `${study.length} epochs, test accuracy ${last.test_acc.toFixed(1)} %`);
+  await page.locator('.file-row[data-key="study/log.tsv"] input[type=checkbox]').check();
+  await page.waitForFunction(() => document.querySelectorAll('#plot-acc svg path').length > 0 && document.querySelector('#plot-acc')?.textContent?.includes('study'));
+  const height = await page.locator('#plot-acc svg').evaluate((svg) => svg.getBoundingClientRect().height);
+  assert.ok(height < 600, `the accuracy chart is ${height} px tall`);
   await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
 });
 

@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { saveModel } from '../../src/files/model-folder.js';
@@ -14,7 +15,10 @@ export interface RunsFixture {
 }
 
 export const LOG = ['epoch\ttime\tlr\ttrain_loss\ttrain_acc\ttest_loss\ttest_acc',
-  '0\t12.1\t0.01\t1.9\t0.41\t1.6\t0.52', '1\t11.8\t0.01\t1.2\t0.63\t1.1\t0.66', '2\t11.9\t0.01\t0.9\t0.71\t0.95\t0.70', ''].join('\n');
+  '0\t12.1\t0.01\t1.9\t41.0\t1.6\t52.0', '1\t11.8\t0.01\t1.2\t63.0\t1.1\t66.0', '2\t11.9\t0.01\t0.9\t71.0\t0.95\t70.0', ''].join('\n');
+
+/** A committed run of the Fashion-MNIST study: its log.tsv as the trainer wrote it (accuracies in percent). */
+export const STUDY_LOG = fileURLToPath(new URL('../../../docs/results/fashion-mnist/consistency-s0.5/log.tsv', import.meta.url));
 
 /**
  * A dense 28×28 → 10 model with seeded random weights and a bias of 2 on class 1 (Trouser): random
@@ -46,5 +50,7 @@ export async function makeRunsFolder(root: string): Promise<RunsFixture> {
   mkdirSync(broken);
   writeFileSync(join(broken, 'certify.tsv'), 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t1\t1\tlots\t1\t0.1\n');
   writeFileSync(join(broken, 'smoothcert.json'), '{"format": "smoothcert-model", ');
+  mkdirSync(join(root, 'study'));
+  copyFileSync(STUDY_LOG, join(root, 'study', 'log.tsv'));
   return { root, good, certify };
 }

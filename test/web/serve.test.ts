@@ -47,7 +47,11 @@ test('/api/runs lists the runs with summaries, and a corrupt file with its probl
   const { status, body } = await get('/api/runs');
   assert.equal(status, 200);
   const { runs: listed } = JSON.parse(body) as RunsResponse;
-  assert.deepEqual(listed.map((r) => r.id), ['broken', 'tiny'], 'symlinked folders are not followed');
+  assert.deepEqual(listed.map((r) => r.id), ['broken', 'study', 'tiny'], 'symlinked folders are not followed');
+  // The committed study run's log: test accuracy in percent, as log.tsv holds it.
+  const study = listed.find((r) => r.id === 'study')!;
+  assert.equal(study.files[0]!.summary!.epochs, 30);
+  assert.ok(Number(study.files[0]!.summary!.testAcc) > 50 && Number(study.files[0]!.summary!.testAcc) <= 100);
   const tiny = listed.find((r) => r.id === 'tiny')!;
   assert.deepEqual(tiny.files.map((f) => [f.name, f.kind]), [['certify-0.25.tsv', 'certify'], ['log.tsv', 'log'], ['smoothcert.json', 'model']]);
   assert.equal(tiny.files[0]!.summary!.acr, 0.515);
