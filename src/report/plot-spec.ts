@@ -20,7 +20,9 @@ const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
  * Figure 2. The grid runs from 0 to one step past the largest radius, so every curve shows its drop.
  */
 export function plotSpec(series: readonly PlotSeries[], step: number = PLOT_STEP): TopLevelSpec {
-  const maxRadius = Math.max(0, ...series.flatMap((s) => s.rows.map((row) => row.radius)));
+  // A loop, not Math.max(...rows): spreading a million rows into arguments overflows the stack.
+  let maxRadius = 0;
+  for (const s of series) for (const row of s.rows) if (row.radius > maxRadius) maxRadius = row.radius;
   const radii = radiusGrid(step, Math.ceil(maxRadius / step) * step + step);
   const values = series.flatMap((s) => {
     const accuracy = certifiedAccuracy(s.rows, radii);

@@ -68,7 +68,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         ? sendFile(res, join(opts.app, 'assets', asset), 'public, max-age=60')
         : sendJson(res, 404, { error: `no asset ${asset}` });
     }
-    if (path === '/api/runs') return sendJson(res, 200, { root: opts.runs, runs: lister.list() } satisfies RunsResponse);
+    if (path === '/api/runs') return sendJson(res, 200, { root: opts.runs, runs: await lister.list() } satisfies RunsResponse);
     const dataset = /^\/api\/samples\/([\w-]+)$/.exec(path)?.[1];
     if (dataset !== undefined) {
       const pending = samples.get(dataset);
@@ -101,7 +101,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     url: `http://${host}:${port}/`,
     close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      server.close(() => { void lister.close().then(resolve); });
       server.closeAllConnections();
     }),
   };

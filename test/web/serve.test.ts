@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,4 +121,50 @@ test('smoothcert serve: a missing --runs folder is a one-line error; Ctrl-C stop
   assert.equal((await fetch(`${url}api/runs`)).status, 200);
   child.kill('SIGINT');
   assert.equal(await exited, 130);
+});
+
+// The server does not depend on the engine: this 20-second test runs in the native pass only.
+test('a 200 MB TSV in the runs folder: other requests are answered within 200 ms while it is summarized',
+  { skip: process.env['SMOOTHCERT_BACKEND'] === 'wasm' && 'engine-independent; run in the native pass' }, async () => {
+  const bigRuns = join(dir, 'big-runs');
+  mkdirSync(join(bigRuns, 'big'), { recursive: true });
+  await makeRunsFolder(join(bigRuns, 'small'));
+  // ~5.5 million certify rows, written in blocks.
+  const row = (i: number) => `${i}\t${i % 10}\t${i % 10}\t0.${String(i % 1000).padStart(3, '0')}\t1\t0:00:01.000000\n`;
+  const fd = openSync(join(bigRuns, 'big', 'certify.tsv'), 'w');
+  writeSync(fd, 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n');
+  for (let first = 0; fstatSync(fd).size < 200e6; first += 100_000) writeSync(fd, Array.from({ length: 100_000 }, (_, i) => row(first + i)).join(''));
+  closeSync(fd);
+  const big = await startServer({ runs: bigRuns, port: 0, host: '127.0.0.1', app: APP });
+  try {
+    const url = new URL(big.url);
+    const timed = async (path: string) => {
+      const began = performance.now();
+      const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: url.hostname, port: url.port, path }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => { body += d.toString(); });
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      return { ...r, ms: performance.now() - began };
+    };
+    const listing = timed('/api/runs');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the summary thread is reading by now
+    for (const path of ['/', '/files/small/tiny/log.tsv', '/files/small/tiny/smoothcert.json']) {
+      const r = await timed(path);
+      assert.equal(r.status, 200, path);
+      assert.ok(r.ms < 200, `${path} took ${r.ms.toFixed(0)} ms while the big file was summarized`);
+    }
+    const runsResponse = await listing;
+    assert.equal(runsResponse.status, 200);
+    const listed = (JSON.parse(runsResponse.body) as RunsResponse).runs.find((r) => r.id === 'big')!;
+    assert.ok(Number(listed.files[0]!.summary?.['examples']) > 5_000_000, JSON.stringify(listed.files[0]));
+    // Polled again unchanged: the cached summary, at once.
+    assert.ok((await timed('/api/runs')).ms < 200);
+  } finally {
+    await big.close();
+  }
 });
