@@ -37,6 +37,7 @@ export function smoothingOptions(cmd: Command): Command {
     .option('--input-layout <layout>', 'ONNX models: nchw (PyTorch) or nhwc (smoothcert export) (default: as the file records, else nchw)', parseInputLayout)
     .option('--mean <list>', 'ONNX models normalized outside the graph: per-channel mean, e.g. 0.4914,0.4822,0.4465', (v) => parseChannelList(v, '--mean'))
     .option('--std <list>', 'ONNX models normalized outside the graph: per-channel std', (v) => parseChannelList(v, '--std'))
+    .option('--output <name>', 'ONNX models with several outputs: the one with the class scores (logits or probabilities)')
     .addOption(new Option('--precision <p>', 'model folders on the native backend: bf16 runs the convolutions in bfloat16 (CPUs with AVX512-BF16; '
       + 'faster, and the certificates are those of the bf16 model)').choices(['fp32', 'bf16']).default('fp32'))
     .option('--queue <url>', 'count on `smoothcert worker` processes serving the BullMQ queue in this Redis (redis://HOST:PORT); the file is the same')

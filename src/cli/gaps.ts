@@ -76,6 +76,7 @@ export function register(program: Command): void {
     .option('--batch <size>', 'noisy images per forward pass', parse.int(1, 100_000), 1000)
     .option('--out <file>', 'the histogram as CSV (model,sigma,bin_lo,bin_hi,count); default: stdout')
     .option('--plot <file>', 'the histograms as .svg or .png')
+    .option('--output <name>', 'ONNX models with several outputs: the one with the class scores (logits or probabilities; read as log-probabilities either way)')
     .addOption(backendOption())
     .action(gapsCommand);
 }

@@ -15,6 +15,8 @@ export interface OnnxClassifierOptions {
   std?: number[];
   /** The dataset's [H, W, C]: the graph's input must fit it. Required if the graph's H, W or C is symbolic. */
   expectedShape?: ImageShape;
+  /** The output holding the class scores; required when the graph has more than one. */
+  output?: string;
 }
 
 /**
@@ -25,6 +27,12 @@ export interface OnnxClassifierOptions {
  */
 export class OnnxClassifier implements BaseClassifier {
   private staging = new Float32Array(0);
+  /**
+   * What the output holds: logits, or probabilities (a softmax at the end of the graph, detected
+   * when the model is loaded). `logits()` returns log-probabilities for the latter, which are
+   * logits of the same distribution, so the log-probability gap is right either way.
+   */
+  scores: 'logits' | 'probabilities' = 'logits';
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -35,6 +43,8 @@ export class OnnxClassifier implements BaseClassifier {
     private readonly std: Float32Array,
     /** The graph's batch size if fixed (e.g. 1 for a graph exported without a dynamic axis), else null. */
     private readonly fixedBatch: number | null,
+    /** The output read: the graph's only one, or the one the caller named. */
+    readonly outputName: string,
   ) {}
 
   /** Logits [batchSize, numClasses] (row-major) for `batchSize` NHWC images packed in `batch`. */
@@ -51,6 +61,7 @@ export class OnnxClassifier implements BaseClassifier {
       const input = this.prepare(batch.subarray(start * d, (start + count) * d), count, chunk);
       out.set((await this.run(input, chunk)).subarray(0, count * this.numClasses), start * this.numClasses);
     }
+    if (this.scores === 'probabilities') for (let i = 0; i < out.length; i++) out[i] = Math.log(out[i]!);
     return out;
   }
 
@@ -94,7 +105,7 @@ export class OnnxClassifier implements BaseClassifier {
     const [h, w, c] = this.inputShape;
     const dims = this.layout === 'nchw' ? [rows, c, h, w] : [rows, h, w, c];
     const feeds = { [this.session.inputNames[0]!]: new ort.Tensor('float32', input, dims) };
-    const result = (await this.session.run(feeds))[this.session.outputNames[0]!]!;
+    const result = (await this.session.run(feeds))[this.outputName]!;
     checkOutput(result.dims, result.type, rows, this.numClasses);
     return result.data as Float32Array;
   }
@@ -152,8 +163,52 @@ async function classifierOf(session: ort.InferenceSession, path: string, opts: O
   const std = channelStats(opts.std, c, 1, 'std');
   if (std.some((s) => !(s > 0))) throw new UserError(`--std values must be > 0 (got ${opts.std!.join(', ')})`);
   const fixedBatch = typeof shape[0] === 'number' && shape[0] > 0 ? shape[0] : null;
-  const numClasses = await classCount(session, path, inputShape, inputLayout, fixedBatch ?? 1);
-  return new OnnxClassifier(session, inputShape, numClasses, inputLayout, mean, std, fixedBatch);
+  const output = chooseOutput(session, path, opts.output);
+  const numClasses = await classCount(session, output, path, inputShape, inputLayout, fixedBatch ?? 1);
+  const classifier = new OnnxClassifier(session, inputShape, numClasses, inputLayout, mean, std, fixedBatch, output);
+  classifier.scores = await scoresOf(classifier);
+  return classifier;
+}
+
+/** The output with the class scores: the only one, or the one named; several and none named is refused. */
+function chooseOutput(session: ort.InferenceSession, path: string, named: string | undefined): string {
+  const names = session.outputNames;
+  if (named !== undefined) {
+    if (!names.includes(named)) throw new UserError(`ONNX model ${path} has no output '${named}'; its outputs are ${names.map((n) => `'${n}'`).join(', ')}`);
+    return named;
+  }
+  if (names.length > 1) {
+    throw new UserError(`ONNX model ${path} has ${names.length} outputs (${names.map((n) => `'${n}'`).join(', ')}); name the one with the class scores with --output`);
+  }
+  return names[0]!;
+}
+
+/**
+ * Logits or probabilities: the scores of a few seeded random images, read as probabilities when
+ * every row is non-negative and sums to 1 within float32 rounding of a k-term sum (k·2⁻²⁴, and
+ * 8 times that). Logits do that only by a coincidence no trained network meets on random inputs.
+ */
+async function scoresOf(c: OnnxClassifier): Promise<'logits' | 'probabilities'> {
+  const [h, w, ch] = c.inputShape;
+  const rows = 3;
+  let state = 12345;
+  const images = Float32Array.from({ length: rows * h * w * ch }, () => {
+    state = (state * 1103515245 + 12345) >>> 0;
+    return state / 2 ** 32;
+  });
+  const scores = await c.logits(images, rows);
+  const k = c.numClasses;
+  const slack = 8 * k * 2 ** -24;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let j = 0; j < k; j++) {
+      const v = scores[r * k + j]!;
+      if (!(v >= 0 && v <= 1)) return 'logits';
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > slack) return 'logits';
+  }
+  return 'probabilities';
 }
 
 /** [H, W, C] from the graph's dims, which must be fixed or fit the dataset's shape. */
@@ -179,8 +234,8 @@ function isSize(d: number | string): d is number {
  * The number of classes: dim 1 of the declared output, or of the output of a probe run on
  * a zero image when the graph leaves it symbolic or declares no output shape.
  */
-async function classCount(session: ort.InferenceSession, path: string, [h, w, c]: ImageShape, layout: InputLayout, rows: number): Promise<number> {
-  const output = session.outputMetadata[0]!;
+async function classCount(session: ort.InferenceSession, name: string, path: string, [h, w, c]: ImageShape, layout: InputLayout, rows: number): Promise<number> {
+  const output = session.outputMetadata[session.outputNames.indexOf(name)]!;
   const what = `output '${output.name}' of ONNX model ${path}`;
   if (!output.isTensor || output.type !== 'float32') {
     throw new UserError(`${what} is ${output.isTensor ? `a ${output.type} tensor` : 'not a tensor'}; smoothcert needs float32 logits [batch, classes]`);
@@ -192,7 +247,7 @@ async function classCount(session: ort.InferenceSession, path: string, [h, w, c]
   if (classes !== undefined && isSize(classes)) return classes;
   const dims = layout === 'nchw' ? [rows, c, h, w] : [rows, h, w, c];
   const probe = new ort.Tensor('float32', new Float32Array(rows * h * w * c), dims);
-  const result = (await session.run({ [session.inputNames[0]!]: probe }))[session.outputNames[0]!]!;
+  const result = (await session.run({ [session.inputNames[0]!]: probe }))[name]!;
   const probed = result.dims[1];
   if (result.dims.length !== 2 || probed === undefined || probed < 1) {
     throw new UserError(`${what} has shape ${dimsText(result.dims)} on a batch of ${rows}; smoothcert needs logits [batch, classes]`);

@@ -29,6 +29,8 @@ export interface ModelSource {
   fingerprint: string;
   /** ONNX only: how the graph is fed. */
   inputLayout?: 'nchw' | 'nhwc';
+  /** ONNX only: the output with the class scores, when the graph has several. */
+  output?: string;
   mean?: number[];
   std?: number[];
   /** Model folders: convolutions in bf16 (`--precision bf16`); absent for fp32. */
@@ -106,6 +108,7 @@ export function parseCountsJob(data: unknown): CountsJob | string {
     need(isText(model['path']), 'model.path must be a non-empty string');
     need(isText(model['fingerprint']), 'model.fingerprint must be a non-empty string');
     need(model['inputLayout'] === undefined || model['inputLayout'] === 'nchw' || model['inputLayout'] === 'nhwc', 'model.inputLayout must be nchw or nhwc');
+    need(model['output'] === undefined || isText(model['output']), 'model.output must be a non-empty string');
     need(isList(model['mean']) && isList(model['std']), 'model.mean and model.std must be lists of numbers');
     need(model['precision'] === undefined || model['precision'] === 'bf16', 'model.precision must be bf16 or absent');
   }

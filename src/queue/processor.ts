@@ -54,7 +54,8 @@ async function dataFor(job: CountsJob): Promise<LoadedDataset> {
 
 async function modelFor(job: CountsJob, set: LoadedDataset): Promise<LoadedClassifier> {
   const path = resolve(process.env[WORKER_ENV.model] ?? job.model.path);
-  const onnx = { ...(job.model.inputLayout ? { inputLayout: job.model.inputLayout } : {}), ...(job.model.mean ? { mean: job.model.mean } : {}),
+  const onnx = { ...(job.model.inputLayout ? { inputLayout: job.model.inputLayout } : {}), ...(job.model.output ? { output: job.model.output } : {}),
+    ...(job.model.mean ? { mean: job.model.mean } : {}),
     ...(job.model.std ? { std: job.model.std } : {}), ...(job.model.precision ? { precision: job.model.precision } : {}) };
   const key = JSON.stringify([path, onnx, set.shape]);
   if (model?.key !== key) {

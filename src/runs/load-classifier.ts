@@ -27,6 +27,8 @@ export interface OnnxInputOptions {
   inputLayout?: InputLayout;
   mean?: number[];
   std?: number[];
+  /** The graph's output with the class scores, when it has several. */
+  output?: string;
 }
 
 export interface LoadOptions extends OnnxInputOptions {
@@ -59,7 +61,7 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
     const sigma = Number(recorded['sigma']);
     return { base, fingerprint: files.fingerprint, inputLayout, ...(sigma > 0 ? { trainedSigma: sigma } : {}) };
   }
-  const given = (['inputLayout', 'mean', 'std'] as const).filter((k) => onnx[k] !== undefined);
+  const given = (['inputLayout', 'mean', 'std', 'output'] as const).filter((k) => onnx[k] !== undefined);
   if (given.length > 0) {
     const flags = given.map((k) => (k === 'inputLayout' ? '--input-layout' : `--${k}`)).join(', ');
     throw new UserError(`${flags} apply to .onnx files only; a smoothcert model folder records its layout and normalization (leave ${given.length > 1 ? 'them' : 'it'} out)`);

@@ -128,7 +128,8 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
     skip: o.skip, batch: o.batch,
     // bf16 makes another base classifier; recorded only then, so fp32 files made before it resume.
     ...(o.precision === 'bf16' ? { precision: 'bf16' } : {}),
-    ...(isOnnxPath(o.model) ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null } : {}),
+    // output: null (the graph's only one) compares equal to a file recorded before it was a setting.
+    ...(isOnnxPath(o.model) ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null, output: o.output ?? null } : {}),
   };
   // A queue run connects first: an unreachable Redis fails within seconds, before any file is touched.
   const queue = o.queue && await QueueCounts.open(o.queue.url, runJobs(mode, o, settings, loaded.inputLayout, sigma), {
@@ -217,7 +218,7 @@ function runJobs(mode: SmoothingMode, o: SmoothingRunOptions, settings: RunSetti
     run: createHash('sha256').update(`${mode} ${JSON.stringify(settings)}`).digest('hex').slice(0, 16),
     model: {
       path: resolve(o.model), fingerprint: String(settings['modelFingerprint']),
-      ...(inputLayout ? { inputLayout } : {}), ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
+      ...(inputLayout ? { inputLayout } : {}), ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}), ...(o.output ? { output: o.output } : {}),
       ...(o.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
     },
     data: { dataset: o.dataset, split: o.split, ...(o.dataDir === undefined ? {} : { dataDir: resolve(o.dataDir) }), fingerprint: String(settings['dataFingerprint']) },
