@@ -117,16 +117,14 @@ async function trainCommand(o: TrainOptions, given: ReadonlySet<string>): Promis
   } finally {
     bar?.stop();
   }
-  if (result.interrupted) process.stderr.write(`\n${interruptedHint(o.out, result.epochsDone, o.resume === true)}\n`);
+  if (result.interrupted) process.stderr.write(`\n${interruptedHint(o.out, result.epochsDone)}\n`);
 }
 
 /**
- * What to run after Ctrl-C. With a finished epoch the checkpoint holds the run's settings, so
- * `--resume` alone continues it; before the first one nothing was kept but the log, and the run
- * starts over from its settings: this command's own arguments, with --resume added.
+ * What to run after Ctrl-C: the checkpoint, committed when the run starts and after every epoch,
+ * holds the run's settings, so `--resume` alone continues it at any moment.
  */
-function interruptedHint(out: string, epochsDone: number, resumed: boolean): string {
-  if (epochsDone > 0) return `interrupted: ${out} holds ${epochsDone} finished epoch(s); continue with: smoothcert train --out ${out} --resume`;
-  const args = process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
-  return `interrupted before ${out} finished its first epoch (nothing kept); start it again with: smoothcert ${args.join(' ')}${resumed ? '' : ' --resume'}`;
+function interruptedHint(out: string, epochsDone: number): string {
+  const folder = /^[\w@%+=:,./-]+$/.test(out) ? out : `'${out.replace(/'/g, `'\\''`)}'`;
+  return `interrupted: ${out} holds ${epochsDone} finished epoch(s); continue with: smoothcert train --out ${folder} --resume`;
 }

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { SettingError, UserError } from '../errors.js';
 import { nativePhiloxNoise } from '../backend/noise.js';
 import { datasetInfo } from '../data/datasets.js';
 import { loadDataset, type LoadedDataset } from '../data/registry.js';
@@ -111,11 +111,21 @@ async function runEpochs(config: RunConfig, restored: Checkpoint<CheckpointState
   const info = datasetInfo(config.dataset);
   const dirOpt = o.dataDir === undefined ? {} : { dataDir: o.dataDir };
   const [trainSet, testSet] = await Promise.all([loadDataset(config.dataset, 'train', dirOpt), loadDataset(config.dataset, 'test', dirOpt)]);
+  checkFitsData(config, trainSet.size, method.splitsBatch ? method.numNoise : 1);
   const model = buildModel(config.arch, { name: config.dataset, shape: trainSet.shape, numClasses: trainSet.numClasses, normalization: info.normalization }, config.seed);
   const trainer = new Trainer(model, method, config, restored ? { ...restored.state.position } : undefined, nativePhiloxNoise);
   try {
     if (restored) restoreWeights(model, trainer, restored);
     mkdirSync(o.out, { recursive: true });
+    removeStaleTemporaries(o.out);
+    const commit = () => writeCheckpoint<CheckpointState>(join(o.out, CHECKPOINT_FILE), {
+      state: { config, position: { ...trainer.position }, ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }) },
+      weights: model.weights.map((w) => ({ shape: w.shape as number[], values: w.read().dataSync() as Float32Array })),
+      optimizer: optimizerTensors(trainer),
+    });
+    // A new run commits its starting point before its log exists, so `--resume` works at every
+    // moment the folder shows a run, before the first epoch too, with the run's own settings.
+    if (!restored) commit();
     // Lines past the checkpoint (an epoch logged just before a kill) are cut: it is redone.
     const log = new EpochLog(join(o.out, LOG_FILE), trainer.position.epoch);
     const data = trainingData(trainSet, info.trainAugmentation, config.trainSize);
@@ -140,11 +150,7 @@ async function runEpochs(config: RunConfig, restored: Checkpoint<CheckpointState
       log.append([epoch, seconds.toFixed(3), stats.lr, stats.trainLoss.toFixed(4), stats.trainAcc.toFixed(3), test.loss.toFixed(4), test.acc.toFixed(3)]);
       // The model first, the checkpoint (the commit point) last: a kill in between redoes this epoch.
       await saveModel(o.out, model, { ...meta, training: trainingRecord(config, method.options, trainer.position.epoch) });
-      writeCheckpoint<CheckpointState>(join(o.out, CHECKPOINT_FILE), {
-        state: { config, position: { ...trainer.position }, ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }) },
-        weights: model.weights.map((w) => ({ shape: w.shape as number[], values: w.read().dataSync() as Float32Array })),
-        optimizer: optimizerTensors(trainer),
-      });
+      commit();
       o.onEpoch?.({
         epoch: epoch + 1, epochs: config.epochs, seconds, lr: stats.lr, trainLoss: stats.trainLoss, trainAcc: stats.trainAcc,
         testLoss: test.loss, testAcc: test.acc,
@@ -156,6 +162,30 @@ async function runEpochs(config: RunConfig, restored: Checkpoint<CheckpointState
     trainer.optimizer.dispose();
     model.dispose();
   }
+}
+
+/**
+ * Refuses a run that could not take a training step: each step trains on floor(B/m) images of a
+ * loader batch of B (m noisy copies share one batch), so fewer images than m in the split or a
+ * batch is an epoch of no steps, which would save an untrained model as trained. And a training
+ * subset larger than the split would be recorded as if it had been used.
+ */
+function checkFitsData(config: RunConfig, splitSize: number, m: number): void {
+  if (config.trainSize !== undefined && config.trainSize > splitSize) {
+    throw new SettingError('trainSize', (name) => `${name('trainSize')} is ${config.trainSize} but the ${config.dataset} training split has ${splitSize} images; give at most ${splitSize}`);
+  }
+  const images = Math.min(config.trainSize ?? splitSize, splitSize, config.batchSize);
+  if (images < m) {
+    const which = config.batchSize < m ? 'batchSize' : 'trainSize';
+    throw new SettingError(which, (name) => `${name(which)} ${which === 'batchSize' ? config.batchSize : images} is fewer than the ${m} noisy copies `
+      + `each step splits a batch into, so no training step would be taken; give at least ${m}`);
+  }
+}
+
+/** Temporary files of a writer killed mid-write (weights are written under their hash's name, so they are not reused). */
+function removeStaleTemporaries(out: string): void {
+  if (!existsSync(out)) return;
+  for (const f of readdirSync(out)) if (/^\..*\.tmp$/.test(f)) rmSync(join(out, f), { force: true });
 }
 
 /** A new run never writes over a folder that holds another run or a model. */

@@ -76,7 +76,9 @@ function checkLoop(c: RunConfig): void {
     ['epochs', positiveInt(c.epochs), 'an integer ≥ 1'],
     ['batchSize', positiveInt(c.batchSize), 'an integer ≥ 1'],
     ['lr', finite(c.lr, 0) && c.lr > 0, 'a finite number > 0'],
-    ['lrMilestones', c.lrMilestones.every((m) => Number.isInteger(m) && m >= 0), 'a list of epochs, integers ≥ 0'],
+    // Increasing: an unsorted or repeated list would be recorded as given and mean something else on resume.
+    ['lrMilestones', c.lrMilestones.every((m, i) => Number.isInteger(m) && m >= 0 && (i === 0 || m > c.lrMilestones[i - 1]!)),
+      'an increasing list of epochs, integers ≥ 0'],
     ['lrGamma', finite(c.lrGamma, 0) && c.lrGamma > 0, 'a finite number > 0'],
     ['momentum', finite(c.momentum, 0), 'a finite number ≥ 0'],
     ['weightDecay', finite(c.weightDecay, 0), 'a finite number ≥ 0'],

@@ -4,10 +4,19 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliStart, startUntil } from '../helpers/cli.js';
+import { readCheckpoint } from '../../src/files/checkpoint.js';
 import { resultRows, resultSettings } from '../helpers/results.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-train-'));
 const small = ['--sigma', '0.5', '--train-size', '192', '--batch', '64', '--eval-size', '64', '--epochs', '3'];
+/** Epochs the run's checkpoint has committed (0 for its starting point, -1 before it exists). */
+function epochsCommitted(run: string): number {
+  try {
+    return readCheckpoint<{ position: { epoch: number } }>(join(run, 'checkpoint.ckpt')).state.position.epoch;
+  } catch {
+    return -1;
+  }
+}
 const logRows = (dir: string) => readFileSync(join(dir, 'log.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
 
 test('a run killed after its first checkpoint resumes with every epoch logged exactly once', async () => {
@@ -15,7 +24,7 @@ test('a run killed after its first checkpoint resumes with every epoch logged ex
   const child = cliStart(['train', '--out', run, ...small]);
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
-      if (existsSync(join(run, 'checkpoint.ckpt'))) {
+      if (epochsCommitted(run) >= 1) {
         clearInterval(poll);
         child.kill('SIGKILL');
         resolve();
@@ -114,7 +123,7 @@ test('ImageNet folders train a ResNet-50 end to end (streamed decoding, random r
 test('a second trainer on the same run folder is refused; Ctrl-C stops the first within seconds and it resumes to the uninterrupted losses', async () => {
   const run = join(tmp, 'sigint');
   const longer = ['--sigma', '0.5', '--train-size', '640', '--batch', '64', '--eval-size', '64', '--epochs', '3'];
-  const first = await startUntil(['train', '--out', run, ...longer], () => existsSync(join(run, 'checkpoint.ckpt')));
+  const first = await startUntil(['train', '--out', run, ...longer], () => epochsCommitted(run) >= 1);
   // Paused while the second trainer tries, so that a fast machine cannot finish the run (and free the folder) first.
   first.child.kill('SIGSTOP');
   const second = cli(['train', '--out', run, '--resume']);
@@ -155,18 +164,18 @@ test('a run killed between its first log line and its first checkpoint resumes f
   assert.deepEqual(logRows(run).slice(1).map((r) => r[0]), ['0']);
 });
 
-test('Ctrl-C before the first epoch finishes prints the command that starts the run again, and that command runs it', async () => {
+test('Ctrl-C before the first epoch finishes prints the README\'s --resume command, and that command runs it', async () => {
   const run = join(tmp, 'first-epoch');
   // 50 batches: the signal lands long before the first epoch could finish.
   const longer = ['--sigma', '0.5', '--train-size', '3200', '--batch', '64', '--eval-size', '64', '--epochs', '1'];
   const first = await startUntil(['train', '--out', run, ...longer], () => existsSync(join(run, 'log.tsv')));
   first.child.kill('SIGINT');
   assert.equal(await first.exited, 130, first.stderr());
-  assert.equal(existsSync(join(run, 'checkpoint.ckpt')), false, 'no epoch was committed');
-  const hint = /start it again with: smoothcert (.*)\n/.exec(first.stderr());
+  assert.equal(existsSync(join(run, 'checkpoint.ckpt')), true, 'the starting point is committed');
+  const hint = /holds 0 finished epoch\(s\); continue with: smoothcert (.*)\n/.exec(first.stderr());
   assert.ok(hint, first.stderr());
   const args = hint[1]!.split(' ');
-  assert.deepEqual(args, ['train', '--out', run, ...longer, '--resume']);
+  assert.deepEqual(args, ['train', '--out', run, '--resume']);
   const again = cli(args);
   assert.equal(again.status, 0, again.stderr);
   assert.deepEqual(logRows(run).slice(1).map((r) => r[0]), ['0']);
@@ -182,4 +191,45 @@ test('flag errors name flags that exist', () => {
   const seed = cli(['train', '--out', join(tmp, 'flags'), '--sigma', '0.5', '--seed', '1e300']);
   assert.match(seed.stderr, /--seed.*expected an integer ≥ 0/);
   assert.equal(existsSync(join(tmp, 'flags')), false);
+});
+
+test('the README\'s recovery command works at every point: killed early in epoch 1, mid-run, after the last epoch', async () => {
+  const weights = (dir: string) => readdirSync(dir).filter((f) => /^weights-[0-9a-f]{16}\.bin$/.test(f));
+  const straight = join(tmp, 'recover-straight');
+  assert.equal(cli(['train', '--out', straight, ...small]).status, 0);
+  for (const [name, ready] of [
+    ['recover-early', (run: string) => existsSync(join(run, 'log.tsv'))],
+    ['recover-mid', (run: string) => existsSync(join(run, 'log.tsv')) && logRows(run).length >= 2],
+  ] as const) {
+    const run = join(tmp, name);
+    const first = await startUntil(['train', '--out', run, ...small], () => ready(run));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // What a kill during the weights' write leaves: a temporary file under the next hash's name.
+    writeFileSync(join(run, '.weights-0123456789abcdef.bin.tmp'), 'partial');
+    const resumed = cli(['train', '--out', run, '--resume']);
+    assert.equal(resumed.status, 0, `${name}: ${resumed.stderr}`);
+    assert.deepEqual(weights(run), weights(straight), `${name}: the uninterrupted run's weights`);
+    assert.deepEqual(readdirSync(run).filter((f) => f.endsWith('.tmp')), [], `${name}: no temporary file left`);
+  }
+  const done = cli(['train', '--out', straight, '--resume']);
+  assert.equal(done.status, 0, done.stderr);
+  assert.deepEqual(logRows(straight).slice(1).map((r) => r[0]), ['0', '1', '2']);
+});
+
+test('a run that could take no step, a subset beyond the split and unsorted --lr-steps are refused in one line', () => {
+  for (const [args, pattern] of [
+    [['--train-size', '1'], /--train-size 1 is fewer than the 2 noisy copies each step splits a batch into, so no training step would be taken/],
+    [['--batch', '1'], /--batch 1 is fewer than the 2 noisy copies/],
+    [['--train-size', '100000'], /--train-size is 100000 but the fashion-mnist training split has \d+ images/],
+    [['--lr-steps', '60,30'], /--lr-steps must be an increasing list of epochs/],
+    [['--lr-steps', '30,30'], /--lr-steps must be an increasing list of epochs/],
+  ] as const) {
+    const run = join(tmp, `refused-${args.join('')}`);
+    const r = cli(['train', '--out', run, '--sigma', '0.5', '--eval-size', '64', '--epochs', '1', ...args]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!existsSync(join(run, 'checkpoint.ckpt')) && !existsSync(join(run, 'model.json')), 'nothing trained was saved');
+  }
 });

@@ -7,6 +7,7 @@ import { initBackend } from '../../src/backend/select.js';
 import { SettingError } from '../../src/errors.js';
 import type { TrainSpec } from '../../src/training/config.js';
 import { CHECKPOINT_FILE, LOG_FILE, train, type EpochRecord } from '../../src/runs/train.js';
+import { readCheckpoint } from '../../src/files/checkpoint.js';
 
 await initBackend();
 const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-run-'));
@@ -84,5 +85,7 @@ test('a diverging run stops with a clear error and saves no broken model', async
   // A learning rate this large sends the loss to infinity within the first epoch.
   await assert.rejects(run(out, {}, { ...spec, lr: 1e12, method: 'gaussian', methodOptions: {} }),
     /training diverged: the loss is (NaN|Infinity|-Infinity)/);
-  for (const file of [CHECKPOINT_FILE, 'model.json']) assert.equal(existsSync(join(out, file)), false, `${file} was not written`);
+  assert.equal(existsSync(join(out, 'model.json')), false, 'model.json was not written');
+  // Only the run's starting point is committed: it resumes from epoch 0, never from the diverged weights.
+  assert.equal(readCheckpoint<{ position: { epoch: number } }>(join(out, CHECKPOINT_FILE)).state.position.epoch, 0);
 });
