@@ -47,7 +47,18 @@ export async function setBackend(name: BackendName): Promise<void> {
     throw new UserError(`the native backend is not available (${nativeError}); install libdnnl-dev and run 'npm rebuild', or choose --backend wasm`);
   }
   if (name === 'wasm') await prepareWasm();
+  quietCpuBackend();
   if (!(await tf.setBackend(TFJS_NAME[name]))) throw new UserError(`tfjs could not initialize the ${name} backend`);
+}
+
+/**
+ * tfjs's CPU backend greets its first tensor in Node with advice to install tfjs-node, on stderr
+ * of every command that uses it (export, the tests); smoothcert's native backend is that advice.
+ * Its instance is made here, once, with the greeting already given.
+ */
+function quietCpuBackend(): void {
+  const cpu = tf.findBackend('cpu');
+  if (cpu !== null) Reflect.set(cpu, 'firstUse', false);
 }
 
 export interface BackendOptions {

@@ -45,6 +45,17 @@ export function smoothingOptions(cmd: Command): Command {
     .addOption(backendOption());
 }
 
+/**
+ * A settings-line key in the words of this command: its flag, or what it stands for when no flag
+ * sets it (the model and the data are recorded by content, adaptive mode by the flags chosen).
+ */
+function settingWords(key: string): string {
+  const described: Record<string, string> = {
+    modelFingerprint: 'the model whose fingerprint is', dataFingerprint: 'the data whose fingerprint is', adaptive: 'adaptive mode',
+  };
+  return described[key] ?? kebabFlag(key);
+}
+
 /** CERTIFY or PREDICT from the command line: progress on stderr, Ctrl-C stops after the current batch. */
 export async function smoothingCommand(mode: SmoothingMode, cli: SmoothingCliOptions): Promise<void> {
   if (cli.chunk !== undefined && cli.queue === undefined) throw new UserError('--chunk applies to runs on a queue only; add --queue');
@@ -55,7 +66,7 @@ export async function smoothingCommand(mode: SmoothingMode, cli: SmoothingCliOpt
   const began = Date.now();
   const result = await interruptible((signal) => runSmoothing(mode, o, {
     signal,
-    describe: kebabFlag,
+    describe: settingWords,
     onStart: (p) => { bar = progress(mode, p.total, 'examples', p.done); },
     onExample: (p) => bar?.update(p.done, {
       acc: `${((100 * p.correct) / p.doneNow).toFixed(1)}%`,

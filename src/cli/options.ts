@@ -11,7 +11,8 @@ export const parse = {
   int(min: number, max = Number.MAX_SAFE_INTEGER) {
     return (value: string): number => {
       const v = Number(value);
-      if (!Number.isInteger(v) || v < min || v > max) {
+      // Number('') is 0: an empty value (say --port '') is refused, not read as 0.
+      if (value.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
         throw new InvalidArgumentError(`expected an integer ≥ ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` and ≤ ${max}`}, got "${value}".`);
       }
       return v;

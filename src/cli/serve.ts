@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { startServer } from '../serve/server.js';
+import { LOOPBACK, startServer } from '../serve/server.js';
 import { interruptible } from './interrupt.js';
 import { parse } from './options.js';
 
@@ -24,8 +24,12 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
   const server = await startServer({ runs, port: opts.port, host: opts.host, app: APP, ...(opts.dataDir !== undefined && { dataDir: opts.dataDir }) });
   process.stdout.write(`smoothcert: serving ${runs} at ${server.url} (Ctrl-C stops)\n`);
+  if (!LOOPBACK.has(opts.host)) {
+    process.stderr.write(`smoothcert: warning: --host ${opts.host} makes every file under ${runs} (model weights included) readable by anyone `
+      + 'who can reach this machine, and the Host check that stops DNS rebinding is off; to look from elsewhere, bind 127.0.0.1 and use an SSH tunnel\n');
+  }
   // Serving is the whole command: it ends when Ctrl-C or SIGTERM aborts the signal.
-  await interruptible((signal) => new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true })));
+  await interruptible((signal) => new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true })), 'stopping the server');
   await server.close();
 }
 

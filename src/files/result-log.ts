@@ -74,7 +74,9 @@ export class ResultLog {
       if (!(k in saved.settings) && RECORDED_LATER.has(k)) continue;
       const was = JSON.stringify(saved.settings[k] ?? null), is = JSON.stringify(settings[k] ?? null);
       if (was !== is) {
-        throw new UserError(`${path} was made with ${describe(k)} ${was}, but this run has ${describe(k)} ${is}; `
+        // A setting recorded only away from its default (precision) reads as its default where absent.
+        const shown = (v: string) => (v === 'null' ? 'its default' : v);
+        throw new UserError(`${path} was made with ${describe(k)} ${shown(was)}, but this run has ${describe(k)} ${shown(is)}; `
           + 'rerun with the same settings to resume, or choose another --out');
       }
     }

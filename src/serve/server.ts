@@ -29,9 +29,22 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.tsv': 'text/tab-separated-values; charset=utf-8',
   '.bin': 'application/octet-stream', '.png': 'image/png', '.svg': 'image/svg+xml',
 };
+/** Why the server could not listen, in one line for the common causes. */
+function listenError(e: NodeJS.ErrnoException, port: number, host: string): Error {
+  switch (e.code) {
+    case 'EADDRINUSE': return new UserError(`port ${port} on ${host} is in use; choose another with --port`);
+    case 'ENOTFOUND': case 'EAI_AGAIN': case 'EAI_FAIL':
+      return new UserError(`--host ${host} is not a name this machine can resolve; give an address such as 127.0.0.1`);
+    case 'EADDRNOTAVAIL': return new UserError(`--host ${host} is not an address of this machine; give one of its own (127.0.0.1 for this machine only)`);
+    case 'EACCES': return new UserError(`port ${port} needs privileges this process lacks; choose a port above 1023 with --port`);
+    default: return e;
+  }
+}
+
 /** Asset names are flat (no folders), so a name can never walk out of the assets folder. */
 const ASSET_NAME = /^[\w-]+(\.[\w-]+)+$/;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+/** Host names and addresses that only this machine reaches. */
+export const LOOPBACK: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /**
  * The dashboard's server: GET only, on a fixed set of routes —
@@ -91,9 +104,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
-      ? new UserError(`port ${opts.port} on ${opts.host} is in use; choose another with --port`)
-      : e));
+    server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, opts.port, opts.host)));
     server.listen(opts.port, opts.host, resolve);
   });
   const { port } = server.address() as AddressInfo;

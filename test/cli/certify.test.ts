@@ -126,12 +126,12 @@ test('--precision bf16 is recorded in the settings; a resume in the other precis
   assert.equal(rows(out).length, 1 + 3);
   const fp32 = cli([...args, '--max', '12']);
   assert.equal(fp32.status, 2);
-  assert.match(fp32.stderr, /made with --precision "bf16", but this run has --precision null/);
+  assert.match(fp32.stderr, /made with --precision "bf16", but this run has --precision its default/);
   const fp32Out = join(tmp, 'fp32.tsv');
   assert.equal(cli([...args, '--out', fp32Out]).status, 0);
   const bf16 = cli([...args, '--out', fp32Out, '--precision', 'bf16', '--max', '12']);
   assert.equal(bf16.status, 2);
-  assert.match(bf16.stderr, /made with --precision null, but this run has --precision "bf16"/);
+  assert.match(bf16.stderr, /made with --precision its default, but this run has --precision "bf16"/);
   // The ONNX path is fp32 only.
   const onnx = fileURLToPath(new URL('../../../test/fixtures/onnx/fashion-tiny.onnx', import.meta.url));
   const o = cli(['certify', '--model', onnx, '--sigma', '0.25', '--out', join(tmp, 'onnx-bf16.tsv'), ...quick, '--precision', 'bf16']);
@@ -330,7 +330,7 @@ test('weights under any file name are part of the fingerprint: a resume after th
   cpSync(join(other, readdirSync(other).find((f) => f.startsWith('weights-'))!), join(renamed, 'group1-shard1of1.bin'));
   const r = cli(['certify', '--model', renamed, '--out', out, '--max', '4', ...quick]);
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /made with .*[Ff]ingerprint "[0-9a-f]{16}", but this run has .*"[0-9a-f]{16}"/);
+  assert.match(r.stderr, /made with the model whose fingerprint is "[0-9a-f]{16}", but this run has the model whose fingerprint is "[0-9a-f]{16}"/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.equal(rows(out).length, 1 + 2, 'no row added');
 });

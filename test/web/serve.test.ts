@@ -108,6 +108,8 @@ test('smoothcert serve: a missing --runs folder is a one-line error; Ctrl-C stop
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /^smoothcert: error: --runs .*nope is not a folder/);
   const child = spawn(process.execPath, [BIN, 'serve', '--runs', runs, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -121,6 +123,31 @@ test('smoothcert serve: a missing --runs folder is a one-line error; Ctrl-C stop
   assert.equal((await fetch(`${url}api/runs`)).status, 200);
   child.kill('SIGINT');
   assert.equal(await exited, 130);
+  assert.match(stderr, /Ctrl-C: stopping the server/);
+  assert.doesNotMatch(stderr, /current batch|warning/);
+});
+
+test('smoothcert serve: an unresolvable --host, a foreign address and an empty --port are one-line errors; a non-loopback bind warns', async () => {
+  // Usage errors exit 1 (commander's status), errors found while running exit 2.
+  for (const [args, pattern, status] of [
+    [['--host', 'no-such-host.invalid'], /--host no-such-host\.invalid is not a name this machine can resolve/, 2],
+    [['--host', '192.0.2.1'], /--host 192\.0\.2\.1 is not an address of this machine/, 2],
+    [['--port', ''], /option '--port <port>' argument '' is invalid/, 1],
+  ] as const) {
+    const r = cli(['serve', '--runs', runs, ...args]);
+    assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  // 0.0.0.0 binds every address: the server says at start what that exposes (and stops on SIGTERM).
+  const child = spawn(process.execPath, [BIN, 'serve', '--runs', runs, '--port', '0', '--host', '0.0.0.0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const warned = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.includes('\n')) resolve(); }));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await warned;
+  assert.match(stderr, /warning: --host 0\.0\.0\.0 makes every file under .* readable by anyone who can reach this machine/);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 143);
 });
 
 // The server does not depend on the engine: this 20-second test runs in the native pass only.
