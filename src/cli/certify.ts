@@ -27,7 +27,7 @@ export function smoothingOptions(cmd: Command): Command {
     .option('--dataset <name>', 'fashion-mnist, mnist, cifar10 or imagenet', 'fashion-mnist')
     .addOption(new Option('--split <split>', 'dataset split').choices(['train', 'test']).default('test'))
     .option('--data-dir <dir>', 'folder with the dataset files (default for fashion-mnist: /usr/share/datasets/fashion-mnist)')
-    .option('--sigma <s>', 'noise level σ (default: the σ the model records: smoothcert models and exported .onnx files)', parse.positive)
+    .option('--sigma <s>', 'noise level σ (default: the σ the model records: smoothcert models and exported .onnx files)', parse.sigma)
     .option('--n <count>', 'Monte Carlo samples to estimate (CERTIFY) or vote (PREDICT)', parse.int(1, 1e12), 100_000)
     .option('--alpha <a>', 'failure probability of the guarantee', parse.probability, 0.001)
     .option('--batch <size>', 'noisy samples per forward pass; part of the settings a resumed file must share (another batch may round a sample differently)', parse.int(1, 100_000), 1000)

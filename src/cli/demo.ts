@@ -92,7 +92,7 @@ export function register(program: Command): void {
     .description('train LeNet with consistency regularization on Fashion-MNIST for a few epochs, certify a few hundred test images, print the certified-accuracy table and plot it')
     .option('--out <dir>', 'output folder (model, certify.tsv, certified-accuracy.png)', 'runs/demo')
     .option('--data-dir <dir>', 'Fashion-MNIST files (default: the dataset-fashion-mnist package, else the bundled sample)')
-    .option('--sigma <s>', 'noise level σ', parse.positive, 0.5)
+    .option('--sigma <s>', 'noise level σ', parse.sigma, 0.5)
     .option('--lbd <λ>', 'consistency weight λ (the paper uses 5 on MNIST at σ = 0.5)', parse.nonNegative, 5)
     .option('--epochs <k>', 'training epochs', parse.int(1, 10_000), 3)
     .option('--train-size <N>', 'train on the first N images only', parse.int(1))

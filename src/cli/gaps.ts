@@ -70,7 +70,7 @@ export function register(program: Command): void {
     .addOption(new Option('--split <split>', 'dataset split').choices(['train', 'test']).default('test'))
     .option('--data-dir <dir>', 'folder with the dataset files')
     .option('--n <count>', 'noise draws (the paper uses 10000)', parse.int(1, 10_000_000), 10_000)
-    .option('--sigma <s>', 'noise level σ for every model (default: each model\'s own)', parse.positive)
+    .option('--sigma <s>', 'noise level σ for every model (default: each model\'s own)', parse.sigma)
     .option('--seed <seed>', 'noise seed: every model sees the same draws', parse.int(0), 0)
     .option('--bins <k>', 'histogram bins (shared edges across models)', parse.int(1, 10_000), 60)
     .option('--batch <size>', 'noisy images per forward pass', parse.int(1, 100_000), 1000)

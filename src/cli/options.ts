@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { isNoiseLevel } from '../noise/gaussian.js';
 
 /** The flag of a library setting when the two are named alike: numNoise → --num-noise. */
 export function kebabFlag(setting: string): string {
@@ -17,6 +18,12 @@ export const parse = {
       }
       return v;
     };
+  },
+  /** A noise level σ: > 0 and small enough that x + σz stays finite in float32 (noise/gaussian.ts). */
+  sigma(value: string): number {
+    const v = Number(value);
+    if (!isNoiseLevel(v)) throw new InvalidArgumentError(`expected a noise level > 0 and ≤ 2^125 (beyond it x + σz overflows float32), got "${value}".`);
+    return v;
   },
   positive(value: string): number {
     const v = Number(value);

@@ -43,7 +43,7 @@ export function register(program: Command): void {
   program.command('train')
     .description('train a base classifier for randomized smoothing (Gaussian, consistency, SmoothAdv, stability, MACER), checkpointing every epoch')
     .requiredOption('--out <dir>', 'run folder: checkpoint, log.tsv and the model (usable by `smoothcert certify --model DIR`)')
-    .option('--sigma <s>', 'training noise level σ (required for a new run)', parse.positive)
+    .option('--sigma <s>', 'training noise level σ (required for a new run)', parse.sigma)
     .option('--dataset <name>', 'fashion-mnist, mnist, cifar10 or imagenet (default fashion-mnist)')
     .option('--data-dir <dir>', 'folder with the dataset files')
     .option('--arch <name>', 'lenet, cifar_resnet20, cifar_resnet110, cifar_densenet40 or resnet50 (default: lenet for 28×28 data, cifar_resnet110 for CIFAR-10, resnet50 for ImageNet)')

@@ -1,5 +1,6 @@
 import type { ImageShape } from '../smoothing/classifier.js';
 import { UserError } from '../errors.js';
+import { isNoiseLevel } from '../noise/gaussian.js';
 
 /** Per-channel normalization applied by the model's first layer: (x - mean) / std. */
 export interface Normalization {
@@ -50,8 +51,8 @@ export function checkMeta(value: unknown, where: string): ModelMeta {
   if (meta.training !== undefined) {
     if (typeof meta.training !== 'object' || meta.training === null || Array.isArray(meta.training)) field('training', meta.training, 'an object');
     const sigma = meta.training['sigma'];
-    if (sigma !== undefined && !(typeof sigma === 'number' && Number.isFinite(sigma) && sigma > 0)) {
-      field('training.sigma', sigma, 'a number > 0 (the noise level the model was trained with)');
+    if (sigma !== undefined && !isNoiseLevel(sigma)) {
+      field('training.sigma', sigma, 'a number > 0 and ≤ 2^125 (the noise level the model was trained with)');
     }
   }
   return meta as ModelMeta;

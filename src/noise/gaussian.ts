@@ -26,6 +26,19 @@ const TWO_PI = 2 * Math.PI;
 const INV_2_32 = 1 / 4294967296;
 
 /**
+ * The largest noise level σ: x + σz must stay finite in float32 for every draw. Box–Muller here
+ * reads uniforms (w + 0.5)·2⁻³², so |z| ≤ √(−2 ln 2⁻³³) ≈ 6.77, and 2¹²⁵·6.77 + 1 < 2¹²⁸ (the float32
+ * range). Beyond it the inputs would be infinite and the "certified" radii computed on them
+ * meaningless; any useful σ for inputs in [0, 1] is many orders of magnitude below.
+ */
+export const MAX_SIGMA = 2 ** 125;
+
+/** Whether σ is a noise level smoothcert can draw with: finite, > 0, at most MAX_SIGMA. */
+export function isNoiseLevel(sigma: unknown): sigma is number {
+  return typeof sigma === 'number' && sigma > 0 && sigma <= MAX_SIGMA;
+}
+
+/**
  * Fills out[j] = sigma * z_{offset + j}, where z is the standard normal stream of `key`.
  * Box–Muller on Philox blocks: block b = floor(e / 4) gives 4 normals
  * (r1 cos t1, r1 sin t1, r2 cos t2, r2 sin t2) with u = (word + 0.5) / 2^32 in (0, 1).

@@ -4,7 +4,7 @@
  * worker that has the model and the data computes them, and computes the same ones every time.
  */
 import type { JobsOptions } from 'bullmq';
-import { SUBSTREAM } from '../noise/gaussian.js';
+import { isNoiseLevel, SUBSTREAM } from '../noise/gaussian.js';
 
 /** The BullMQ queue every smoothcert run and worker shares; runs are told apart by their fingerprint. */
 export const QUEUE_NAME = 'smoothcert';
@@ -120,7 +120,7 @@ export function parseCountsJob(data: unknown): CountsJob | string {
     need(source['dataDir'] === undefined || isText(source['dataDir']), 'data.dataDir must be a non-empty string');
     need(isText(source['fingerprint']), 'data.fingerprint must be a non-empty string');
   }
-  need(typeof d['sigma'] === 'number' && d['sigma'] > 0 && Number.isFinite(d['sigma']), 'sigma must be a number > 0');
+  need(isNoiseLevel(d['sigma']), 'sigma must be a number > 0 and ≤ 2^125'); // x + σz finite in float32
   need(isCount(d['seed'], 0), 'seed must be an integer ≥ 0');
   // Philox takes the stream and substream as 32-bit words.
   need(isCount(d['example'], 0) && (d['example'] as number) < 2 ** 32, 'example must be an integer in [0, 2^32)');

@@ -1,4 +1,4 @@
-import { fillGaussian, SUBSTREAM, type NoiseKey } from '../noise/gaussian.js';
+import { fillGaussian, isNoiseLevel, SUBSTREAM, type NoiseKey } from '../noise/gaussian.js';
 import { binomialTwoSidedPValue, lowerConfidenceBound, normalInverseCdf } from './bounds.js';
 import type { BaseClassifier } from './classifier.js';
 import { adaptiveEstimate, planAdaptive, type AdaptiveOptions, type AdaptivePlan } from './adaptive.js';
@@ -53,7 +53,7 @@ export class Smooth {
     readonly seed = 0,
     private readonly options: { signal?: AbortSignal } = {},
   ) {
-    if (!(sigma > 0)) throw new RangeError(`sigma must be > 0 (got ${sigma})`);
+    if (!isNoiseLevel(sigma)) throw new RangeError(`sigma must be > 0 and ≤ 2^125, so that x + σz stays finite in float32 (got ${sigma})`);
     if (!(base.numClasses >= 2)) throw new RangeError(`the base classifier must have at least 2 classes (got ${base.numClasses})`);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer (got ${seed})`);
   }
@@ -120,6 +120,8 @@ export class Smooth {
     if (x.length !== d) {
       throw new RangeError(`input has ${x.length} values but the base classifier expects ${h}×${w}×${c} = ${d}`);
     }
+    // A non-finite pixel makes every noisy copy non-finite: counts of such inputs certify nothing.
+    if (!x.every(Number.isFinite)) throw new RangeError('input has NaN or infinite values; noisy copies of it are not Gaussian samples around an image');
     const counts = new Float64Array(this.base.numClasses);
     const { signal } = this.options;
     for (let done = 0; done < num; ) {

@@ -1,3 +1,4 @@
+import { MAX_SIGMA } from '../noise/gaussian.js';
 import { SettingError } from '../errors.js';
 import { CONSISTENCY_FORMS } from './losses/consistency.js';
 import type { MethodName, MethodOptions } from './method.js';
@@ -45,8 +46,8 @@ export function requireTwoCopies(numNoise: number): void {
 }
 
 export function checkSigma(sigma: number): number {
-  if (!(Number.isFinite(sigma) && sigma >= 0)) {
-    throw new SettingError('sigma', (name) => `${name('sigma')} must be a finite number ≥ 0, got ${sigma}`);
+  if (!(Number.isFinite(sigma) && sigma >= 0 && sigma <= MAX_SIGMA)) {
+    throw new SettingError('sigma', (name) => `${name('sigma')} must be a number ≥ 0 and ≤ 2^125 (x + σz finite in float32), got ${sigma}`);
   }
   return sigma;
 }

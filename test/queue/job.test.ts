@@ -49,3 +49,11 @@ test('jobs are cut at multiples of the batch, at least one batch each', () => {
     assert.ok(c % batch === 0 && c >= batch && (c <= chunk || c === batch), `${chunk}, ${batch} → ${c}`);
   }
 });
+
+test('a job whose σ would overflow float32 (x + σz) fails at once with the reason', () => {
+  for (const sigma of [1e300, 2 ** 126]) {
+    const r = parseCountsJob({ ...valid, sigma });
+    assert.ok(typeof r === 'string' && r.includes('sigma must be a number > 0 and ≤ 2^125'), String(r));
+  }
+  assert.equal(typeof parseCountsJob({ ...valid, sigma: 2 ** 125 }), 'object');
+});

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ABSTAIN, Smooth } from '../../src/smoothing/smooth.js';
+import { fillGaussian } from '../../src/noise/gaussian.js';
 import { normalInverseCdf } from '../../src/smoothing/bounds.js';
 import { NonFiniteLogitsError, type BaseClassifier, type ImageShape } from '../../src/smoothing/classifier.js';
 import { nativeClassifier } from '../../src/backend/native-classifier.js';
@@ -158,4 +159,20 @@ test('an aborted signal stops certify between two batches', async () => {
   await assert.rejects(new Smooth(base, 0.25, 0, { signal: controller.signal }).certify(new Float32Array(d), 10, 1000, 0.001, 10),
     (e: unknown) => e instanceof Error && e.name === 'AbortError');
   assert.equal(batches, 3);
+});
+
+test('σ beyond 2^125 (x + σz would overflow float32) and non-finite inputs are refused, not certified', async () => {
+  const base = linearClassifier(0.3);
+  // At the bound every draw stays finite in float32: |z| ≤ 6.77 for this generator.
+  assert.doesNotThrow(() => new Smooth(base, 2 ** 125));
+  for (const sigma of [1e300, 2 ** 126, Infinity, Number.NaN]) {
+    assert.throws(() => new Smooth(base, sigma), /sigma must be > 0 and ≤ 2\^125, so that x \+ σz stays finite in float32/, String(sigma));
+  }
+  const huge = new Float32Array(d);
+  const draws = new Smooth(base, 2 ** 125);
+  fillGaussian(huge, { seed: 0, stream: 0, substream: 0 }, 0, 2 ** 125);
+  assert.ok(huge.every(Number.isFinite), 'σ = 2^125 keeps every noisy value finite');
+  const broken = Float32Array.from(image);
+  broken[3] = Number.NaN;
+  await assert.rejects(draws.certify(broken, 10, 100, 0.001, 100), /input has NaN or infinite values/);
 });
