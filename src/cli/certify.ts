@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../errors.js';
+import { MAX_JOB_SAMPLES } from '../queue/job.js';
 import { SEQUENCES, type SequenceName } from '../smoothing/confidence-sequence.js';
 import { parseChannelList, parseInputLayout } from '../onnx/options.js';
 import { runSmoothing, type SmoothingMode, type SmoothingRunOptions } from '../runs/smoothing.js';
@@ -41,7 +42,7 @@ export function smoothingOptions(cmd: Command): Command {
     .addOption(new Option('--precision <p>', 'model folders on the native backend: bf16 runs the convolutions in bfloat16 (CPUs with AVX512-BF16; '
       + 'faster, and the certificates are those of the bf16 model)').choices(['fp32', 'bf16']).default('fp32'))
     .option('--queue <url>', 'count on `smoothcert worker` processes serving the BullMQ queue in this Redis (redis://HOST:PORT); the file is the same')
-    .option('--chunk <count>', 'with --queue: noise samples per job, rounded down to a multiple of --batch (default 10000)', parse.int(1, 1e12))
+    .option('--chunk <count>', 'with --queue: noise samples per job, rounded down to a multiple of --batch (default 10000)', parse.int(1, MAX_JOB_SAMPLES))
     .addOption(backendOption());
 }
 

@@ -2,7 +2,7 @@ import { Job, type Queue } from 'bullmq';
 import { UserError } from '../errors.js';
 import type { SampleCounts } from '../smoothing/smooth.js';
 import { displayUrl, openQueue } from './connection.js';
-import { JOB_NAME, JOB_OPTIONS, jobId, type CountsJob } from './job.js';
+import { JOB_NAME, JOB_OPTIONS, jobId, MAX_BATCH, MAX_JOB_SAMPLES, type CountsJob } from './job.js';
 
 /** What every job of a run shares: all of the payload but the example and the range. */
 export type RunJobs = Omit<CountsJob, 'example' | 'substream' | 'offset' | 'num'>;
@@ -53,6 +53,8 @@ export class QueueCounts {
   private workersTimer: NodeJS.Timeout | undefined;
   private lastWorkerSeen = Date.now();
   private warnedNoWorker = false;
+  /** Reasons workers gave for handing jobs back, each said once. */
+  private readonly refusals = new Set<string>();
   private closed = false;
 
   private constructor(
@@ -65,7 +67,8 @@ export class QueueCounts {
 
   /** Connects to the queue at `url` (a clear UserError within seconds when Redis is unreachable). */
   static async open(url: string, run: RunJobs, o: { chunk: number; numClasses: number; notify: (m: string) => void; signal?: AbortSignal }): Promise<QueueCounts> {
-    if (!(Number.isSafeInteger(o.chunk) && o.chunk >= 1)) throw new RangeError(`chunk must be an integer ≥ 1 (got ${o.chunk})`);
+    if (!(Number.isSafeInteger(o.chunk) && o.chunk >= 1 && o.chunk <= MAX_JOB_SAMPLES)) throw new RangeError(`chunk must be an integer in [1, ${MAX_JOB_SAMPLES}] (got ${o.chunk})`);
+    if (!(Number.isSafeInteger(run.batch) && run.batch >= 1 && run.batch <= MAX_BATCH)) throw new RangeError(`batch must be an integer in [1, ${MAX_BATCH}] (got ${run.batch})`);
     const queue = await openQueue(url, o.notify);
     const counts = new QueueCounts(queue, run, alignedChunk(o.chunk, run.batch), o.numClasses, url, o.notify, o.signal);
     await counts.checkWorkers();
@@ -141,6 +144,14 @@ export class QueueCounts {
           + 'fix the cause and rerun the same command to resume')));
       } else if (state === 'unknown') {
         await this.queue.add(JOB_NAME, w.job, { ...JOB_OPTIONS, jobId: id });
+      } else if (state === 'delayed') {
+        // Handed back by a worker that cannot serve this run (processor.ts): say why, once per reason.
+        const { logs } = await this.queue.getJobLogs(id, -1, -1);
+        const reason = logs.at(-1);
+        if (reason !== undefined && !this.refusals.has(reason)) {
+          this.refusals.add(reason);
+          this.notify(`smoothcert: a worker handed back job ${id}: ${reason}; waiting for a worker that has the run's model and data`);
+        }
       }
     }));
   }

@@ -12,6 +12,14 @@ export const QUEUE_NAME = 'smoothcert';
 /** BullMQ's name for the job kind (one kind only; the name shows in Redis tools). */
 export const JOB_NAME = 'counts';
 
+/**
+ * Bounds on a job's work, checked by the coordinator before it adds jobs and by the worker before
+ * it runs one: a job of 2^53 samples would hold the only worker for ever, a batch of 2^31 noisy
+ * images would ask one process for terabytes. 10^7 samples are minutes on the largest model here.
+ */
+export const MAX_JOB_SAMPLES = 10_000_000;
+export const MAX_BATCH = 100_000;
+
 /** Version of the payload layout; a worker refuses any other. */
 export const PAYLOAD_VERSION = 1;
 
@@ -126,7 +134,9 @@ export function parseCountsJob(data: unknown): CountsJob | string {
   need(isCount(d['example'], 0) && (d['example'] as number) < 2 ** 32, 'example must be an integer in [0, 2^32)');
   need(isCount(d['substream'], 0) && (d['substream'] as number) < 2 ** 32, 'substream must be an integer in [0, 2^32)');
   need(isCount(d['offset'], 0), 'offset must be an integer ≥ 0');
-  need(isCount(d['num'], 1), 'num must be an integer ≥ 1');
-  need(isCount(d['batch'], 1), 'batch must be an integer ≥ 1');
+  need(isCount(d['num'], 1) && (d['num'] as number) <= MAX_JOB_SAMPLES, `num must be an integer in [1, ${MAX_JOB_SAMPLES}]`);
+  need(isCount(d['batch'], 1) && (d['batch'] as number) <= MAX_BATCH, `batch must be an integer in [1, ${MAX_BATCH}]`);
+  need(!isCount(d['offset'], 0) || !isCount(d['num'], 1) || Number.isSafeInteger((d['offset'] as number) + (d['num'] as number)),
+    'offset + num must be below 2^53');
   return problems.length > 0 ? `malformed payload: ${problems.join('; ')}` : (d as unknown as CountsJob);
 }

@@ -5,7 +5,7 @@
  * kept between jobs, so the model and the data are loaded once per process.
  */
 import '@tensorflow/tfjs-backend-cpu';
-import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import { DelayedError, UnrecoverableError, type SandboxedJob } from 'bullmq';
 import { resolve } from 'node:path';
 import { initBackend } from '../backend/select.js';
 import { dataFingerprint, loadDataset, type LoadedDataset } from '../data/registry.js';
@@ -13,8 +13,21 @@ import { loadClassifier, type LoadedClassifier } from '../runs/load-classifier.j
 import { Smooth } from '../smoothing/smooth.js';
 import { parseCountsJob, WORKER_ENV, type CountsJob } from './job.js';
 
-// A worker killed with SIGKILL cannot stop its processes; they notice the lost channel instead.
+// A worker killed with SIGKILL cannot stop its processes; they notice the lost channel instead,
+// or, in the middle of a job, that they were handed to another parent: checked every second
+// (jobs yield between batches, so the check runs during long jobs too). The job goes to another
+// worker when its lock expires.
 process.on('disconnect', () => process.exit(1));
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent || !process.connected) process.exit(1); }, 1000).unref();
+/** Given to Smooth so that sampling yields to the event loop between batches (the check above then runs). */
+const running = new AbortController();
+
+/** How long a job this worker cannot serve waits before any worker takes it again. */
+const REFUSED_DELAY_MS = 5_000;
+
+/** This worker cannot compute the job (another model or data than the run's): another worker should. */
+class Refusal extends Error {}
 
 let backend: Promise<unknown> | undefined;
 /** The last data and model loaded, keyed by what they were loaded from (a worker serves one run at a time). */
@@ -22,18 +35,31 @@ let data: { key: string; set: LoadedDataset; fingerprint: string } | undefined;
 let model: { key: string; loaded: LoadedClassifier } | undefined;
 
 /** Counts the job's range of noise samples; throws to fail the job with a reason. */
-export default async function countsProcessor(job: SandboxedJob): Promise<number[]> {
+export default async function countsProcessor(job: SandboxedJob, token?: string): Promise<number[]> {
   const parsed = parseCountsJob(job.data);
   // Retrying a malformed payload cannot help: fail it at once with the reason.
   if (typeof parsed === 'string') throw new UnrecoverableError(parsed);
   backend ??= initBackend({ warn: () => undefined });
   await backend;
-  const set = await dataFor(parsed);
-  const base = (await modelFor(parsed, set)).base;
+  let set: LoadedDataset;
+  let base: LoadedClassifier['base'];
+  try {
+    set = await dataFor(parsed);
+    base = (await modelFor(parsed, set)).base;
+  } catch (e) {
+    // A worker without the run's model or data hands the job back without spending an attempt,
+    // so a misconfigured worker cannot fail a run that good workers can finish. The reason is in
+    // the job's log, where the coordinator reads it.
+    const reason = e instanceof Refusal ? e.message : `refusing run ${parsed.run}: cannot load its model or data here (${(e as Error).message.split('\n')[0]})`;
+    process.stderr.write(`${new Date().toISOString()} worker processor ${process.pid}: ${reason}; the job is left for another worker\n`);
+    await job.log(reason);
+    await job.moveToDelayed(Date.now() + REFUSED_DELAY_MS, token);
+    throw new DelayedError();
+  }
   if (parsed.example >= set.size) throw new UnrecoverableError(`example ${parsed.example} is beyond the ${set.size} examples of ${parsed.data.dataset} ${parsed.data.split}`);
   const x = await set.image(parsed.example);
   // The job's sigma is the run's (the coordinator's --sigma or the model's record).
-  const smooth = new Smooth(base, parsed.sigma, parsed.seed);
+  const smooth = new Smooth(base, parsed.sigma, parsed.seed, { signal: running.signal });
   const key = { seed: parsed.seed, stream: parsed.example, substream: parsed.substream };
   return Array.from(await smooth.sampleCounts(x, parsed.num, parsed.batch, key, parsed.offset));
 }
@@ -46,7 +72,7 @@ async function dataFor(job: CountsJob): Promise<LoadedDataset> {
     data = { key, set, fingerprint: dataFingerprint(set) };
   }
   if (data.fingerprint !== job.data.fingerprint) {
-    throw new Error(`refusing run ${job.run}: this worker's data (${data.set.source}) has fingerprint ${data.fingerprint}, `
+    throw new Refusal(`refusing run ${job.run}: this worker's data (${data.set.source}) has fingerprint ${data.fingerprint}, `
       + `the run's ${job.data.dataset} ${job.data.split} data has ${job.data.fingerprint}; give this worker the run's data (--data-dir)`);
   }
   return data.set;
@@ -64,7 +90,7 @@ async function modelFor(job: CountsJob, set: LoadedDataset): Promise<LoadedClass
     model = { key, loaded: await loadClassifier(path, set.shape, job.data.dataset, onnx) };
   }
   if (model.loaded.fingerprint !== job.model.fingerprint) {
-    throw new Error(`refusing run ${job.run}: this worker's model ${path} has fingerprint ${model.loaded.fingerprint}, `
+    throw new Refusal(`refusing run ${job.run}: this worker's model ${path} has fingerprint ${model.loaded.fingerprint}, `
       + `the run's model has fingerprint ${job.model.fingerprint}; give this worker the run's model (--model)`);
   }
   return model.loaded;

@@ -1,5 +1,7 @@
 import { Worker, type Job } from 'bullmq';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { UserError } from '../errors.js';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_ENV, type BackendName } from '../backend/select.js';
 import { displayUrl, openQueue, redisOptions } from './connection.js';
@@ -38,6 +40,11 @@ export interface WorkerOptions {
  * finished or failed job is logged.
  */
 export async function runWorker(o: WorkerOptions, signal: AbortSignal, log: (line: string) => void): Promise<void> {
+  // A worker that could serve no run refuses to start, rather than take jobs only to hand them back.
+  if (o.model !== undefined && !existsSync(o.model)) throw new UserError(`model ${o.model} does not exist on this machine; give the worker its copy of the runs' model`);
+  if (o.dataDir !== undefined && !(existsSync(o.dataDir) && statSync(o.dataDir).isDirectory())) {
+    throw new UserError(`data folder ${o.dataDir} does not exist on this machine; give the worker its copy of the dataset`);
+  }
   // A first contact with a clear error when Redis is unreachable (the Worker would retry silently).
   await (await openQueue(o.url, log)).close();
   const env: NodeJS.ProcessEnv = { ...process.env, [BACKEND_ENV]: o.backend };

@@ -18,7 +18,10 @@ test('a well-formed payload is accepted as it is; each malformed field is named'
   assert.equal(parseCountsJob(null), 'malformed payload: not an object');
   assert.equal(parseCountsJob({ ...valid, example: 2 ** 32 }), 'malformed payload: example must be an integer in [0, 2^32)');
   assert.equal(parseCountsJob({ ...valid, data: { ...valid.data, split: 'val' }, num: 0.5 }),
-    'malformed payload: data.split must be train or test; num must be an integer ≥ 1');
+    'malformed payload: data.split must be train or test; num must be an integer in [1, 10000000]');
+  // Bounded work: a job of 2^53 samples or a batch of 2^31 images fails at once.
+  assert.match(parseCountsJob({ ...valid, num: 2 ** 53 }) as string, /num must be an integer in \[1, 10000000\]/);
+  assert.match(parseCountsJob({ ...valid, batch: 2 ** 31 }) as string, /batch must be an integer in \[1, 100000\]/);
   assert.match(parseCountsJob({ ...valid, model: { ...valid.model, mean: ['a'] } }) as string, /model.mean and model.std must be lists of numbers/);
 });
 

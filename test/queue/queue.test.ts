@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { Queue } from 'bullmq';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QUEUE_NAME } from '../../src/queue/job.js';
@@ -20,6 +20,20 @@ const model = join(tmp, 'model');
 const otherModel = join(tmp, 'other-model');
 await saveTinyModel(model, [28, 28, 1], 10, 0.25);
 await saveTinyModel(otherModel, [28, 28, 1], 10, 0.25, 0.01);
+
+/** The live processes of process group `pgid` (from /proc: field 5 of /proc/PID/stat; zombies excluded). */
+function processGroup(pgid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && Number(fields[2]) === pgid) found.push(Number(entry));
+    } catch { /* exited meanwhile */ }
+  }
+  return found;
+}
 
 /** A `smoothcert worker` in its own process group: killing the group is a machine that dies (the worker and its forked processors). */
 interface WorkerProcess {
@@ -87,8 +101,15 @@ test('a malformed job fails at once with its reason, and the workers keep servin
     const bad = [
       { id: 'bad-not-object', data: 'hello', reason: /^malformed payload: not an object$/ },
       { id: 'bad-fields', data: { v: 1, run: 'r', sigma: -1, seed: 0, example: 0, substream: 0, offset: 0, num: 0, batch: 10 },
-        reason: /malformed payload: model must be an object; data must be an object; sigma must be a number > 0; num must be an integer ≥ 1/ },
+        reason: /malformed payload: model must be an object; data must be an object; sigma must be a number > 0 and ≤ 2\^125; num must be an integer in \[1, 10000000\]/ },
       { id: 'bad-version', data: { v: 99 }, reason: /payload version 99 is not 1/ },
+      // Well-formed but unbounded work: it would hold the worker for ever, or ask for terabytes.
+      ...[{ num: 2 ** 53, batch: 10, reason: /^malformed payload: num must be an integer in \[1, 10000000\]/ },
+        { num: 100, batch: 2 ** 31, reason: /^malformed payload: batch must be an integer in \[1, 100000\]$/ }].map((b, k) => ({
+        id: `bad-bounds-${k}`, reason: b.reason,
+        data: { v: 1, run: 'r', model: { path: model, fingerprint: 'f' }, data: { dataset: 'fashion-mnist', split: 'test', fingerprint: 'g' },
+          sigma: 0.25, seed: 0, example: 0, substream: 0, offset: 0, num: b.num, batch: b.batch },
+      })),
     ];
     for (const b of bad) await queue.add('counts', b.data, { jobId: b.id, attempts: 5 });
     for (const b of bad) {
@@ -201,6 +222,61 @@ test('a worker with another model refuses the run, naming both fingerprints; a r
   } finally {
     await killWorker(wrong, 'SIGKILL');
     if (right) await killWorker(right, 'SIGKILL');
+    await own.stop();
+  }
+});
+
+test('a misconfigured worker beside a good one: it hands the jobs back without spending attempts and the run completes', { skip }, async () => {
+  const own = new TestRedis(await freePort(), join(tmp, 'redis-mixed'));
+  mkdirSync(own.dir);
+  await own.start();
+  // One worker with a stale model, started first so that it takes jobs first, and one with the right model.
+  const stale = startWorker(own.url, '--model', otherModel);
+  const good = startWorker(own.url);
+  try {
+    const out = join(tmp, 'mixed.tsv');
+    const r = await startUntil([...fixedN(out), '--queue', own.url, '--chunk', '1000'], () => true);
+    assert.equal(await r.exited, 0, r.stderr());
+    assert.deepEqual(withoutTime(out), reference(fixedN));
+    // Both took part, and the stale one's refusals cost no attempt (5 failures would have stopped the run).
+    assert.match(stale.log() + r.stderr(), /refusing run/);
+    // A worker whose --model does not exist refuses to start at all.
+    const missing = cli(['worker', '--queue', own.url, '--model', join(tmp, 'no-such-model')]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /model .*no-such-model does not exist on this machine/);
+  } finally {
+    await killWorker(stale, 'SIGKILL');
+    await killWorker(good, 'SIGKILL');
+    await own.stop();
+  }
+});
+
+test('kill -9 of a worker in the middle of a long job: none of its processes is left 10 s later', { skip }, async () => {
+  const own = new TestRedis(await freePort(), join(tmp, 'redis-orphan'));
+  mkdirSync(own.dir);
+  await own.start();
+  const victim = startWorker(own.url);
+  try {
+    const out = join(tmp, 'orphan.tsv');
+    // Jobs of 200,000 samples: seconds each, so the kill lands inside one.
+    const run = await startUntil(['certify', '--model', model, '--out', out, '--max', '2', '--n0', '50', '--n', '200000', '--batch', '1000',
+      '--queue', own.url, '--chunk', '200000'], () => true);
+    // The worker's process group (it was started detached): the worker and, once a job runs, its processor.
+    let children: number[] = [];
+    for (let t = 0; t < 100 && children.length < 2; t++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      children = processGroup(victim.child.pid!);
+    }
+    assert.ok(children.length >= 2, `the worker and its processor run (${children.join(', ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // inside a job by now
+    // Only the worker itself is killed (its processor is a separate process in the same group).
+    process.kill(victim.child.pid!, 'SIGKILL');
+    await victim.exited;
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    assert.deepEqual(processGroup(victim.child.pid!), [], 'no process of the killed worker is left');
+    run.child.kill('SIGKILL');
+  } finally {
+    await killWorker(victim, 'SIGKILL');
     await own.stop();
   }
 });
