@@ -1,4 +1,6 @@
 import { Queue, type RedisOptions } from 'bullmq';
+import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { UserError } from '../errors.js';
 import { QUEUE_NAME } from './job.js';
 
@@ -10,7 +12,7 @@ const CONNECT_TIMEOUT_MS = 3000;
  * first contact a lost connection is retried for ever (maxRetriesPerRequest null, BullMQ's
  * requirement for workers): a Redis restart pauses a run instead of ending it.
  */
-export function redisOptions(url: string): RedisOptions {
+export function redisOptions(url: string, env: NodeJS.ProcessEnv = process.env): RedisOptions {
   let u: URL;
   try {
     u = new URL(url);
@@ -21,16 +23,72 @@ export function redisOptions(url: string): RedisOptions {
   if (u.hostname === '') throw new UserError(`--queue ${url} names no host; give redis://HOST:PORT`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0) throw new UserError(`--queue ${url}: the database number "${u.pathname.slice(1)}" is not an integer ≥ 0`);
+  const password = u.password ? decodeURIComponent(u.password) : passwordFromEnv(env);
+  const ca = env[REDIS_ENV.caFile];
+  if (ca !== undefined && u.protocol !== 'rediss:') throw new UserError(`${REDIS_ENV.caFile} is set but --queue ${displayUrl(url)} is not rediss:// (TLS); use rediss://HOST:PORT`);
   return {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: u.port === '' ? 6379 : Number(u.port),
     db,
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    ...(password === undefined ? {} : { password }),
+    ...(u.protocol === 'rediss:' ? { tls: ca === undefined ? {} : { ca: readSecretFile(ca, REDIS_ENV.caFile) } } : {}),
     maxRetriesPerRequest: null,
     connectTimeout: CONNECT_TIMEOUT_MS,
   };
+}
+
+/**
+ * Where the Redis password and TLS CA can come from besides the URL, which `ps` and unit files
+ * show: an environment variable, or a file named by one (a systemd credential, say).
+ */
+export const REDIS_ENV = {
+  password: 'SMOOTHCERT_REDIS_PASSWORD', passwordFile: 'SMOOTHCERT_REDIS_PASSWORD_FILE', caFile: 'SMOOTHCERT_REDIS_CA_FILE',
+} as const;
+
+function passwordFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const file = env[REDIS_ENV.passwordFile];
+  if (file !== undefined) return readSecretFile(file, REDIS_ENV.passwordFile).toString('utf8').replace(/\r?\n$/, '');
+  return env[REDIS_ENV.password] || undefined;
+}
+
+function readSecretFile(path: string, variable: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UserError(`${variable}=${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a readable file`);
+  }
+}
+
+/**
+ * Why a first contact failed, told apart: a password refused or missing, a TLS handshake that
+ * failed, or no server at all. One line each, saying how to fix it.
+ */
+function contactError(url: string, e: Error | undefined, timeoutS: number): UserError {
+  const where = displayUrl(url);
+  const message = e?.message ?? '';
+  const code = (e as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (/WRONGPASS|invalid password|invalid username-password/i.test(message)) {
+    return new UserError(`Redis at ${where} refused the password (${message}); give the right one in the URL, ${REDIS_ENV.password} or ${REDIS_ENV.passwordFile}`);
+  }
+  if (/NOAUTH|Authentication required/i.test(message)) {
+    return new UserError(`Redis at ${where} needs a password; give it in the URL (redis://:PASSWORD@HOST:PORT), ${REDIS_ENV.password} or ${REDIS_ENV.passwordFile}`);
+  }
+  if (/CERT|SSL|TLS|certificate|self[- ]signed|handshake/i.test(`${code} ${message}`) || (url.startsWith('rediss:') && /ECONNRESET|socket disconnected/i.test(`${code} ${message}`))) {
+    return new UserError(`the TLS connection to Redis at ${where} failed (${message || code}); give its CA with ${REDIS_ENV.caFile}, or use redis:// if that server does not speak TLS`);
+  }
+  return new UserError(`cannot reach Redis at ${where} within ${timeoutS} s${message ? ` (${message})` : ''}; start redis-server there or check --queue`);
+}
+
+/** Whether host:port accepts a TCP connection within a second. */
+function tcpOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    const done = (open: boolean) => { socket.destroy(); resolve(open); };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** `url` without its password, for messages and logs. */
@@ -63,12 +121,16 @@ export async function openQueue(url: string, warn: (message: string) => void): P
     // Ready means connected, and BullMQ has checked the server's version.
     const answer = await Promise.race([queue.waitUntilReady(), timeout]);
     if (answer === 'timeout') {
-      throw new UserError(`cannot reach Redis at ${displayUrl(url)} within ${CONNECT_TIMEOUT_MS / 1000} s`
-        + `${lastError ? ` (${lastError.message})` : ''}; start redis-server there or check --queue`);
+      // A TLS client at a plain-text Redis waits for a handshake that never comes: a timeout like
+      // an unreachable host's, told apart by whether the port takes a plain TCP connection.
+      const tls = url.startsWith('rediss:') && await tcpOpen(redisOptions(url).host!, redisOptions(url).port!);
+      throw contactError(url, tls ? new Error('no TLS handshake: is the server plain redis://?') : lastError, CONNECT_TIMEOUT_MS / 1000);
     }
   } catch (e) {
     await Promise.race([queue.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     if (e instanceof UserError) throw e;
+    const told = contactError(url, e as Error, CONNECT_TIMEOUT_MS / 1000);
+    if (!told.message.startsWith('cannot reach')) throw told;
     throw new UserError(`Redis at ${displayUrl(url)} cannot serve the queue: ${(e as Error).message}`);
   } finally {
     clearTimeout(timer);

@@ -24,7 +24,8 @@ export class TestRedis {
   private child: ChildProcess | undefined;
   private log = '';
 
-  constructor(readonly port: number, readonly dir: string) {}
+  /** `extra`: more redis-server arguments (say --requirepass). */
+  constructor(readonly port: number, readonly dir: string, private readonly extra: string[] = []) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -33,7 +34,7 @@ export class TestRedis {
   /** Starts the server and resolves once it answers PING (after loading its AOF). */
   async start(): Promise<void> {
     this.child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
-      '--dir', this.dir, '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--dir', this.dir, '--maxmemory-policy', 'noeviction', ...this.extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => { this.log += d.toString(); });
     this.child.stderr!.on('data', (d: Buffer) => { this.log += d.toString(); });
     const deadline = Date.now() + 10_000;
@@ -64,7 +65,8 @@ function ping(port: number): Promise<boolean> {
     socket.on('connect', () => socket.write('PING\r\n'));
     socket.on('data', (d) => {
       reply += d.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      // A server that wants a password answers -NOAUTH: it is up all the same.
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
   });
 }

@@ -2,9 +2,9 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { Queue } from 'bullmq';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QUEUE_NAME } from '../../src/queue/job.js';
@@ -278,5 +278,44 @@ test('kill -9 of a worker in the middle of a long job: none of its processes is 
   } finally {
     await killWorker(victim, 'SIGKILL');
     await own.stop();
+  }
+});
+
+test('Redis passwords from the URL, an environment variable or a file; refused, missing and TLS failures told apart', { skip }, async () => {
+  const secured = new TestRedis(await freePort(), join(tmp, 'redis-auth'), ['--requirepass', 'open sesame']);
+  mkdirSync(secured.dir);
+  await secured.start();
+  const certifyOn = (url: string, env: NodeJS.ProcessEnv = {}) =>
+    cli(['certify', '--model', model, '--out', join(tmp, 'auth.tsv'), '--max', '1', '--n0', '10', '--n', '100', '--batch', '100', '--queue', url], env);
+  try {
+    const host = `127.0.0.1:${secured.port}`;
+    for (const [url, env, pattern] of [
+      [`redis://${host}`, {}, /Redis at redis:\/\/127\.0\.0\.1:\d+ needs a password; give it in the URL .*SMOOTHCERT_REDIS_PASSWORD/],
+      [`redis://:wrong@${host}`, {}, /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the password/],
+      [`redis://${host}`, { SMOOTHCERT_REDIS_PASSWORD: 'wrong' }, /refused the password/],
+      [`rediss://${host}`, { SMOOTHCERT_REDIS_PASSWORD: 'open sesame' }, /the TLS connection to Redis at rediss:\/\/127\.0\.0\.1:\d+ failed .*SMOOTHCERT_REDIS_CA_FILE/],
+      [`redis://${host}`, { SMOOTHCERT_REDIS_CA_FILE: '/nonexistent' }, /SMOOTHCERT_REDIS_CA_FILE is set but --queue .* is not rediss:\/\//],
+    ] as const) {
+      const r = certifyOn(url, env);
+      assert.equal(r.status, 2, `${url} ${JSON.stringify(env)}: ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    // The right password from a file (a newline at its end is not part of it): a worker serves and a run completes.
+    const secret = join(tmp, 'redis-password');
+    writeFileSync(secret, 'open sesame\n');
+    const env = { SMOOTHCERT_REDIS_PASSWORD_FILE: secret };
+    const worker = spawn(process.execPath, [BIN, 'worker', '--queue', `redis://${host}`], { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...env } });
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    try {
+      const r = certifyOn(`redis://${host}`, env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout ?? '', /open sesame/, 'the password is in no command line');
+    } finally {
+      process.kill(-worker.pid!, 'SIGKILL');
+      await exited;
+    }
+  } finally {
+    await secured.stop();
   }
 });
