@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fillGaussian, type NoiseKey } from '../noise/gaussian.js';
-import { NonFiniteLogitsError, type BaseClassifier, type ImageShape } from '../smoothing/classifier.js';
+import { argMaxRows, NonFiniteLogitsError, type BaseClassifier, type ImageShape } from '../smoothing/classifier.js';
 import { tfjsClassifier, type TfjsModel } from '../smoothing/tfjs-classifier.js';
 import { NativeBackend, type Precision } from './native-backend.js';
 
@@ -42,6 +42,20 @@ export function nativeClassifier(model: TfjsModel, shape?: { inputShape: ImageSh
 
   return {
     ...base,
+    async labelsNoisy(x: Float32Array, sigma: number, key: NoiseKey, offset: number, num: number, labels: Int32Array): Promise<void> {
+      const backend = tf.backend();
+      if (x.length !== d) throw new RangeError(`input has ${x.length} values, the model takes ${h}×${w}×${c} = ${d}`);
+      if (!input || input.length < num * d) input = new Float32Array(num * d);
+      const batch = input.subarray(0, num * d);
+      if (backend instanceof NativeBackend) {
+        backend.addon.noisyCopies(batch, x, num, key.seed, key.stream, key.substream, offset, sigma);
+        labels.set(tf.tidy(() => argMaxRows(backend.f32(forward(tf.tensor4d(batch, [num, h, w, c]))), num, base.numClasses)));
+      } else {
+        fillGaussian(batch, key, offset * d, sigma);
+        for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
+        labels.set(await base.classify(batch, num));
+      }
+    },
     async countNoisy(x: Float32Array, sigma: number, key: NoiseKey, offset: number, num: number, batchSize: number,
       counts: Float64Array): Promise<void> {
       const backend = tf.backend();

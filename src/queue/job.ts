@@ -69,8 +69,10 @@ export interface CountsJob {
   substream: number;
   offset: number;
   num: number;
-  /** Noisy samples per forward pass on the worker (does not change the counts). */
+  /** Noisy samples per forward pass on the worker; batches start at multiples of it in the stream. */
   batch: number;
+  /** Adaptive runs: every batch is computed whole (Smooth.wholeBatches), as the single process does. */
+  whole?: true;
 }
 
 /** Phase names by substream number, for logs: select, estimate, predict. */
@@ -136,6 +138,7 @@ export function parseCountsJob(data: unknown): CountsJob | string {
   need(isCount(d['offset'], 0), 'offset must be an integer ≥ 0');
   need(isCount(d['num'], 1) && (d['num'] as number) <= MAX_JOB_SAMPLES, `num must be an integer in [1, ${MAX_JOB_SAMPLES}]`);
   need(isCount(d['batch'], 1) && (d['batch'] as number) <= MAX_BATCH, `batch must be an integer in [1, ${MAX_BATCH}]`);
+  need(d['whole'] === undefined || d['whole'] === true, 'whole must be true or absent');
   need(!isCount(d['offset'], 0) || !isCount(d['num'], 1) || Number.isSafeInteger((d['offset'] as number) + (d['num'] as number)),
     'offset + num must be below 2^53');
   return problems.length > 0 ? `malformed payload: ${problems.join('; ')}` : (d as unknown as CountsJob);

@@ -61,7 +61,7 @@ export default async function countsProcessor(job: SandboxedJob, token?: string)
   // The job's sigma is the run's (the coordinator's --sigma or the model's record).
   const smooth = new Smooth(base, parsed.sigma, parsed.seed, { signal: running.signal });
   const key = { seed: parsed.seed, stream: parsed.example, substream: parsed.substream };
-  return Array.from(await smooth.sampleCounts(x, parsed.num, parsed.batch, key, parsed.offset));
+  return Array.from(await smooth.sampleCounts(x, parsed.num, parsed.batch, key, parsed.offset, parsed.whole === true));
 }
 
 async function dataFor(job: CountsJob): Promise<LoadedDataset> {

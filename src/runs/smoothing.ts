@@ -132,7 +132,7 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
     ...(isOnnxPath(o.model) ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null, output: o.output ?? null } : {}),
   };
   // A queue run connects first: an unreachable Redis fails within seconds, before any file is touched.
-  const queue = o.queue && await QueueCounts.open(o.queue.url, runJobs(mode, o, settings, loaded.inputLayout, sigma), {
+  const queue = o.queue && await QueueCounts.open(o.queue.url, { ...runJobs(mode, o, settings, loaded.inputLayout, sigma), ...(plan ? { whole: true as const } : {}) }, {
     chunk: o.queue.chunk, numClasses: loaded.base.numClasses, notify, ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
   let release: (() => void) | undefined;
@@ -153,7 +153,8 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
     /** Example i's row; rejects when interrupted between two batches (or while waiting for workers): it is redone on resume. */
     const row = async (i: number): Promise<{ cells: (string | number)[]; correct: boolean }> => {
       const began = performance.now();
-      const sample: SampleCounts = queue ? queue.sampler(i) : smooth.sampler(await data.image(i), o.batch);
+      // Adaptive looks ask for many short ranges: whole batches keep one shape (Smooth.wholeBatches).
+      const sample: SampleCounts = queue ? queue.sampler(i) : smooth.sampler(await data.image(i), o.batch, { whole: plan !== undefined });
       const noise: SmoothingNoise = { sigma, seed: o.seed, stream: i };
       const label = data.label(i);
       let cells: (string | number)[]; // the columns between label and time

@@ -28,6 +28,11 @@ export interface BaseClassifier {
     x: Float32Array, sigma: number, key: NoiseKey, offset: number, num: number,
     batchSize: number, counts: Float64Array,
   ): Promise<void>;
+  /**
+   * Optional fast path: labels[j] = argmax f(x + sigma * z_(offset+j)) for j in [0, num), the
+   * noise as in countNoisy. Used where a whole batch is computed and only part of it counted.
+   */
+  labelsNoisy?(x: Float32Array, sigma: number, key: NoiseKey, offset: number, num: number, labels: Int32Array): Promise<void>;
   dispose?(): void;
 }
 

@@ -41,6 +41,8 @@ export interface PredictResult {
 export class Smooth {
   private nextStream = 0;
   private buffer: Float32Array | null = null;
+  /** The last whole batch's labels (wholeBatches), with what they were computed from. */
+  private kept: { x: Float32Array; key: NoiseKey; start: number; labels: Int32Array } | undefined;
 
   /**
    * `signal`: aborting it stops a certify/predict call between two batches of samples with
@@ -87,7 +89,7 @@ export class Smooth {
   ): Promise<AdaptiveCertifyResult> {
     const plan = planAdaptive(options, this.sigma);
     checkCounts({ n: plan.maxN, alpha: plan.sequence.alpha, batchSize: options.batchSize });
-    return certifyAdaptiveBySampling(this.sampler(x, options.batchSize), this.noise(stream), plan);
+    return certifyAdaptiveBySampling(this.sampler(x, options.batchSize, { whole: true }), this.noise(stream), plan);
   }
 
   /**
@@ -103,18 +105,25 @@ export class Smooth {
     return predictBySampling(this.sampler(x, batchSize), this.noise(stream), n, alpha);
   }
 
-  /** This classifier's Monte Carlo counts for input x, in batches of `batchSize`. */
-  sampler(x: Float32Array, batchSize: number): SampleCounts {
+  /**
+   * This classifier's Monte Carlo counts for input x, in batches of `batchSize`. `whole`: every
+   * batch is computed whole and its labels kept for the next range (wholeBatches below), for
+   * callers that ask for many short ranges (adaptive CERTIFY's looks).
+   */
+  sampler(x: Float32Array, batchSize: number, options: { whole?: boolean } = {}): SampleCounts {
     checkCounts({ n: 1, alpha: 0.5, batchSize });
-    return (key, offset, num) => this.sampleCounts(x, num, batchSize, key, offset);
+    return (key, offset, num) => this.sampleCounts(x, num, batchSize, key, offset, options.whole);
   }
 
   private noise(stream: number): SmoothingNoise {
     return { sigma: this.sigma, seed: this.seed, stream };
   }
 
-  /** counts[k] = #{ offset ≤ j < offset + num : f(x + σ z_j) = k } over the noise stream `key`. */
-  async sampleCounts(x: Float32Array, num: number, batchSize: number, key: NoiseKey, offset = 0): Promise<Float64Array> {
+  /**
+   * counts[k] = #{ offset ≤ j < offset + num : f(x + σ z_j) = k } over the noise stream `key`.
+   * `whole`: see wholeBatches.
+   */
+  async sampleCounts(x: Float32Array, num: number, batchSize: number, key: NoiseKey, offset = 0, whole = false): Promise<Float64Array> {
     const [h, w, c] = this.base.inputShape;
     const d = h * w * c;
     if (x.length !== d) {
@@ -122,6 +131,7 @@ export class Smooth {
     }
     // A non-finite pixel makes every noisy copy non-finite: counts of such inputs certify nothing.
     if (!x.every(Number.isFinite)) throw new RangeError('input has NaN or infinite values; noisy copies of it are not Gaussian samples around an image');
+    if (whole) return this.wholeBatches(x, num, batchSize, key, offset);
     const counts = new Float64Array(this.base.numClasses);
     const { signal } = this.options;
     for (let done = 0; done < num; ) {
@@ -150,6 +160,55 @@ export class Smooth {
       }
     }
     return counts;
+  }
+
+  /**
+   * Counts over whole batches: each batch [kB, (k+1)B) of the stream is computed whole, whatever
+   * part of it the range covers, and its labels are kept so the next range of the same stream
+   * reads them instead of computing them again. Adaptive CERTIFY asks for dozens of short ranges
+   * (its looks): computed as asked, each look's ends make batches of other sizes, and every new
+   * size costs new oneDNN primitives and pooled buffers (2.9 GB and 4.5× slower than fixed n on
+   * LeNet, measured); whole batches keep one shape, and a sample's label still depends only on
+   * its batch, so a queue's jobs (cut at multiples of B) count exactly what one process counts.
+   */
+  private async wholeBatches(x: Float32Array, num: number, batchSize: number, key: NoiseKey, offset: number): Promise<Float64Array> {
+    const counts = new Float64Array(this.base.numClasses);
+    const { signal } = this.options;
+    for (let at = offset; at < offset + num; ) {
+      const start = at - (at % batchSize);
+      const end = Math.min(start + batchSize, offset + num);
+      const kept = this.kept;
+      let labels: Int32Array;
+      if (kept && kept.x === x && kept.start === start && kept.key.seed === key.seed && kept.key.stream === key.stream
+        && kept.key.substream === key.substream && kept.labels.length === batchSize) {
+        labels = kept.labels;
+      } else {
+        labels = new Int32Array(batchSize);
+        await this.labelsOf(x, key, start, batchSize, labels);
+        this.kept = { x, key: { ...key }, start, labels };
+      }
+      for (let j = at; j < end; j++) counts[labels[j - start]!]!++;
+      at = end;
+      if (signal) {
+        await yieldToEventLoop();
+        signal.throwIfAborted();
+      }
+    }
+    return counts;
+  }
+
+  /** labels[j] = f(x + σ z_(start+j)) for one batch. */
+  private async labelsOf(x: Float32Array, key: NoiseKey, start: number, size: number, labels: Int32Array): Promise<void> {
+    if (this.base.labelsNoisy) {
+      await this.base.labelsNoisy(x, this.sigma, key, start, size, labels);
+      return;
+    }
+    const d = x.length;
+    if (!this.buffer || this.buffer.length < size * d) this.buffer = new Float32Array(size * d);
+    const batch = this.buffer.subarray(0, size * d);
+    fillGaussian(batch, key, start * d, this.sigma);
+    for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
+    labels.set(await this.base.classify(batch, size));
   }
 }
 

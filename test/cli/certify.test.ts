@@ -147,8 +147,8 @@ test('bad input gives a specific error and a non-zero exit', () => {
     assert.notEqual(r.status, 0, `${args.join(' ')} should fail`);
     assert.match(r.stderr, pattern);
   };
-  expect([...base, '--sigma', '0'], /--sigma.*expected a number > 0, got "0"/);
-  expect([...base, '--sigma', '-0.5'], /--sigma.*expected a number > 0/);
+  expect([...base, '--sigma', '0'], /--sigma.*expected a noise level > 0 and ≤ 2\^125 .*got "0"/);
+  expect([...base, '--sigma', '-0.5'], /--sigma.*expected a noise level > 0/);
   expect([...base, '--n0', '0'], /--n0.*expected an integer ≥ 1/);
   expect([...base, '--alpha', '1'], /--alpha.*strictly between 0 and 1/);
   expect([...base, '--alpha', '0'], /--alpha.*strictly between 0 and 1/);

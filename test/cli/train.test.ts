@@ -64,7 +64,7 @@ test('bad training input gives a clear error, a non-zero exit, and overwrites no
   expect(['--out', out, '--sigma', '0.5', '--method', 'mixup'], /--method.*mixup.*Allowed choices are gaussian, consistency/);
   expect(['--out', out, '--sigma', '0.5', '--dataset', 'svhn'], /unknown dataset/i);
   expect(['--out', out, '--sigma', '0.5', '--num-noise', '1'], /needs m ≥ 2 noisy copies/);
-  expect(['--out', out, '--sigma', '-0.25'], /--sigma.*expected a number > 0/);
+  expect(['--out', out, '--sigma', '-0.25'], /--sigma.*expected a noise level > 0/);
   expect(['--out', out, '--sigma', '0.5', '--lbd', '-1'], /--lbd.*expected a number ≥ 0/);
   expect(['--out', out, '--sigma', '0.5', '--arch', 'cifar_resnet20'], /architecture "cifar_resnet20" expects 32×32×3.*fashion-mnist.*choose one of: lenet/);
   expect(['--out', out], /--sigma is required/);

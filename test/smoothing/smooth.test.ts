@@ -176,3 +176,17 @@ test('σ beyond 2^125 (x + σz would overflow float32) and non-finite inputs are
   broken[3] = Number.NaN;
   await assert.rejects(draws.certify(broken, 10, 100, 0.001, 100), /input has NaN or infinite values/);
 });
+
+test('adaptive CERTIFY computes whole batches only (one shape) and counts exactly the samples it asks for', async () => {
+  const base = linearClassifier(0.05);
+  const sizes: number[] = [];
+  const recording: BaseClassifier = { ...base, classify: (batch, n) => { sizes.push(n); return base.classify(batch, n); } };
+  const r = await new Smooth(recording, 0.5, 3).certifyAdaptive(image, { n0: 100, maxN: 20_000, alpha: 0.001, radii: [0.25], batchSize: 500 }, 7);
+  assert.ok(sizes.length > 0 && sizes.every((n) => n === 500), `batch sizes ${[...new Set(sizes)].join(', ')}`);
+  // The same ranges counted batch by batch as asked (no whole batches) give the same counts.
+  const key = { seed: 3, stream: 7, substream: 1 };
+  const whole = await new Smooth(base, 0.5, 3).sampleCounts(image, 1234, 500, key, 321, true);
+  const asked = await new Smooth(base, 0.5, 3).sampleCounts(image, 1234, 500, key, 321);
+  assert.deepEqual(Array.from(whole), Array.from(asked));
+  assert.ok(r.samples > 100);
+});
