@@ -7,6 +7,7 @@ import { outputTarget } from '../files/output-path.js';
 import { ResultLog, type RunSettings } from '../files/result-log.js';
 import { ADAPTIVE_HEADER, CERTIFY_HEADER, DECISION_HEADER } from '../report/analyze.js';
 import { planAdaptive, type AdaptiveOptions, type AdaptivePlan } from '../smoothing/adaptive.js';
+import { binomialTwoSidedPValue, lowerConfidenceBound } from '../smoothing/bounds.js';
 import type { SequenceName } from '../smoothing/confidence-sequence.js';
 import {
   certifyAdaptiveBySampling, certifyBySampling, predictBySampling, Smooth, type SampleCounts, type SmoothingNoise,
@@ -115,6 +116,7 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
   const adaptive = mode === 'certify' && o.adaptive ? adaptiveOptions(o, o.adaptive) : undefined;
   const plan = adaptive && planOrExplain(adaptive, sigma, hooks.describe ?? ((k) => k));
 
+  if (!plan) refuseHopelessN(mode, o.n, o.alpha, hooks.describe ?? ((k) => k));
   const end = Math.min(data.size, o.max ?? Infinity);
   // Everything that decides which rows are written and what they hold; the model and the data
   // by content, so the same files under another path resume. --max is not among them: a larger
@@ -206,6 +208,20 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
     release?.();
     await queue?.close();
   }
+}
+
+/**
+ * Refuses an n too small to ever answer: CERTIFY needs the lower confidence bound on p_A of n
+ * votes out of n above 1/2 (Cohen et al., 2019), PREDICT a binomial p-value of n against 0 at
+ * most alpha. Below that every example would abstain, whatever the model.
+ */
+function refuseHopelessN(mode: SmoothingMode, n: number, alpha: number, describe: (k: string) => string): void {
+  const answers = (m: number) => (mode === 'certify' ? lowerConfidenceBound(m, m, alpha) > 0.5 : binomialTwoSidedPValue(m, m) <= alpha);
+  if (answers(n)) return;
+  let least = n + 1;
+  while (!answers(least)) least++;
+  throw new UserError(`${describe('n')} ${n} can never ${mode === 'certify' ? 'certify' : 'predict'} at ${describe('alpha')} ${alpha}: `
+    + `even ${n} votes of ${n} for one class ${mode === 'certify' ? 'bound p_A only to ≤ 1/2' : 'are not significant'}, so every example would abstain; give ${describe('n')} ≥ ${least}`);
 }
 
 /** Examples a queue run keeps in flight: enough jobs for many workers, few enough to write rows soon. */

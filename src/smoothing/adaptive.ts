@@ -99,7 +99,9 @@ export function planAdaptive(options: AdaptiveOptions, sigma: number): AdaptiveP
   if (radii.length === 0) throw new RangeError('radii must list at least one radius');
   const bad = radii.find((r) => !(r >= 0 && Number.isFinite(r)));
   if (bad !== undefined) throw new RangeError(`radii must be finite numbers ≥ 0 (got ${bad})`);
-  return { n0, maxN, sequence: seq, radii, thresholds: radii.map((r) => normalCdf(r / sigma)), tolerance: 0 };
+  // Sorted and once each: the same question however it is written, so a file resumes with either spelling.
+  const asked = [...new Set(radii)].sort((a, b) => a - b);
+  return { n0, maxN, sequence: seq, radii: asked, thresholds: asked.map((r) => normalCdf(r / sigma)), tolerance: 0 };
 }
 
 /**

@@ -334,3 +334,22 @@ test('weights under any file name are part of the fingerprint: a resume after th
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.equal(rows(out).length, 1 + 2, 'no row added');
 });
+
+test('an --n that can never certify or predict is refused in one line, naming the least that can; --radii are sorted once each', () => {
+  const c = cli(['certify', '--model', mnistModel, '--out', join(tmp, 'n5.tsv'), '--n', '5', '--n0', '10', '--max', '1']);
+  assert.equal(c.status, 2);
+  assert.match(c.stderr, /--n 5 can never certify at --alpha 0\.001: .* give --n ≥ 10/);
+  assert.equal(existsSync(join(tmp, 'n5.tsv')), false);
+  const p = cli(['predict', '--model', mnistModel, '--out', join(tmp, 'n5p.tsv'), '--n', '10', '--max', '1']);
+  assert.match(p.stderr, /--n 10 can never predict at --alpha 0\.001: .* give --n ≥ 11/);
+  // The least n named does answer: 10 votes of 10 bound p_A above 1/2 at alpha 0.001.
+  assert.equal(cli(['certify', '--model', mnistModel, '--out', join(tmp, 'n10.tsv'), '--n', '10', '--n0', '10', '--max', '1']).status, 0);
+  // Unsorted, repeated radii ask the same question as sorted ones: the file resumes with either spelling.
+  const out = join(tmp, 'radii.tsv');
+  const adaptive = (radii: string, max: string) => cli(['certify', '--model', mnistModel, '--out', out, '--adaptive', '--radii', radii, '--max-n', '2000', '--n0', '10', '--max', max]);
+  assert.equal(adaptive('0.5,0.25,0.5', '1').status, 0);
+  assert.deepEqual(resultSettings(out)['radii'], [0.25, 0.5]);
+  const again = adaptive('0.25,0.5', '2');
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(rows(out).length, 1 + 2);
+});
