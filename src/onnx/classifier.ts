@@ -153,11 +153,11 @@ async function classifierOf(session: ort.InferenceSession, path: string, opts: O
     throw new UserError(`input '${input.name}' of ONNX model ${path} has rank ${shape.length} (shape ${dimsText(shape)}); smoothcert needs a rank-4 image batch ${layoutText} (--input-layout ${inputLayout})`);
   }
   const hwc = inputLayout === 'nchw' ? [shape[2]!, shape[3]!, shape[1]!] : [shape[1]!, shape[2]!, shape[3]!];
-  const inputShape = imageShape(hwc, opts.expectedShape, () => {
-    const other = inputLayout === 'nchw' ? 'nhwc' : 'nchw';
-    return `input '${input.name}' of ONNX model ${path} has shape ${dimsText(shape)}, read as ${layoutText} (--input-layout ${inputLayout})`
-      + (fits(inputLayout === 'nchw' ? [shape[1]!, shape[2]!, shape[3]!] : [shape[2]!, shape[3]!, shape[1]!], opts.expectedShape) ? `; it fits the dataset with --input-layout ${other}` : '');
-  });
+  const other = inputLayout === 'nchw' ? 'nhwc' : 'nchw';
+  const otherFits = fits(inputLayout === 'nchw' ? [shape[1]!, shape[2]!, shape[3]!] : [shape[2]!, shape[3]!, shape[1]!], opts.expectedShape);
+  const inputShape = imageShape(hwc, opts.expectedShape,
+    () => `input '${input.name}' of ONNX model ${path} has shape ${dimsText(shape)}, read as ${layoutText} (--input-layout ${inputLayout})`,
+    otherFits ? `; read as --input-layout ${other}, it fits` : '');
   const c = inputShape[2];
   const mean = channelStats(opts.mean, c, 0, 'mean');
   const std = channelStats(opts.std, c, 1, 'std');
@@ -212,9 +212,9 @@ async function scoresOf(c: OnnxClassifier): Promise<'logits' | 'probabilities'> 
 }
 
 /** [H, W, C] from the graph's dims, which must be fixed or fit the dataset's shape. */
-function imageShape(hwc: (number | string)[], expected: ImageShape | undefined, describe: () => string): ImageShape {
+function imageShape(hwc: (number | string)[], expected: ImageShape | undefined, describe: () => string, hint = ''): ImageShape {
   if (expected) {
-    if (!fits(hwc, expected)) throw new UserError(`${describe()}, which does not fit the dataset's ${expected.join('×')} (H×W×C) images`);
+    if (!fits(hwc, expected)) throw new UserError(`${describe()}, which does not fit the dataset's ${expected.join('×')} (H×W×C) images${hint}`);
     return [...expected];
   }
   if (!hwc.every(isSize)) throw new UserError(`${describe()}: its image size is not fixed in the graph, so the dataset's shape must be given`);

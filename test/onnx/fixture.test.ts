@@ -88,7 +88,9 @@ test('CERTIFY on the fixture: the counts of an independent onnxruntime loop, and
 
 test('the fixture read with the wrong layout or for another dataset is refused with the fix', async () => {
   await assert.rejects(loadOnnxClassifier(FIXTURE, { ...asRecorded, inputLayout: 'nhwc' }), (e: Error) =>
-    e instanceof UserError && /\[batch, 1, 28, 28\]/.test(e.message) && /fits the dataset with --input-layout nchw/.test(e.message));
+    e instanceof UserError && /\[batch, 1, 28, 28\]/.test(e.message)
+    // One sentence that does not contradict itself: the wrong reading fails, the other one fits.
+    && /read as \[batch, H, W, C\] \(--input-layout nhwc\), which does not fit the dataset's 28×28×1 \(H×W×C\) images; read as --input-layout nchw, it fits$/.test(e.message));
   await assert.rejects(loadOnnxClassifier(FIXTURE, { ...asRecorded, expectedShape: [32, 32, 3] }), (e: Error) =>
     e instanceof UserError && /does not fit the dataset's 32×32×3/.test(e.message));
   await assert.rejects(loadOnnxClassifier(FIXTURE, { ...asRecorded, mean: [0.5, 0.5, 0.5] }), (e: Error) =>
