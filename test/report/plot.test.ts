@@ -70,3 +70,9 @@ test('the accuracy chart of a committed study run holds its percentages (log.tsv
   assert.ok(Math.max(...values) > 50, 'the study reaches more than 50 % accuracy');
   assert.ok(values.every((v) => v >= lo && v <= hi), `every value in [${lo}, ${hi}]`);
 });
+
+test('a plot of 300,000 rows (three ImageNet-validation-sized TSVs) does not overflow the stack', () => {
+  const rows = Array.from({ length: 300_000 }, (_, i) => ({ idx: i, label: 0, predict: i % 5 === 0 ? -1 : 0, radius: (i % 997) / 500, correct: i % 5 !== 0, time: '0:00:00.1' }));
+  const spec = plotSpec([{ label: 'a', rows }, { label: 'b', rows }]) as unknown as { data: { values: { radius: number }[] } };
+  assert.ok(Math.max(...spec.data.values.map((v) => v.radius)) > 1.99, 'the grid reaches the largest radius');
+});
