@@ -24,7 +24,7 @@ setInterval(() => { if (process.ppid !== parent || !process.connected) process.e
 const running = new AbortController();
 
 /** How long a job this worker cannot serve waits before any worker takes it again. */
-const REFUSED_DELAY_MS = 5_000;
+const REFUSED_DELAY_MS = 1_000;
 
 /** This worker cannot compute the job (another model or data than the run's): another worker should. */
 class Refusal extends Error {}

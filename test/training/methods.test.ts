@@ -37,7 +37,8 @@ test('bad methods and options are UserErrors that say how to fix them', () => {
     'consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); pass numNoise 2 or more');
   assert.throws(() => createMethod('smoothadv', 0.25, { numNoise: 1, lbd: 1 }), userError(/m ≥ 2 noisy copies/));
   assert.equal(createMethod('smoothadv', 0.25, { numNoise: 1 }).numNoise, 1);
-  assert.throws(() => createMethod('gaussian', -0.25), userError(/sigma must be a finite number ≥ 0, got -0.25/));
+  assert.throws(() => createMethod('gaussian', -0.25), userError(/sigma must be a number ≥ 0 and ≤ 2\^125 \(x \+ σz finite in float32\), got -0.25/));
+  assert.throws(() => createMethod('gaussian', 2 ** 126), userError(/sigma must be a number ≥ 0 and ≤ 2\^125/));
   assert.throws(() => createMethod('consistency', 0.25, { lbd: -1 }), userError(/lbd must be a finite number ≥ 0, got -1/));
   assert.throws(() => createMethod('consistency', 0.25, { numNoise: 2.5 }), userError(/numNoise must be an integer ≥ 1/));
   assert.throws(() => createMethod('consistency', 0.25, { form: 'l1' as MethodOptions['form'] }), userError(/form must be one of default, xent, kl, mse/));
