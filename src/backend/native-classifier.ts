@@ -51,9 +51,7 @@ export function nativeClassifier(model: TfjsModel, shape?: { inputShape: ImageSh
         backend.addon.noisyCopies(batch, x, num, key.seed, key.stream, key.substream, offset, sigma);
         labels.set(tf.tidy(() => argMaxRows(backend.f32(forward(tf.tensor4d(batch, [num, h, w, c]))), num, base.numClasses)));
       } else {
-        fillGaussian(batch, key, offset * d, sigma);
-        for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
-        labels.set(await base.classify(batch, num));
+        labels.set(await labelsThroughJs(base, batch, x, sigma, key, offset, num));
       }
     },
     async countNoisy(x: Float32Array, sigma: number, key: NoiseKey, offset: number, num: number, batchSize: number,
@@ -83,9 +81,15 @@ export function nativeClassifier(model: TfjsModel, shape?: { inputShape: ImageSh
 
 async function countThroughJs(base: BaseClassifier, batch: Float32Array, x: Float32Array, sigma: number, key: NoiseKey,
   first: number, n: number, counts: Float64Array): Promise<void> {
+  const labels = await labelsThroughJs(base, batch, x, sigma, key, first, n);
+  for (let i = 0; i < n; i++) counts[labels[i]!]!++;
+}
+
+/** The labels of x + σ·z for samples [first, first + n) of the stream, with the noise made in JS (off the native backend). */
+async function labelsThroughJs(base: BaseClassifier, batch: Float32Array, x: Float32Array, sigma: number, key: NoiseKey,
+  first: number, n: number): Promise<Int32Array> {
   const d = x.length;
   fillGaussian(batch, key, first * d, sigma);
   for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
-  const labels = await base.classify(batch, n);
-  for (let i = 0; i < n; i++) counts[labels[i]!]!++;
+  return base.classify(batch, n);
 }

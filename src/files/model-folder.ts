@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync 
 import { isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { updateWithLength } from './digest.js';
 import type { ImageShape } from '../smoothing/classifier.js';
 import { checkMeta, checkMetaFitsNetwork, type ModelMeta } from '../models/meta.js';
 import { ARCHITECTURES } from '../models/registry.js';
@@ -67,7 +68,7 @@ export async function loadModel(dir: string): Promise<{ model: LayersModel; meta
     if (named !== undefined && weightsHash(bytes) !== named) {
       throw new UserError(`model weights ${file} do not match the hash in their name; the file is damaged — re-train or re-copy the model`);
     }
-    if (!covered) fingerprint.update(lengthPrefixed(p)).update(lengthPrefixed(bytes));
+    if (!covered) updateWithLength(updateWithLength(fingerprint, p), bytes);
     return bytes;
   })));
   const expected = weightSpecs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
@@ -98,14 +99,6 @@ function checkMetaDataset(meta: ModelMeta, where: string): void {
     throw new UserError(`${where}: dataset is ${meta.dataset} (${info.shape.join('×')} images, ${info.numClasses} classes) but the model takes `
       + `${meta.inputShape.join('×')} images and gives ${meta.numClasses} classes; correct the file`);
   }
-}
-
-/** A length (8 bytes) then the bytes: no two different lists of files hash alike. */
-function lengthPrefixed(data: string | Uint8Array): Buffer {
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(bytes.length));
-  return Buffer.concat([length, bytes]);
 }
 
 export function readMeta(dir: string): ModelMeta {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
+import { updateWithLength } from '../files/digest.js';
 import { onnxRoot } from './proto/schema.js';
 
 /** TensorProto.DataLocation.EXTERNAL (onnx.proto): the tensor's bytes are in another file. */
@@ -84,15 +85,6 @@ export function readOnnxFiles(path: string): OnnxFiles {
  */
 function onnxFingerprint(model: Uint8Array, external: { path: string; data: Uint8Array }[]): string {
   const hash = createHash('sha256').update(model);
-  for (const { path, data } of external) {
-    const name = Buffer.from(path);
-    hash.update(lengthPrefix(name.length)).update(name).update(lengthPrefix(data.length)).update(data);
-  }
+  for (const { path, data } of external) updateWithLength(updateWithLength(hash, path), data);
   return hash.digest('hex').slice(0, 16);
-}
-
-function lengthPrefix(n: number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(n));
-  return b;
 }

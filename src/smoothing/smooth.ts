@@ -144,12 +144,7 @@ export class Smooth {
       if (this.base.countNoisy) {
         await this.base.countNoisy(x, this.sigma, key, offset + done, thisBatch, batchSize, counts);
       } else {
-        const size = thisBatch * d;
-        if (!this.buffer || this.buffer.length < size) this.buffer = new Float32Array(size);
-        const batch = this.buffer.subarray(0, size);
-        fillGaussian(batch, key, (offset + done) * d, this.sigma);
-        for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
-        const labels = await this.base.classify(batch, thisBatch);
+        const labels = await this.labelsOf(x, key, offset + done, thisBatch);
         for (let i = 0; i < thisBatch; i++) counts[labels[i]!]!++;
       }
       done += thisBatch;
@@ -183,8 +178,7 @@ export class Smooth {
         && kept.key.substream === key.substream && kept.labels.length === batchSize) {
         labels = kept.labels;
       } else {
-        labels = new Int32Array(batchSize);
-        await this.labelsOf(x, key, start, batchSize, labels);
+        labels = await this.labelsOf(x, key, start, batchSize);
         this.kept = { x, key: { ...key }, start, labels };
       }
       for (let j = at; j < end; j++) counts[labels[j - start]!]!++;
@@ -197,18 +191,19 @@ export class Smooth {
     return counts;
   }
 
-  /** labels[j] = f(x + σ z_(start+j)) for one batch. */
-  private async labelsOf(x: Float32Array, key: NoiseKey, start: number, size: number, labels: Int32Array): Promise<void> {
+  /** The labels f(x + σ z_(start+j)), j < size, of one batch: the engine's fast path, or noise made here and classified. */
+  private async labelsOf(x: Float32Array, key: NoiseKey, start: number, size: number): Promise<Int32Array> {
     if (this.base.labelsNoisy) {
+      const labels = new Int32Array(size);
       await this.base.labelsNoisy(x, this.sigma, key, start, size, labels);
-      return;
+      return labels;
     }
     const d = x.length;
     if (!this.buffer || this.buffer.length < size * d) this.buffer = new Float32Array(size * d);
     const batch = this.buffer.subarray(0, size * d);
     fillGaussian(batch, key, start * d, this.sigma);
     for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
-    labels.set(await this.base.classify(batch, size));
+    return this.base.classify(batch, size);
   }
 }
 
