@@ -66,7 +66,7 @@ export function outputTarget(path: string, kind: 'file' | 'folder', name = 'outp
   return target;
 }
 
-/** Whether `path` names the open file `fd` still describes (the same inode), and that file's state. */
+/** Whether `path` still names the file whose fstat was `opened` (the same inode on the same device). */
 export function sameFile(path: string, opened: Stats): boolean {
   try {
     const now = statSync(path);
