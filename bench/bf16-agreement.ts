@@ -28,7 +28,7 @@ const { addon } = tf.backend() as NativeBackend;
 process.stdout.write('model\tsigma\timages\tsamples\tdiffering\tfraction\tmajority_differs\n');
 for (const folder of positionals) {
   const { model, meta } = await loadModel(folder);
-  const sigma = Number(meta.training?.['sigma']);
+  const sigma = Number(meta.training?.sigma);
   const data = await loadDataset(meta.dataset, 'test');
   const fp32 = nativeClassifier(model), bf16 = nativeClassifier(model, undefined, { precision: 'bf16' });
   const k = fp32.numClasses;

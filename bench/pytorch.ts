@@ -10,7 +10,7 @@ let python: string | null | undefined;
 /** A Python with PyTorch: $PYTHON, else python3 on the PATH, else Debian's (python3-torch); null when none. */
 export function pythonWithTorch(): string | null {
   if (python !== undefined) return python;
-  const candidates = [process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => p !== undefined);
+  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => p !== undefined);
   python = candidates.find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
   return python;
 }

@@ -57,6 +57,7 @@ function packageVersion(name: string): string {
 }
 
 function debianVersion(pkg: string): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template
   const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout : 'not installed';
 }
@@ -99,14 +100,14 @@ for (const name of cases) {
     const runs = results.get(engine)!;
     const skipped = runs.find((r) => 'skipped' in r);
     if (skipped !== undefined) {
-      emit({ case: name, engine, skipped: skipped['skipped'] });
+      emit({ case: name, engine, skipped: skipped.skipped });
       continue;
     }
-    const rates = runs.map((r) => r['rate'] as number);
+    const rates = runs.map((r) => r.rate as number);
     const best = Math.max(...rates);
-    const peakRssMB = Math.max(...runs.map((r) => r['peakRssMB'] as number));
-    const growth = runs.map((r) => r['rssGrowthMB']).filter((g): g is number => typeof g === 'number');
-    const flops = runs[0]!['flopsPerUnit'];
+    const peakRssMB = Math.max(...runs.map((r) => r.peakRssMB as number));
+    const growth = runs.map((r) => r.rssGrowthMB).filter((g): g is number => typeof g === 'number');
+    const flops = runs[0]!.flopsPerUnit;
     summaries.push({ engine, best, min: Math.min(...rates), max: best, peakRssMB });
     emit({
       case: name, engine, unit: c.kind === 'certify' ? 'images/s' : 'noisy samples/s', batch: c.batch,
@@ -115,8 +116,8 @@ for (const name of cases) {
       ...(typeof flops === 'number' ? { gflops: round3(best * flops / 1e9) } : {}),
       peakRssMB: round3(peakRssMB),
       ...(growth.length > 0 ? { rssGrowthMB: round3(Math.max(...growth)) } : {}),
-      ...(runs[0]!['torch'] === undefined ? {} : { torch: runs[0]!['torch'], threads: runs[0]!['threads'] }),
-      ...(runs[0]!['noise'] === undefined ? {} : { noise: runs[0]!['noise'] }),
+      ...(runs[0]!.torch === undefined ? {} : { torch: runs[0]!.torch, threads: runs[0]!.threads }),
+      ...(runs[0]!.noise === undefined ? {} : { noise: runs[0]!.noise }),
     });
   }
   const peer = summaries.find((s) => s.engine === c.peer);
@@ -126,9 +127,9 @@ for (const name of cases) {
       const agreement: Record<string, unknown> = {};
       if (c.kind === 'certify') {
         // Same weights, same noise: the warm-up call's arg-max counts should agree up to float near-ties.
-        const a = results.get(s.engine)![0]!['counts'] as number[];
-        const b = results.get(peer.engine)![0]!['counts'] as number[];
-        agreement['countsDiffering'] = a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / 2;
+        const a = results.get(s.engine)![0]!.counts as number[];
+        const b = results.get(peer.engine)![0]!.counts as number[];
+        agreement.countsDiffering = a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / 2;
       }
       emit({ case: name, engine: s.engine, peer: peer.engine, ratio: round3(s.ratio),
         ratioWorstRounds: round3(s.min / peer.max), ...agreement });

@@ -89,7 +89,7 @@ export function startDashboard(setStatus: (text: string) => void, onRuns: (runs:
     const key = keyOf(run, file);
     const row = document.createElement('div');
     row.className = 'file-row';
-    row.dataset['key'] = key;
+    row.dataset.key = key;
     if (plottable(file)) {
       const box = document.createElement('input');
       box.type = 'checkbox';

@@ -42,12 +42,16 @@ let registration: string | undefined | null = null;
 export function registerNativeBackend(): string | undefined {
   if (registration !== null) return registration;
   const load = loadAddon();
-  if (load.error !== undefined) return (registration = load.error);
+  if (load.error !== undefined) {
+    registration = load.error;
+    return registration;
+  }
   for (const config of getKernelsForBackend('cpu')) registerKernel({ ...config, backendName: NATIVE_BACKEND });
   for (const config of NATIVE_KERNELS) {
     if (getKernel(config.kernelName, NATIVE_BACKEND)) unregisterKernel(config.kernelName, NATIVE_BACKEND);
     registerKernel(config);
   }
   registerBackend(NATIVE_BACKEND, () => new NativeBackend(load.addon), NATIVE_PRIORITY);
-  return (registration = undefined);
+  registration = undefined;
+  return registration;
 }

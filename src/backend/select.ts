@@ -31,7 +31,7 @@ let wasmReady: Promise<void> | undefined;
 /** Registers tfjs-wasm with the kernels it lacks; it loads its .wasm files from its own dist folder, which Node must be told. */
 function prepareWasm(): Promise<void> {
   wasmReady ??= import('@tensorflow/tfjs-backend-wasm').then(({ setWasmPaths }) => {
-    setWasmPaths(join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+    setWasmPaths(`${join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
     registerWasmExtras();
   });
   return wasmReady;

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { UserError } from '../errors.js';
 import { MAX_JOB_SAMPLES } from '../queue/job.js';
 import { SEQUENCES, type SequenceName } from '../smoothing/confidence-sequence.js';

@@ -27,7 +27,7 @@ async function exportCommand(opts: ExportOptions, version: string): Promise<void
   // Export only copies weights out, which any engine does exactly: tfjs's plain CPU backend needs no setup.
   await useBackend('cpu');
   const { model, meta } = await loadModel(opts.model);
-  const sigma = meta.training?.['sigma'];
+  const sigma = meta.training?.sigma;
   const bytes = exportOnnx(model, {
     producerVersion: version,
     metadata: {

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';

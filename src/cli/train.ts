@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { SettingError } from '../errors.js';
 import { CONSISTENCY_FORMS } from '../training/losses/consistency.js';
 import { METHOD_NAMES, type MethodOptions } from '../training/method.js';

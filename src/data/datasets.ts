@@ -82,7 +82,7 @@ export const DATASETS: Record<DatasetName, DatasetInfo> = {
 export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
 
 export function isDatasetName(name: string): name is DatasetName {
-  return Object.prototype.hasOwnProperty.call(DATASETS, name);
+  return  Object.hasOwn(DATASETS, name);
 }
 
 /** The facts of dataset `name`; a UserError listing the valid names if unknown. */

@@ -72,7 +72,7 @@ interface BatchNormalizationState {
  * tfjs-layers' own class, from the registry its module fills on import: tfjs-layers exports
  * only a factory, and calling it here would take a layer name from the global counter.
  */
-const TfjsBatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization']![0] as unknown as
+const TfjsBatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization![0] as unknown as
   (new (args?: BatchNormalizationArgs) => BatchNormalization) & Pick<typeof tfl.layers.Layer, 'fromConfig'>;
 
 /** variable ← variable − (variable − value)·(1 − momentum): tfjs-layers' moving average, op for op. */
@@ -96,7 +96,7 @@ export class BatchNorm extends TfjsBatchNormalization {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const s = this as unknown as BatchNormalizationState;
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const training = (kwargs['training'] ?? false) as boolean;
+    const training = (kwargs.training ?? false) as boolean;
     const channelsLast = x !== undefined && (s.axis === -1 || s.axis === x.rank - 1);
     if (!training || !channelsLast || !s.center || !s.scale || (Array.isArray(inputs) && inputs.length !== 1)) return super.call(inputs, kwargs);
     return tf.tidy(() => {

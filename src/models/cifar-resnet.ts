@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { add, batchNorm, conv, linear, relu, TorchInit, type Tensor } from './layers.js';
+import { add, batchNorm, conv, linear, relu, type TorchInit, type Tensor } from './layers.js';
 
 /**
  * He et al.'s CIFAR ResNet of depth 6n + 2 as in Cohen et al.'s archs/cifar_resnet.py

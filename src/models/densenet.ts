@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { batchNorm, conv, linear, relu, TorchInit, type Tensor } from './layers.js';
+import { batchNorm, conv, linear, relu, type TorchInit, type Tensor } from './layers.js';
 
 /**
  * DenseNet-40 as in the authors' archs/densenet.py: conv3×3 with 2·growth = 24 channels;

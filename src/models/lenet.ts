@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { conv, linear, TorchInit, type Tensor } from './layers.js';
+import { conv, linear, type TorchInit, type Tensor } from './layers.js';
 
 /**
  * LeNet as in the authors' archs/lenet.py (the MNIST base classifier): conv 20@5×5, ReLU,

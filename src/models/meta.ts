@@ -50,7 +50,7 @@ export function checkMeta(value: unknown, where: string): ModelMeta {
   if (!list(n!.std, true)) field('normalization.std', n!.std, `1 or ${channels} numbers > 0`);
   if (meta.training !== undefined) {
     if (typeof meta.training !== 'object' || meta.training === null || Array.isArray(meta.training)) field('training', meta.training, 'an object');
-    const sigma = meta.training['sigma'];
+    const sigma = meta.training.sigma;
     if (sigma !== undefined && !isNoiseLevel(sigma)) {
       field('training.sigma', sigma, 'a number > 0 and ≤ 2^125 (the noise level the model was trained with)');
     }

@@ -69,7 +69,7 @@ export const ARCHITECTURES = {
 export type ArchName = keyof typeof ARCHITECTURES;
 
 export function isArchName(name: string): name is ArchName {
-  return Object.prototype.hasOwnProperty.call(ARCHITECTURES, name);
+  return  Object.hasOwn(ARCHITECTURES, name);
 }
 
 /** The architecture `arch` if it takes images of `shape`; a UserError naming the ones that do otherwise. */

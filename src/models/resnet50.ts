@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { add, batchNorm, conv, linear, relu, TorchInit, type Tensor } from './layers.js';
+import { add, batchNorm, conv, linear, relu, type TorchInit, type Tensor } from './layers.js';
 
 /**
  * torchvision's ImageNet ResNet-50 (v1.5: the stride sits on the 3×3 conv of a bottleneck):

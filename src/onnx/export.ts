@@ -124,7 +124,9 @@ class Converter {
         return this.op('Softmax', x, layer.name, [attr.int('axis', this.axis(x, cfg.number('axis')))]);
       case 'Add': {
         const [first, ...rest] = this.sameLayout(inputs);
-        return rest.reduce((sum, v) => ({ ...sum, name: this.g.node('Add', [sum.name, v.name], [], layer.name) }), first!);
+        let sum = first!;
+        for (const v of rest) sum = { ...sum, name: this.g.node('Add', [sum.name, v.name], [], layer.name) };
+        return sum;
       }
       case 'Concatenate': {
         const same = this.sameLayout(inputs);

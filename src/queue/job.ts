@@ -105,41 +105,41 @@ export const JOB_OPTIONS: JobsOptions = {
 export function parseCountsJob(data: unknown): CountsJob | string {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'malformed payload: not an object';
   const d = data as Record<string, unknown>;
-  if (d['v'] !== PAYLOAD_VERSION) return `payload version ${JSON.stringify(d['v'])} is not ${PAYLOAD_VERSION} (coordinator and worker run different smoothcert versions)`;
+  if (d.v !== PAYLOAD_VERSION) return `payload version ${JSON.stringify(d.v)} is not ${PAYLOAD_VERSION} (coordinator and worker run different smoothcert versions)`;
   const problems: string[] = [];
   const need = (ok: boolean, what: string) => { if (!ok) problems.push(what); };
   const isText = (v: unknown) => typeof v === 'string' && v.length > 0;
   const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
   const isList = (v: unknown) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isFinite(x)));
-  need(isText(d['run']), 'run must be a non-empty string');
-  const model = d['model'] as Record<string, unknown> | undefined;
+  need(isText(d.run), 'run must be a non-empty string');
+  const model = d.model as Record<string, unknown> | undefined;
   if (typeof model !== 'object' || model === null) problems.push('model must be an object');
   else {
-    need(isText(model['path']), 'model.path must be a non-empty string');
-    need(isText(model['fingerprint']), 'model.fingerprint must be a non-empty string');
-    need(model['inputLayout'] === undefined || model['inputLayout'] === 'nchw' || model['inputLayout'] === 'nhwc', 'model.inputLayout must be nchw or nhwc');
-    need(model['output'] === undefined || isText(model['output']), 'model.output must be a non-empty string');
-    need(isList(model['mean']) && isList(model['std']), 'model.mean and model.std must be lists of numbers');
-    need(model['precision'] === undefined || model['precision'] === 'bf16', 'model.precision must be bf16 or absent');
+    need(isText(model.path), 'model.path must be a non-empty string');
+    need(isText(model.fingerprint), 'model.fingerprint must be a non-empty string');
+    need(model.inputLayout === undefined || model.inputLayout === 'nchw' || model.inputLayout === 'nhwc', 'model.inputLayout must be nchw or nhwc');
+    need(model.output === undefined || isText(model.output), 'model.output must be a non-empty string');
+    need(isList(model.mean) && isList(model.std), 'model.mean and model.std must be lists of numbers');
+    need(model.precision === undefined || model.precision === 'bf16', 'model.precision must be bf16 or absent');
   }
-  const source = d['data'] as Record<string, unknown> | undefined;
+  const source = d.data as Record<string, unknown> | undefined;
   if (typeof source !== 'object' || source === null) problems.push('data must be an object');
   else {
-    need(isText(source['dataset']), 'data.dataset must be a non-empty string');
-    need(source['split'] === 'train' || source['split'] === 'test', 'data.split must be train or test');
-    need(source['dataDir'] === undefined || isText(source['dataDir']), 'data.dataDir must be a non-empty string');
-    need(isText(source['fingerprint']), 'data.fingerprint must be a non-empty string');
+    need(isText(source.dataset), 'data.dataset must be a non-empty string');
+    need(source.split === 'train' || source.split === 'test', 'data.split must be train or test');
+    need(source.dataDir === undefined || isText(source.dataDir), 'data.dataDir must be a non-empty string');
+    need(isText(source.fingerprint), 'data.fingerprint must be a non-empty string');
   }
-  need(isNoiseLevel(d['sigma']), 'sigma must be a number > 0 and ≤ 2^125'); // x + σz finite in float32
-  need(isCount(d['seed'], 0), 'seed must be an integer ≥ 0');
+  need(isNoiseLevel(d.sigma), 'sigma must be a number > 0 and ≤ 2^125'); // x + σz finite in float32
+  need(isCount(d.seed, 0), 'seed must be an integer ≥ 0');
   // Philox takes the stream and substream as 32-bit words.
-  need(isCount(d['example'], 0) && (d['example'] as number) < 2 ** 32, 'example must be an integer in [0, 2^32)');
-  need(isCount(d['substream'], 0) && (d['substream'] as number) < 2 ** 32, 'substream must be an integer in [0, 2^32)');
-  need(isCount(d['offset'], 0), 'offset must be an integer ≥ 0');
-  need(isCount(d['num'], 1) && (d['num'] as number) <= MAX_JOB_SAMPLES, `num must be an integer in [1, ${MAX_JOB_SAMPLES}]`);
-  need(isCount(d['batch'], 1) && (d['batch'] as number) <= MAX_BATCH, `batch must be an integer in [1, ${MAX_BATCH}]`);
-  need(d['whole'] === undefined || d['whole'] === true, 'whole must be true or absent');
-  need(!isCount(d['offset'], 0) || !isCount(d['num'], 1) || Number.isSafeInteger((d['offset'] as number) + (d['num'] as number)),
+  need(isCount(d.example, 0) && (d.example as number) < 2 ** 32, 'example must be an integer in [0, 2^32)');
+  need(isCount(d.substream, 0) && (d.substream as number) < 2 ** 32, 'substream must be an integer in [0, 2^32)');
+  need(isCount(d.offset, 0), 'offset must be an integer ≥ 0');
+  need(isCount(d.num, 1) && (d.num as number) <= MAX_JOB_SAMPLES, `num must be an integer in [1, ${MAX_JOB_SAMPLES}]`);
+  need(isCount(d.batch, 1) && (d.batch as number) <= MAX_BATCH, `batch must be an integer in [1, ${MAX_BATCH}]`);
+  need(d.whole === undefined || d.whole === true, 'whole must be true or absent');
+  need(!isCount(d.offset, 0) || !isCount(d.num, 1) || Number.isSafeInteger((d.offset as number) + (d.num as number)),
     'offset + num must be below 2^53');
   return problems.length > 0 ? `malformed payload: ${problems.join('; ')}` : (d as unknown as CountsJob);
 }

@@ -71,14 +71,14 @@ function cells(
 
 function markdown(rows: readonly TableRow[], radii: readonly number[]): string {
   const { text, best, heads } = cells(rows, radii, { heading: 'Forward passes', missing: '-' });
-  const escape = (s: string): string => s.replaceAll('\\', '\\\\').replaceAll('|', '\\|');
+  const escapeCell = (s: string): string => s.replaceAll('\\', '\\\\').replaceAll('|', '\\|');
   const line = (values: string[]): string => `| ${values.join(' | ')} |`;
   const out = [
     line(['Model', 'ACR', ...heads]),
     line([':--', '--:', ...heads.map(() => '--:')]),
-    ...rows.map((row, r) => line([escape(row.label), ...text[r]!.map((v, c) => (best[r]![c] ? `**${v}**` : v))])),
+    ...rows.map((row, r) => line([escapeCell(row.label), ...text[r]!.map((v, c) => (best[r]![c] ? `**${v}**` : v))])),
   ];
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 const LATEX_SPECIAL: Record<string, string> = {
@@ -88,18 +88,18 @@ const LATEX_SPECIAL: Record<string, string> = {
 
 function latex(rows: readonly TableRow[], radii: readonly number[]): string {
   const { text, best, heads } = cells(rows, radii, { heading: 'Forward passes', missing: '--' });
-  const escape = (s: string): string => s.replace(/[\\&%$#_{}~^]/g, (ch) => LATEX_SPECIAL[ch]!);
+  const escapeLatex = (s: string): string => s.replace(/[\\&%$#_{}~^]/g, (ch) => LATEX_SPECIAL[ch]!);
   const line = (values: string[]): string => `${values.join(' & ')} \\\\`;
   const out = [
     `\\begin{tabular}{l${'r'.repeat(heads.length + 1)}}`,
     '\\toprule',
     line(['Model', 'ACR', ...heads]),
     '\\midrule',
-    ...rows.map((row, r) => line([escape(row.label), ...text[r]!.map((v, c) => (best[r]![c] ? `\\textbf{${v}}` : v))])),
+    ...rows.map((row, r) => line([escapeLatex(row.label), ...text[r]!.map((v, c) => (best[r]![c] ? `\\textbf{${v}}` : v))])),
     '\\bottomrule',
     '\\end{tabular}',
   ];
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function csv(rows: readonly TableRow[], radii: readonly number[]): string {
@@ -107,7 +107,7 @@ function csv(rows: readonly TableRow[], radii: readonly number[]): string {
   // RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside.
   const quote = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
   const out = [['model', 'ACR', ...heads].join(','), ...rows.map((row, r) => [quote(row.label), ...text[r]!].join(','))];
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 /**

@@ -53,12 +53,12 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
     const files = readOnnxFiles(path);
     const recorded = readOnnxMetadata(files.model);
     // smoothcert export records the layout and puts the normalization inside the graph.
-    if (recorded['input_layout'] !== undefined && (onnx.mean || onnx.std)) {
+    if (recorded.input_layout !== undefined && (onnx.mean || onnx.std)) {
       throw new UserError(`${path} was written by smoothcert export and normalizes inside the graph; leave out --mean/--std (they would normalize twice)`);
     }
-    const inputLayout = onnx.inputLayout ?? (recorded['input_layout'] === 'nhwc' ? 'nhwc' : 'nchw');
+    const inputLayout = onnx.inputLayout ?? (recorded.input_layout === 'nhwc' ? 'nhwc' : 'nchw');
     const base = await loadOnnxFiles(files, path, { ...onnx, inputLayout, expectedShape: dataShape });
-    const sigma = Number(recorded['sigma']);
+    const sigma = Number(recorded.sigma);
     return { base, fingerprint: files.fingerprint, inputLayout, ...(sigma > 0 ? { trainedSigma: sigma } : {}) };
   }
   const given = (['inputLayout', 'mean', 'std', 'output'] as const).filter((k) => onnx[k] !== undefined);
@@ -68,7 +68,7 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
   }
   const { model, meta, fingerprint } = await loadModel(path);
   checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });
-  const sigma = meta.training?.['sigma'];
+  const sigma = meta.training?.sigma;
   let base: BaseClassifier;
   try {
     base = activeBackend() === 'native' ? nativeClassifier(model, undefined, bf16 ? { precision: 'bf16' } : {}) : tfjsClassifier(model);

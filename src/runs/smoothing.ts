@@ -234,11 +234,11 @@ function runJobs(mode: SmoothingMode, o: SmoothingRunOptions, settings: RunSetti
     // The run is its settings line: the same settings on any machine make the same jobs.
     run: createHash('sha256').update(`${mode} ${JSON.stringify(settings)}`).digest('hex').slice(0, 16),
     model: {
-      path: resolve(o.model), fingerprint: String(settings['modelFingerprint']),
+      path: resolve(o.model), fingerprint: String(settings.modelFingerprint),
       ...(inputLayout ? { inputLayout } : {}), ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}), ...(o.output ? { output: o.output } : {}),
       ...(o.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
     },
-    data: { dataset: o.dataset, split: o.split, ...(o.dataDir === undefined ? {} : { dataDir: resolve(o.dataDir) }), fingerprint: String(settings['dataFingerprint']) },
+    data: { dataset: o.dataset, split: o.split, ...(o.dataDir === undefined ? {} : { dataDir: resolve(o.dataDir) }), fingerprint: String(settings.dataFingerprint) },
     sigma, seed: o.seed, batch: o.batch,
   };
 }

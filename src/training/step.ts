@@ -65,11 +65,15 @@ export interface StepTimings {
  * weights, and every temporary is freed. Returns the loss and training accuracy of the step.
  */
 export function trainStep(s: StepInputs, batch: TrainBatch, timings?: StepTimings): { loss: number; correct: number; numSamples: number } {
-  let t = performance.now();
+  const t0 = performance.now();
   const step = s.method.prepare(s.model, batch, { noise: s.noise, epoch: s.epoch });
-  if (timings) timings.prepare += -t + (t = performance.now());
+  const t1 = performance.now();
   const result = lossAndGrads(step, s.variables);
-  if (timings) timings.lossAndGrads += -t + (t = performance.now());
+  const t2 = performance.now();
+  if (timings) {
+    timings.prepare += t1 - t0;
+    timings.lossAndGrads += t2 - t1;
+  }
   if (!Number.isFinite(result.loss)) {
     // Before the update: the weights stay those of the last finite step.
     tf.dispose(Object.values(result.grads));
@@ -77,7 +81,7 @@ export function trainStep(s: StepInputs, batch: TrainBatch, timings?: StepTiming
     throw new DivergedError(result.loss);
   }
   s.optimizer.step(s.variables, result.grads, s.lr);
-  if (timings) timings.sgd += performance.now() - t;
+  if (timings) timings.sgd += performance.now() - t2;
   tf.dispose(Object.values(result.grads));
   step.dispose();
   return { loss: result.loss, correct: result.correct, numSamples: result.numSamples };

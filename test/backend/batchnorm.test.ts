@@ -89,7 +89,7 @@ describe(`training-mode batch norm on ${ENGINE}`, () => {
       const mask = tf.step(y!).dataSync();
       assert.equal(backend.pendingRecipe(y!)?.kind, 'batchNorm', 'y is still pending');
       const values = y!.dataSync();
-      assert.deepEqual(rectified, values.map((v) => (v < 0 ? 0 : v)));
+      assert.deepEqual(rectified, values.map((v) => (Math.max(v , 0))));
       assert.deepEqual(mask, values.map((v) => (v > 0 ? 1 : 0)));
     }));
 
@@ -107,7 +107,7 @@ describe(`training-mode batch norm on ${ENGINE}`, () => {
       const r = residual.dataSync();
       const sums = y!.dataSync().map((v, i) => Math.fround(v + r[i]!));
       assert.deepEqual(sum.dataSync(), sums);
-      assert.deepEqual(rectified, sums.map((v) => (v < 0 ? 0 : v)));
+      assert.deepEqual(rectified, sums.map((v) => (Math.max(v , 0))));
       assert.deepEqual(mask, sums.map((v) => (v > 0 ? 1 : 0)));
     }));
 });

@@ -30,7 +30,7 @@ function withoutTime(file: string): string[] {
 
 // What it guards is the native kernels' choice (tfjs-wasm's XNNPACK chooses by shape alone).
 test('certify in two processes, one beside two busy loops, writes the same file but for time',
-  { skip: process.env['SMOOTHCERT_BACKEND'] === 'wasm' && 'checks the native backend\'s kernel choice' }, async () => {
+  { skip: process.env.SMOOTHCERT_BACKEND === 'wasm' && 'checks the native backend\'s kernel choice' }, async () => {
   const quiet = join(tmp, 'quiet.tsv');
   const loaded = join(tmp, 'loaded.tsv');
   await certify(quiet);

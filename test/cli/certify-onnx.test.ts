@@ -58,7 +58,7 @@ test('smoothcert export writes an ONNX file that onnxruntime runs like the tfjs 
   assert.equal(cli(['certify', '--model', out, '--out', viaOnnx, ...quick]).status, 0);
   assert.equal(cli(['certify', '--model', modelDir, '--out', viaFolder, ...quick]).status, 0);
   const settings = resultSettings(viaOnnx);
-  assert.deepEqual([settings['inputLayout'], settings['sigma']], ['nhwc', 0.25]);
+  assert.deepEqual([settings.inputLayout, settings.sigma], ['nhwc', 0.25]);
   const rows = (f: string) => resultRows(f).map((row) => row.slice(0, 5).join('\t'));
   assert.deepEqual(rows(viaOnnx), rows(viaFolder));
 });

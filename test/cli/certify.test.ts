@@ -33,7 +33,7 @@ test('certify writes the reference columns, one line per selected example', () =
     assert.match(time!, /^\d+:\d\d:\d\d\.\d{6}$/);
   }
   // The sigma recorded in the model is used when --sigma is absent.
-  assert.equal(resultSettings(out)['sigma'], 0.25);
+  assert.equal(resultSettings(out).sigma, 0.25);
 });
 
 test('predict writes idx label predict correct time', () => {
@@ -98,7 +98,7 @@ test('a log whose results were deleted starts over with the new settings', () =>
   rmSync(out);
   const r = cli(['certify', '--model', mnistModel, '--out', out, '--max', '1', '--sigma', '0.1', ...quick]);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(resultSettings(out)['sigma'], 0.1);
+  assert.equal(resultSettings(out).sigma, 0.1);
 });
 
 test('resuming with different settings is refused', () => {
@@ -113,7 +113,7 @@ test('--precision bf16 is recorded in the settings; a resume in the other precis
   const out = join(tmp, 'bf16.tsv');
   const args = ['certify', '--model', mnistModel, '--out', out, '--skip', '3', '--max', '9', ...quick];
   const { addon } = loadAddon();
-  const native = (process.env['SMOOTHCERT_BACKEND'] ?? 'native') === 'native' && addon !== undefined;
+  const native = (process.env.SMOOTHCERT_BACKEND ?? 'native') === 'native' && addon !== undefined;
   const r = cli([...args, '--precision', 'bf16']);
   if (!native || !addon.info().bf16) {
     assert.equal(r.status, 2);
@@ -122,7 +122,7 @@ test('--precision bf16 is recorded in the settings; a resume in the other precis
     return;
   }
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(resultSettings(out)['precision'], 'bf16');
+  assert.equal(resultSettings(out).precision, 'bf16');
   assert.equal(rows(out).length, 1 + 3);
   const fp32 = cli([...args, '--max', '12']);
   assert.equal(fp32.status, 2);
@@ -348,7 +348,7 @@ test('an --n that can never certify or predict is refused in one line, naming th
   const out = join(tmp, 'radii.tsv');
   const adaptive = (radii: string, max: string) => cli(['certify', '--model', mnistModel, '--out', out, '--adaptive', '--radii', radii, '--max-n', '2000', '--n0', '10', '--max', max]);
   assert.equal(adaptive('0.5,0.25,0.5', '1').status, 0);
-  assert.deepEqual(resultSettings(out)['radii'], [0.25, 0.5]);
+  assert.deepEqual(resultSettings(out).radii, [0.25, 0.5]);
   const again = adaptive('0.25,0.5', '2');
   assert.equal(again.status, 0, again.stderr);
   assert.equal(rows(out).length, 1 + 2);

@@ -50,7 +50,7 @@ test('a run killed after its first checkpoint resumes with every epoch logged ex
   const out = join(tmp, 'certify.tsv');
   const c = cli(['certify', '--model', run, '--out', out, '--max', '2', '--n0', '10', '--n', '100', '--batch', '100']);
   assert.equal(c.status, 0, c.stderr);
-  assert.equal(resultSettings(out)['sigma'], 0.5);
+  assert.equal(resultSettings(out).sigma, 0.5);
 });
 
 test('bad training input gives a clear error, a non-zero exit, and overwrites nothing', () => {
@@ -99,7 +99,7 @@ test('the demo trains, certifies and reports end to end (smoke test at toy scale
 });
 
 test('ImageNet folders train a ResNet-50 end to end (streamed decoding, random resized crops)', async (t) => {
-  if (process.env['SMOOTHCERT_BACKEND'] === 'wasm') {
+  if (process.env.SMOOTHCERT_BACKEND === 'wasm') {
     t.skip('a ResNet-50 step takes tens of seconds on tfjs-wasm; the native run covers this path');
     return;
   }

@@ -32,15 +32,15 @@ function variant(name: string, change: (m: Record<string, unknown>) => void): st
 }
 
 const cases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
-  ['sigma-zero', (m) => { m['training'] = { sigma: 0 }; }, /training\.sigma is 0; it must be a number > 0/],
-  ['sigma-negative', (m) => { m['training'] = { sigma: -1 }; }, /training\.sigma is -1; it must be a number > 0/],
-  ['sigma-text', (m) => { m['training'] = { sigma: '0.5' }; }, /training\.sigma is "0\.5"/],
-  ['classes', (m) => { m['numClasses'] = 7; }, /numClasses is 7 but the network outputs \[10\]/],
-  ['classes-one', (m) => { m['numClasses'] = 1; }, /numClasses is 1; it must be an integer ≥ 2/],
-  ['shape', (m) => { m['inputShape'] = [32, 32, 3]; }, /inputShape is \[32,32,3\] but the network takes \[28,28,1\]/],
-  ['arch', (m) => { m['arch'] = 'cifar_resnet20'; }, /arch is "cifar_resnet20" but the network is a lenet/],
-  ['dataset', (m) => { m['dataset'] = 'cifar10'; }, /dataset is cifar10 \(32×32×3 images, 10 classes\) but the model takes 28×28×1/],
-  ['std', (m) => { m['normalization'] = { mean: [0.5], std: [0] }; }, /normalization\.std is \[0\]; it must be 1 or 1 numbers > 0/],
+  ['sigma-zero', (m) => { m.training = { sigma: 0 }; }, /training\.sigma is 0; it must be a number > 0/],
+  ['sigma-negative', (m) => { m.training = { sigma: -1 }; }, /training\.sigma is -1; it must be a number > 0/],
+  ['sigma-text', (m) => { m.training = { sigma: '0.5' }; }, /training\.sigma is "0\.5"/],
+  ['classes', (m) => { m.numClasses = 7; }, /numClasses is 7 but the network outputs \[10\]/],
+  ['classes-one', (m) => { m.numClasses = 1; }, /numClasses is 1; it must be an integer ≥ 2/],
+  ['shape', (m) => { m.inputShape = [32, 32, 3]; }, /inputShape is \[32,32,3\] but the network takes \[28,28,1\]/],
+  ['arch', (m) => { m.arch = 'cifar_resnet20'; }, /arch is "cifar_resnet20" but the network is a lenet/],
+  ['dataset', (m) => { m.dataset = 'cifar10'; }, /dataset is cifar10 \(32×32×3 images, 10 classes\) but the model takes 28×28×1/],
+  ['std', (m) => { m.normalization = { mean: [0.5], std: [0] }; }, /normalization\.std is \[0\]; it must be 1 or 1 numbers > 0/],
 ];
 
 test('recorded metadata that contradicts itself or the network is refused, naming the file and the field', async () => {
@@ -52,7 +52,7 @@ test('recorded metadata that contradicts itself or the network is refused, namin
 });
 
 test('certify, predict and gaps on a model recording σ ≤ 0 stop with one line and no stack trace', () => {
-  const dir = variant('cli-sigma', (m) => { m['training'] = { sigma: -1 }; });
+  const dir = variant('cli-sigma', (m) => { m.training = { sigma: -1 }; });
   for (const args of [['certify', '--out', join(tmp, 'c.tsv'), '--max', '1'], ['predict', '--out', join(tmp, 'p.tsv'), '--max', '1'], ['gaps', '--index', '0']]) {
     const r = cli([...args, '--model', dir]);
     assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);

@@ -59,7 +59,7 @@ test('CERTIFY on the fixture: the counts of an independent onnxruntime loop, and
     const noise = new Float32Array(num * D);
     fillGaussian(noise, { seed, stream, substream }, 0, sigma);
     const input = noise.map((z, i) => Math.fround(Math.fround(x[i % D]! + z) - 0.5) / 0.5); // float32 steps
-    const out = (await session.run({ image: new ort.Tensor('float32', input, [num, 1, 28, 28]) }))['logits']!.data as Float32Array;
+    const out = (await session.run({ image: new ort.Tensor('float32', input, [num, 1, 28, 28]) })).logits!.data as Float32Array;
     const counts = new Array<number>(10).fill(0);
     for (let j = 0; j < num; j++) {
       const row = Array.from(out.subarray(j * 10, (j + 1) * 10));

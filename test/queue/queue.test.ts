@@ -114,7 +114,7 @@ test('a malformed job fails at once with its reason, and the workers keep servin
     for (const b of bad) await queue.add('counts', b.data, { jobId: b.id, attempts: 5 });
     for (const b of bad) {
       const deadline = Date.now() + 30_000;
-      for (let state = ''; (state = await queue.getJobState(b.id)) !== 'failed';) {
+      for (let state = await queue.getJobState(b.id); state !== 'failed'; state = await queue.getJobState(b.id)) {
         assert.ok(Date.now() < deadline, `job ${b.id} is ${state}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -212,7 +212,7 @@ test('a worker with another model refuses the run, naming both fingerprints; a r
     const out = join(tmp, 'refused.tsv');
     const run = await startUntil([...small(out), '--queue', own.url], () => /refusing run/.test(wrong.log()));
     const fingerprint = (dir: string) => createHash('sha256').update(readFileSync(join(dir, 'model.json'))).digest('hex').slice(0, 16);
-    assert.equal(resultSettings(out)['modelFingerprint'], fingerprint(model));
+    assert.equal(resultSettings(out).modelFingerprint, fingerprint(model));
     assert.match(wrong.log(), new RegExp(`this worker's model .*other-model has fingerprint ${fingerprint(otherModel)}, the run's model has fingerprint ${fingerprint(model)}`));
     await killWorker(wrong, 'SIGTERM');
     assert.equal(await wrong.exited, 143, 'the refusing worker kept running until stopped');
@@ -227,7 +227,7 @@ test('a worker with another model refuses the run, naming both fingerprints; a r
 });
 
 // The queue's behaviour does not depend on the engine: these three run in the native pass only.
-const nativeOnly = skip || (process.env['SMOOTHCERT_BACKEND'] === 'wasm' && 'engine-independent; run in the native pass');
+const nativeOnly = skip || (process.env.SMOOTHCERT_BACKEND === 'wasm' && 'engine-independent; run in the native pass');
 
 test('a misconfigured worker beside a good one: it hands the jobs back without spending attempts and the run completes', { skip: nativeOnly }, async () => {
   const own = new TestRedis(await freePort(), join(tmp, 'redis-mixed'));

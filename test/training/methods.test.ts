@@ -27,7 +27,7 @@ test('METHODS lists the five methods with the paper defaults', () => {
   assert.equal(createMethod('macer', 0.25).splitsBatch, false);
   assert.equal(createMethod('stability', 0.25).numNoise, 1);
   // Options left undefined (an unset CLI flag) keep the default.
-  assert.equal(createMethod('consistency', 0.5, { lbd: undefined }).options['lbd'], 10);
+  assert.equal(createMethod('consistency', 0.5, { lbd: undefined }).options.lbd, 10);
 });
 
 test('bad methods and options are UserErrors that say how to fix them', () => {

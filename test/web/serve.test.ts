@@ -152,7 +152,7 @@ test('smoothcert serve: an unresolvable --host, a foreign address and an empty -
 
 // The server does not depend on the engine: this 20-second test runs in the native pass only.
 test('a 200 MB TSV in the runs folder: other requests are answered within 200 ms while it is summarized',
-  { skip: process.env['SMOOTHCERT_BACKEND'] === 'wasm' && 'engine-independent; run in the native pass' }, async () => {
+  { skip: process.env.SMOOTHCERT_BACKEND === 'wasm' && 'engine-independent; run in the native pass' }, async () => {
   const bigRuns = join(dir, 'big-runs');
   mkdirSync(join(bigRuns, 'big'), { recursive: true });
   await makeRunsFolder(join(bigRuns, 'small'));
@@ -188,7 +188,7 @@ test('a 200 MB TSV in the runs folder: other requests are answered within 200 ms
     const runsResponse = await listing;
     assert.equal(runsResponse.status, 200);
     const listed = (JSON.parse(runsResponse.body) as RunsResponse).runs.find((r) => r.id === 'big')!;
-    assert.ok(Number(listed.files[0]!.summary?.['examples']) > 5_000_000, JSON.stringify(listed.files[0]));
+    assert.ok(Number(listed.files[0]!.summary?.examples) > 5_000_000, JSON.stringify(listed.files[0]));
     // Polled again unchanged: the cached summary, at once.
     assert.ok((await timed('/api/runs')).ms < 200);
   } finally {

@@ -81,7 +81,7 @@ export const absConfig = unaryConfig(Abs, UNARY.abs);
 export const sigmoidConfig = unaryConfig(Sigmoid, UNARY.sigmoid);
 export const tanhConfig = unaryConfig(Tanh, UNARY.tanh);
 export const reciprocalConfig = unaryConfig(Reciprocal, UNARY.reciprocal);
-export const leakyReluConfig = unaryConfig(LeakyRelu, UNARY.leakyrelu, (attrs) => attrs['alpha'] as number);
+export const leakyReluConfig = unaryConfig(LeakyRelu, UNARY.leakyrelu, (attrs) => attrs.alpha as number);
 export const eluConfig = unaryConfig(Elu, UNARY.elu);
 
 const cpuAddN = cpuKernel(AddN);
