@@ -16,9 +16,12 @@ import { loadDataset } from '../src/data/registry.js';
 import { loadModel } from '../src/files/model-folder.js';
 import { SUBSTREAM } from '../src/noise/gaussian.js';
 
-const { values, positionals } = parseArgs({ options: { images: { type: 'string', default: '100' }, samples: { type: 'string', default: '1000' } },
-  allowPositionals: true });
-const images = Number(values.images), samples = Number(values.samples);
+const { values, positionals } = parseArgs({
+  options: { images: { type: 'string', default: '100' }, samples: { type: 'string', default: '1000' } },
+  allowPositionals: true,
+});
+const images = Number(values.images),
+  samples = Number(values.samples);
 if (!(images >= 1) || !(samples >= 1) || positionals.length === 0) {
   process.stderr.write('usage: node dist/bench/bf16-agreement.js [--images 100] [--samples 1000] <model folder>...\n');
   process.exit(2);
@@ -30,15 +33,20 @@ for (const folder of positionals) {
   const { model, meta } = await loadModel(folder);
   const sigma = Number(meta.training?.sigma);
   const data = await loadDataset(meta.dataset, 'test');
-  const fp32 = nativeClassifier(model), bf16 = nativeClassifier(model, undefined, { precision: 'bf16' });
+  const fp32 = nativeClassifier(model),
+    bf16 = nativeClassifier(model, undefined, { precision: 'bf16' });
   const k = fp32.numClasses;
-  let differing = 0, majority = 0, done = 0;
+  let differing = 0,
+    majority = 0,
+    done = 0;
   for (let i = 0; i < data.size && done < images; i += 20, done++) {
     const x = await data.image(i);
     const batch = new Float32Array(samples * x.length);
     addon.noisyCopies(batch, x, samples, 0, i, SUBSTREAM.estimate, 0, sigma);
-    const a = await fp32.classify(batch, samples), b = await bf16.classify(batch, samples);
-    const countsA = new Array<number>(k).fill(0), countsB = new Array<number>(k).fill(0);
+    const a = await fp32.classify(batch, samples),
+      b = await bf16.classify(batch, samples);
+    const countsA = new Array<number>(k).fill(0),
+      countsB = new Array<number>(k).fill(0);
     for (let s = 0; s < samples; s++) {
       differing += Number(a[s] !== b[s]);
       countsA[a[s]!]!++;
@@ -47,6 +55,8 @@ for (const folder of positionals) {
     const top = (c: number[]) => c.indexOf(Math.max(...c));
     majority += Number(top(countsA) !== top(countsB));
   }
-  process.stdout.write(`${folder}\t${sigma}\t${done}\t${done * samples}\t${differing}\t${(differing / (done * samples)).toExponential(2)}\t${majority}\n`);
+  process.stdout.write(
+    `${folder}\t${sigma}\t${done}\t${done * samples}\t${differing}\t${(differing / (done * samples)).toExponential(2)}\t${majority}\n`,
+  );
   model.dispose();
 }

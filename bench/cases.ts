@@ -43,6 +43,9 @@ export function datasetOf(c: BenchCase): (typeof DATASETS)[keyof typeof DATASETS
 export function buildModel(c: BenchCase): tfl.LayersModel {
   const dataset = datasetOf(c);
   return architectureFor(c.arch, dataset.shape).build({
-    numClasses: dataset.numClasses, inputShape: dataset.shape, normalization: dataset.normalization, seed: 1,
+    numClasses: dataset.numClasses,
+    inputShape: dataset.shape,
+    normalization: dataset.normalization,
+    seed: 1,
   });
 }

@@ -18,8 +18,14 @@ export interface SamplingResult extends Measurement {
  * Through the tfjs backend that is active (native: the countNoisy fast path, convolutions at
  * `precision`; wasm: the portable path).
  */
-export async function tfjsSampling(model: tfl.LayersModel, x: Float32Array, sigma: number, batch: number,
-  seconds: number, precision: Precision = 'fp32'): Promise<SamplingResult> {
+export async function tfjsSampling(
+  model: tfl.LayersModel,
+  x: Float32Array,
+  sigma: number,
+  batch: number,
+  seconds: number,
+  precision: Precision = 'fp32',
+): Promise<SamplingResult> {
   const classifier = nativeClassifier(model, undefined, { precision });
   const key: NoiseKey = { seed: 0, stream: 0, substream: SUBSTREAM.estimate };
   let offset = 0;
@@ -39,12 +45,20 @@ export async function tfjsSampling(model: tfl.LayersModel, x: Float32Array, sigm
  * Noise comes from the addon when it loads (so the comparison is between inference engines),
  * else from fillGaussian; the arg-max count runs in JS over the [batch, classes] logits.
  */
-export async function onnxSampling(model: tfl.LayersModel, x: Float32Array, sigma: number, batch: number,
-  seconds: number): Promise<SamplingResult & { noise: 'native' | 'js' }> {
+export async function onnxSampling(
+  model: tfl.LayersModel,
+  x: Float32Array,
+  sigma: number,
+  batch: number,
+  seconds: number,
+): Promise<SamplingResult & { noise: 'native' | 'js' }> {
   const session = await ort.InferenceSession.create(exportOnnx(model), {
-    intraOpNumThreads: 2, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
   });
-  const [h, w, c] = (model.inputs[0]!.shape.slice(1) as number[]);
+  const [h, w, c] = model.inputs[0]!.shape.slice(1) as number[];
   const k = model.outputs[0]!.shape[1]!;
   const d = x.length;
   const input = new Float32Array(batch * d);

@@ -33,13 +33,17 @@ if (engine.startsWith('native') && nativeUnavailableReason() !== undefined) {
   const flopsPerUnit = forwardFlopsPerImage(model) * (c.kind === 'train' ? TRAIN_FLOPS_FACTOR : 1);
   if (c.kind === 'certify') {
     const x = testImage([...dataset.shape], 3);
-    const r = engine === 'onnxruntime'
-      ? await onnxSampling(model, x, SIGMA, c.batch, seconds)
-      : await tfjsSampling(model, x, SIGMA, c.batch, seconds, engine === 'native-bf16' ? 'bf16' : 'fp32');
+    const r =
+      engine === 'onnxruntime'
+        ? await onnxSampling(model, x, SIGMA, c.batch, seconds)
+        : await tfjsSampling(model, x, SIGMA, c.batch, seconds, engine === 'native-bf16' ? 'bf16' : 'fp32');
     print({ ...r, flopsPerUnit });
   } else {
     if (engine === 'onnxruntime') throw new Error('onnxruntime is a peer of the certify cases only');
     // tfjs-wasm trains a ResNet at seconds per step: one measured step is enough for its rate.
-    print({ ...(await trainingThroughput(model, dataset.numClasses, c.batch, NUM_NOISE, SIGMA, seconds, engine === 'wasm' ? 1 : 2)), flopsPerUnit });
+    print({
+      ...(await trainingThroughput(model, dataset.numClasses, c.batch, NUM_NOISE, SIGMA, seconds, engine === 'wasm' ? 1 : 2)),
+      flopsPerUnit,
+    });
   }
 }

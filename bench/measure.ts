@@ -12,7 +12,8 @@ export interface Measurement {
 export async function timeIt(step: () => Promise<number> | number, seconds: number, minRuns = 2, warmups = 1): Promise<Measurement> {
   for (let i = 0; i < warmups; i++) await step();
   const rssAfterWarmup = process.memoryUsage().rss;
-  let units = 0, runs = 0;
+  let units = 0,
+    runs = 0;
   const start = performance.now();
   while (runs < minRuns || performance.now() - start < seconds * 1000) {
     units += await step();

@@ -91,7 +91,7 @@ const mode = process.argv[4] ?? 'train';
 if (mode !== 'train' && mode !== 'certify' && mode !== 'certify-bf16') throw new Error(`mode ${mode}: use train, certify or certify-bf16`);
 // The bench cases' sizes: LeNet's steps are twice ResNet-20's (the authors' batch sizes per dataset).
 const dataset = arch === 'lenet' ? DATASETS.mnist : DATASETS.cifar10;
-const batch = mode === 'train' ? (arch === 'lenet' ? 256 : 128) : (arch === 'lenet' ? 1000 : 400);
+const batch = mode === 'train' ? (arch === 'lenet' ? 256 : 128) : arch === 'lenet' ? 1000 : 400;
 const addon = loadAddon().addon;
 if (nativeUnavailableReason() !== undefined || !addon) throw new Error(`native backend unavailable: ${nativeUnavailableReason()}`);
 await setBackend('native');
@@ -100,8 +100,12 @@ const natives: Tally = new Map();
 timeKernels(kernels);
 timeAddon(addon, natives);
 
-const model = architectureFor(arch, dataset.shape).build({ numClasses: dataset.numClasses, inputShape: dataset.shape,
-  normalization: dataset.normalization, seed: 1 });
+const model = architectureFor(arch, dataset.shape).build({
+  numClasses: dataset.numClasses,
+  inputShape: dataset.shape,
+  normalization: dataset.normalization,
+  seed: 1,
+});
 const phases: StepTimings = { prepare: 0, lossAndGrads: 0, sgd: 0 };
 let profiledStep: () => Promise<void>;
 let release: () => void;
@@ -110,7 +114,10 @@ if (mode === 'train') {
   const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
   const variables = trainableVariables(model);
   const x = tf.randomUniform([batch / 2, ...dataset.shape], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const labels = tf.tensor1d(Array.from({ length: batch / 2 }, (_, i) => i % dataset.numClasses), 'int32');
+  const labels = tf.tensor1d(
+    Array.from({ length: batch / 2 }, (_, i) => i % dataset.numClasses),
+    'int32',
+  );
   let step = 0;
   profiledStep = async () => {
     trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 }, { x, labels }, phases);
@@ -135,8 +142,15 @@ phases.prepare = phases.lossAndGrads = phases.sgd = 0;
 const start = performance.now();
 for (let i = 0; i < steps; i++) await profiledStep();
 const ms = (performance.now() - start) / steps;
-process.stdout.write(`${ms.toFixed(2)} ms/step (${((batch / ms) * 1000).toFixed(0)} ${mode === 'train' ? 'noisy samples' : 'images'}/s with the timers on)`
-  + (mode === 'train' ? `; phases ms/step: ${Object.entries(phases).map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`).join(', ')}` : '') + '\n');
+process.stdout.write(
+  `${ms.toFixed(2)} ms/step (${((batch / ms) * 1000).toFixed(0)} ${mode === 'train' ? 'noisy samples' : 'images'}/s with the timers on)` +
+    (mode === 'train'
+      ? `; phases ms/step: ${Object.entries(phases)
+          .map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`)
+          .join(', ')}`
+      : '') +
+    '\n',
+);
 print('tfjs kernels', kernels, steps);
 print('addon functions', natives, steps);
 process.stdout.write(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);

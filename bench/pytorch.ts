@@ -35,8 +35,10 @@ export const PYTORCH_MALLOC = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc
 export function pytorchTraining(arch: string, batch: number, m: number, seconds: number): Record<string, unknown> {
   const py = pythonWithTorch();
   if (py === null) return { skipped: 'no python3 with PyTorch (Debian: apt-get install python3-torch libopenblas0-pthread)' };
-  const r = spawnSync(py, [SCRIPT, arch, String(batch), String(m), String(seconds)],
-    { encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: PYTORCH_MALLOC } });
+  const r = spawnSync(py, [SCRIPT, arch, String(batch), String(m), String(seconds)], {
+    encoding: 'utf8',
+    env: { ...process.env, GLIBC_TUNABLES: PYTORCH_MALLOC },
+  });
   if (r.status !== 0) return { skipped: `the PyTorch peer failed: ${r.stderr.trim().split('\n').pop() ?? ''}` };
   const out = JSON.parse(r.stdout) as { noisySamplesPerSec: number; peakRssMB: number; threads: number; torch: string };
   return { rate: out.noisySamplesPerSec, peakRssMB: out.peakRssMB, threads: out.threads, torch: out.torch };

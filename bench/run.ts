@@ -73,21 +73,37 @@ function measure(name: CaseName, engine: Engine): Record<string, unknown> {
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-interface Summary { engine: Engine; best: number; min: number; max: number; peakRssMB: number; ratio?: number }
+interface Summary {
+  engine: Engine;
+  best: number;
+  min: number;
+  max: number;
+  peakRssMB: number;
+  ratio?: number;
+}
 
 const torch = pythonWithTorch();
 emit({
-  machine: cpus()[0]?.model, cores: cpus().length, node: process.version,
-  tfjs: packageVersion('@tensorflow/tfjs-core'), onnxruntimeNode: packageVersion('onnxruntime-node'),
+  machine: cpus()[0]?.model,
+  cores: cpus().length,
+  node: process.version,
+  tfjs: packageVersion('@tensorflow/tfjs-core'),
+  onnxruntimeNode: packageVersion('onnxruntime-node'),
   onednn: debianVersion('libdnnl-dev'),
-  torch: torch === null ? 'not found' : spawnSync(torch, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim(),
-  blas: debianBlas(), torchMalloc: PYTORCH_MALLOC, seconds, rounds,
+  torch:
+    torch === null ? 'not found' : spawnSync(torch, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim(),
+  blas: debianBlas(),
+  torchMalloc: PYTORCH_MALLOC,
+  seconds,
+  rounds,
 });
 
 const table: string[] = [];
 for (const name of cases) {
   const c = CASES[name];
-  const caseEngines = engines.filter((e) => e === 'native' || e === 'wasm' || e === c.peer || (e === 'native-bf16' && c.kind === 'certify'));
+  const caseEngines = engines.filter(
+    (e) => e === 'native' || e === 'wasm' || e === c.peer || (e === 'native-bf16' && c.kind === 'certify'),
+  );
   const results = new Map<Engine, Record<string, unknown>[]>(caseEngines.map((e) => [e, []]));
   for (let round = 1; round <= rounds; round++) {
     for (const engine of caseEngines) {
@@ -110,10 +126,15 @@ for (const name of cases) {
     const flops = runs[0]!.flopsPerUnit;
     summaries.push({ engine, best, min: Math.min(...rates), max: best, peakRssMB });
     emit({
-      case: name, engine, unit: c.kind === 'certify' ? 'images/s' : 'noisy samples/s', batch: c.batch,
+      case: name,
+      engine,
+      unit: c.kind === 'certify' ? 'images/s' : 'noisy samples/s',
+      batch: c.batch,
       ...(c.kind === 'train' ? { m: NUM_NOISE } : {}),
-      best: round3(best), spread: [round3(Math.min(...rates)), round3(best)], rounds: rates.map(round3),
-      ...(typeof flops === 'number' ? { gflops: round3(best * flops / 1e9) } : {}),
+      best: round3(best),
+      spread: [round3(Math.min(...rates)), round3(best)],
+      rounds: rates.map(round3),
+      ...(typeof flops === 'number' ? { gflops: round3((best * flops) / 1e9) } : {}),
       peakRssMB: round3(peakRssMB),
       ...(growth.length > 0 ? { rssGrowthMB: round3(Math.max(...growth)) } : {}),
       ...(runs[0]!.torch === undefined ? {} : { torch: runs[0]!.torch, threads: runs[0]!.threads }),
@@ -131,11 +152,21 @@ for (const name of cases) {
         const b = results.get(peer.engine)![0]!.counts as number[];
         agreement.countsDiffering = a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / 2;
       }
-      emit({ case: name, engine: s.engine, peer: peer.engine, ratio: round3(s.ratio),
-        ratioWorstRounds: round3(s.min / peer.max), ...agreement });
+      emit({
+        case: name,
+        engine: s.engine,
+        peer: peer.engine,
+        ratio: round3(s.ratio),
+        ratioWorstRounds: round3(s.min / peer.max),
+        ...agreement,
+      });
     }
-    table.push(`| ${name} | ${s.engine} | ${round3(s.best)} | ${round3(s.min)}–${round3(s.max)} | ${Math.round(s.peakRssMB)} | `
-      + `${s.ratio === undefined ? '' : `${round3(s.ratio)}×`} |`);
+    table.push(
+      `| ${name} | ${s.engine} | ${round3(s.best)} | ${round3(s.min)}–${round3(s.max)} | ${Math.round(s.peakRssMB)} | ` +
+        `${s.ratio === undefined ? '' : `${round3(s.ratio)}×`} |`,
+    );
   }
 }
-process.stderr.write(['', '| case | engine | best | spread | peak RSS MiB | vs peer |', '| :-- | :-- | --: | --: | --: | --: |', ...table, ''].join('\n'));
+process.stderr.write(
+  ['', '| case | engine | best | spread | peak RSS MiB | vs peer |', '| :-- | :-- | --: | --: | --: | --: |', ...table, ''].join('\n'),
+);

@@ -13,7 +13,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'dist', 'web');
 const assets = join(out, 'assets');
 
-execFileSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', join(root, 'web', 'tsconfig.json')], { stdio: 'inherit' });
+execFileSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', join(root, 'web', 'tsconfig.json')], {
+  stdio: 'inherit',
+});
 rmSync(out, { recursive: true, force: true });
 mkdirSync(assets, { recursive: true });
 await build({

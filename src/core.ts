@@ -9,16 +9,36 @@
 export type { BaseClassifier, ImageShape } from './smoothing/classifier.js';
 export { NonFiniteLogitsError, argMaxRows } from './smoothing/classifier.js';
 export {
-  Smooth, ABSTAIN, certifyBySampling, certifyAdaptiveBySampling, predictBySampling, type AdaptiveCertifyResult, type CertifyResult, type PredictResult,
-  type SampleCounts, type SmoothingNoise,
+  Smooth,
+  ABSTAIN,
+  certifyBySampling,
+  certifyAdaptiveBySampling,
+  predictBySampling,
+  type AdaptiveCertifyResult,
+  type CertifyResult,
+  type PredictResult,
+  type SampleCounts,
+  type SmoothingNoise,
 } from './smoothing/smooth.js';
 export { lowerConfidenceBound, normalCdf, normalInverseCdf, binomialTwoSidedPValue } from './smoothing/bounds.js';
 export {
-  adaptiveEstimate, planAdaptive, DEFAULT_SEQUENCE, type AdaptiveEstimate, type AdaptiveOptions, type AdaptivePlan, type CountSelected,
+  adaptiveEstimate,
+  planAdaptive,
+  DEFAULT_SEQUENCE,
+  type AdaptiveEstimate,
+  type AdaptiveOptions,
+  type AdaptivePlan,
+  type CountSelected,
 } from './smoothing/adaptive.js';
 export {
-  betaMixtureLower, betaMixtureSequence, confidenceSequence, geometricLooks, unionBoundSequence, SEQUENCES,
-  type ConfidenceSequence, type SequenceName,
+  betaMixtureLower,
+  betaMixtureSequence,
+  confidenceSequence,
+  geometricLooks,
+  unionBoundSequence,
+  SEQUENCES,
+  type ConfidenceSequence,
+  type SequenceName,
 } from './smoothing/confidence-sequence.js';
 export { tfjsClassifier, type TfjsModel } from './smoothing/tfjs-classifier.js';
 export { logProbGaps } from './smoothing/log-prob-gap.js';
@@ -27,11 +47,24 @@ export { philoxNoise, type NoiseSource } from './noise/tensor-noise.js';
 export { Normalize } from './models/normalize.js';
 export { checkMeta, type ModelMeta, type Normalization } from './models/meta.js';
 export {
-  ARCHITECTURES, buildModel, isArchName, type ArchName, type Architecture, type ArchBuildOptions, type ModelDatasetInfo,
+  ARCHITECTURES,
+  buildModel,
+  isArchName,
+  type ArchName,
+  type Architecture,
+  type ArchBuildOptions,
+  type ModelDatasetInfo,
 } from './models/registry.js';
 export {
-  METHOD_NAMES, type MethodName, type MethodOptions, type MethodSpec, type MethodStep, type StepContext, type StepOutput,
-  type TrainBatch, type TrainingMethod,
+  METHOD_NAMES,
+  type MethodName,
+  type MethodOptions,
+  type MethodSpec,
+  type MethodStep,
+  type StepContext,
+  type StepOutput,
+  type TrainBatch,
+  type TrainingMethod,
 } from './training/method.js';
 export { METHODS, createMethod } from './training/methods.js';
 export { lossAndGrads, trainableVariables, trainStep, DivergedError, type StepInputs, type StepResult } from './training/step.js';
@@ -45,16 +78,32 @@ export { stabilityLoss } from './training/losses/stability.js';
 export { macerLoss, type MacerLossOptions } from './training/losses/macer.js';
 export { smoothAdvAttack, softSmoothedNll, type SmoothAdvAttackOptions } from './training/attacks/smoothadv.js';
 export {
-  DATASETS, DATASET_NAMES, CIFAR10_CLASSES, datasetInfo, isDatasetName,
-  type DatasetInfo, type DatasetName, type Schedule, type TrainAugmentation,
+  DATASETS,
+  DATASET_NAMES,
+  CIFAR10_CLASSES,
+  datasetInfo,
+  isDatasetName,
+  type DatasetInfo,
+  type DatasetName,
+  type Schedule,
+  type TrainAugmentation,
 } from './data/datasets.js';
 export type { ImageDataset, InMemoryDataset, Split } from './data/types.js';
 export { MemoryDataset } from './data/memory.js';
 export { randomCropFlip, cropPadFlip } from './data/augment.js';
 export { Mulberry32, randInt, uniform, type Rng } from './data/rng.js';
 export {
-  averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, radiusGrid, totalSamples, ADAPTIVE_HEADER, CERTIFY_HEADER, DECISION_HEADER,
-  MAX_RADII, type CertifyRow, type Summary,
+  averageCertifiedRadius,
+  certifiedAccuracy,
+  parseCertifyTsv,
+  radiusGrid,
+  totalSamples,
+  ADAPTIVE_HEADER,
+  CERTIFY_HEADER,
+  DECISION_HEADER,
+  MAX_RADII,
+  type CertifyRow,
+  type Summary,
 } from './report/analyze.js';
 export { renderTable, formatRadius, parseTableFormat, TABLE_FORMATS, type TableFormat, type TableRow } from './report/table.js';
 export { plotSpec, trainingPlotSpec, PLOT_STEP, type PlotSeries, type TrainingSeries } from './report/plot-spec.js';

@@ -13,7 +13,10 @@ export class UserError extends Error {
  * words through describe(): the CLI passes its flag names.
  */
 export class SettingError extends UserError {
-  constructor(readonly setting: string, private readonly explain: (name: (key: string) => string) => string) {
+  constructor(
+    readonly setting: string,
+    private readonly explain: (name: (key: string) => string) => string,
+  ) {
     super(explain((key) => key));
   }
 

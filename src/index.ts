@@ -10,27 +10,51 @@ export { lockOutput, type ReleaseLock } from './files/lock.js';
 export { readCertifyFile, summarize } from './report/read.js';
 export { plotFormat, renderPlotSvg, writePlot } from './report/plot.js';
 export {
-  loadDataset, dataFingerprint, fashionMnistDir, fashionMnistSampleDir, FASHION_MNIST_DIR, MNIST_FILES, type LoadedDataset,
+  loadDataset,
+  dataFingerprint,
+  fashionMnistDir,
+  fashionMnistSampleDir,
+  FASHION_MNIST_DIR,
+  MNIST_FILES,
+  type LoadedDataset,
 } from './data/registry.js';
 export { readIdx, parseIdx, encodeIdx, readIdxImageSet, type IdxArray, type IdxImageSet } from './data/idx.js';
 export { readCifar10, decodeCifarBatch } from './data/cifar10.js';
 export {
-  ImageFolderDataset, openImageNet, indexImageFolder, loadTestImage, loadTrainImage, randomResizedCropBox,
-  type CropBox, type FolderIndex,
+  ImageFolderDataset,
+  openImageNet,
+  indexImageFolder,
+  loadTestImage,
+  loadTrainImage,
+  randomResizedCropBox,
+  type CropBox,
+  type FolderIndex,
 } from './data/imagenet.js';
 export { loadOnnxClassifier, OnnxClassifier, type InputLayout, type OnnxClassifierOptions } from './onnx/classifier.js';
 export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, type OnnxExportOptions } from './onnx/export.js';
 export { parseInputLayout, parseChannelList } from './onnx/options.js';
 export {
-  BACKENDS, BACKEND_ENV, activeBackend, chooseBackend, initBackend, nativeUnavailableReason, setBackend,
-  type BackendName, type BackendOptions,
+  BACKENDS,
+  BACKEND_ENV,
+  activeBackend,
+  chooseBackend,
+  initBackend,
+  nativeUnavailableReason,
+  setBackend,
+  type BackendName,
+  type BackendOptions,
 } from './backend/select.js';
 export { nativeClassifier } from './backend/native-classifier.js';
 export { nativePhiloxNoise } from './backend/noise.js';
 export { NATIVE_BACKEND, NativeBackend } from './backend/native-backend.js';
 export { train, CHECKPOINT_FILE, LOG_FILE, type TrainRunOptions, type TrainRunResult, type EpochRecord } from './runs/train.js';
 export {
-  runSmoothing, type SmoothingMode, type SmoothingRunOptions, type SmoothingHooks, type SmoothingProgress, type SmoothingRunResult,
+  runSmoothing,
+  type SmoothingMode,
+  type SmoothingRunOptions,
+  type SmoothingHooks,
+  type SmoothingProgress,
+  type SmoothingRunResult,
   type QueueRunOptions,
 } from './runs/smoothing.js';
 export { runWorker, type WorkerOptions } from './queue/worker.js';

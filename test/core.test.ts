@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 const BROWSER_SAFE = [/^@tensorflow\/tfjs-(core|layers)$/, /^@stdlib\//];
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
-const SPECIFIER = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const SPECIFIER =
+  /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** Every module reachable from `entry` by static or dynamic imports, with the bare specifiers each imports. */
 function importGraph(entry: string): Map<string, string[]> {
@@ -49,8 +50,14 @@ test('nothing reachable from smoothcert/core imports a node: built-in, the addon
 test('the import walk catches a Node import (a control: the package root has them)', () => {
   const graph = importGraph(join(SRC, 'index.js'));
   const bare = [...graph.values()].flat();
-  assert.ok(bare.some((s) => s.startsWith('node:')), 'index.js reaches node: modules');
-  assert.ok([...graph.keys()].some((f) => relative(SRC, f) === join('backend', 'addon.js')), 'index.js reaches the addon loader');
+  assert.ok(
+    bare.some((s) => s.startsWith('node:')),
+    'index.js reaches node: modules',
+  );
+  assert.ok(
+    [...graph.keys()].some((f) => relative(SRC, f) === join('backend', 'addon.js')),
+    'index.js reaches the addon loader',
+  );
 });
 
 test('importing the package root loads no smoothcert addon and registers no backend', () => {
@@ -61,10 +68,17 @@ test('importing the package root loads no smoothcert addon and registers no back
     const { createRequire } = await import('node:module');
     const addons = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.endsWith('smoothcert_native.node'));
     console.log(JSON.stringify({ exports: Object.keys(m).length, backends: Object.keys(tf.engine().registryFactory), addons }));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, SMOOTHCERT_BACKEND: '' } });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, SMOOTHCERT_BACKEND: '' },
+  });
   assert.equal(r.status, 0, r.stderr);
   const seen = JSON.parse(r.stdout) as { exports: number; backends: string[]; addons: string[] };
   assert.ok(seen.exports > 50);
-  assert.deepEqual(seen.backends.filter((b) => b !== 'cpu'), [], 'only tfjs\'s own CPU backend is registered');
+  assert.deepEqual(
+    seen.backends.filter((b) => b !== 'cpu'),
+    [],
+    "only tfjs's own CPU backend is registered",
+  );
   assert.deepEqual(seen.addons, []);
 });

@@ -5,14 +5,14 @@ export type { RunFile, RunInfo, RunsResponse, Samples } from '../src/serve/api.j
 /** GET a JSON route; the server's `{ error }` becomes the thrown message. */
 export async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { cache: 'no-store' });
-  const body = await response.json() as T & { error?: string };
+  const body = (await response.json()) as T & { error?: string };
   if (!response.ok) throw new Error(body.error ?? `${url}: ${response.status}`);
   return body;
 }
 
 export async function getText(url: string): Promise<string> {
   const response = await fetch(url, { cache: 'no-store' });
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${(await response.json() as { error?: string }).error ?? ''}`);
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${((await response.json()) as { error?: string }).error ?? ''}`);
   return response.text();
 }
 

@@ -1,6 +1,13 @@
 import {
-  averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, parseTrainingLog, plotSpec, radiusGrid, trainingPlotSpec,
-  type CertifyRow, type EpochRow,
+  averageCertifiedRadius,
+  certifiedAccuracy,
+  parseCertifyTsv,
+  parseTrainingLog,
+  plotSpec,
+  radiusGrid,
+  trainingPlotSpec,
+  type CertifyRow,
+  type EpochRow,
 } from '../src/browser.js';
 import { fileUrl, getRuns, getText, type RunFile, type RunInfo } from './api.js';
 import { clearChart, drawChart } from './chart.js';
@@ -62,7 +69,10 @@ export function startDashboard(setStatus: (text: string) => void, onRuns: (runs:
         let data: Parsed | Error;
         try {
           const text = await getText(fileUrl(run.id, file.name));
-          data = file.kind === 'log' ? { kind: 'log', rows: parseTrainingLog(text, key) } : { kind: 'certify', rows: parseCertifyTsv(text, key) };
+          data =
+            file.kind === 'log'
+              ? { kind: 'log', rows: parseTrainingLog(text, key) }
+              : { kind: 'certify', rows: parseCertifyTsv(text, key) };
         } catch (e) {
           data = e as Error;
         }
@@ -73,15 +83,17 @@ export function startDashboard(setStatus: (text: string) => void, onRuns: (runs:
 
   function renderList(): void {
     const list = $('runs-list');
-    list.replaceChildren(...runs.map((run) => {
-      const box = document.createElement('div');
-      box.className = 'run';
-      box.dataset.run = run.id;
-      const title = document.createElement('h3');
-      title.textContent = run.id;
-      box.append(title, ...run.files.map((file) => fileRow(run, file)));
-      return box;
-    }));
+    list.replaceChildren(
+      ...runs.map((run) => {
+        const box = document.createElement('div');
+        box.className = 'run';
+        box.dataset.run = run.id;
+        const title = document.createElement('h3');
+        title.textContent = run.id;
+        box.append(title, ...run.files.map((file) => fileRow(run, file)));
+        return box;
+      }),
+    );
     if (runs.length === 0) list.textContent = 'No runs yet: train with --out inside the runs folder, or copy certify TSVs into it.';
   }
 
@@ -122,8 +134,12 @@ export function startDashboard(setStatus: (text: string) => void, onRuns: (runs:
     }
     renderTable(certify);
     await Promise.all([
-      certify.length > 0 ? drawChart($('plot-certify'), plotSpec(certify)) : clearChart($('plot-certify'), 'Tick a certify TSV to plot it.'),
-      logs.length > 0 ? drawChart($('plot-acc'), trainingPlotSpec(logs, 'acc')) : clearChart($('plot-acc'), 'Tick a training log to plot it.'),
+      certify.length > 0
+        ? drawChart($('plot-certify'), plotSpec(certify))
+        : clearChart($('plot-certify'), 'Tick a certify TSV to plot it.'),
+      logs.length > 0
+        ? drawChart($('plot-acc'), trainingPlotSpec(logs, 'acc'))
+        : clearChart($('plot-acc'), 'Tick a training log to plot it.'),
       logs.length > 0 ? drawChart($('plot-loss'), trainingPlotSpec(logs, 'loss')) : clearChart($('plot-loss'), ''),
     ]);
   }
@@ -135,8 +151,12 @@ export function startDashboard(setStatus: (text: string) => void, onRuns: (runs:
     for (const { label, rows } of certify) {
       const tr = document.createElement('tr');
       tr.dataset.file = label;
-      const cells = [label, String(rows.length), averageCertifiedRadius(rows).toFixed(3),
-        ...certifiedAccuracy(rows, TABLE_RADII).map((a) => `${(100 * a).toFixed(1)} %`)];
+      const cells = [
+        label,
+        String(rows.length),
+        averageCertifiedRadius(rows).toFixed(3),
+        ...certifiedAccuracy(rows, TABLE_RADII).map((a) => `${(100 * a).toFixed(1)} %`),
+      ];
       for (const [i, text] of cells.entries()) {
         const td = document.createElement('td');
         td.textContent = text;
@@ -157,9 +177,12 @@ function describe(file: RunFile): string {
   const pct = (v: unknown) => `${(100 * Number(v)).toFixed(1)} %`;
   switch (file.kind) {
     // log.tsv holds accuracies in percent already (as the reference's log does); TSV accuracies are fractions.
-    case 'log': return `${s.epochs} epochs${s.testAcc === undefined ? '' : `, test accuracy ${Number(s.testAcc).toFixed(1)} %`}`;
-    case 'certify': return `${s.examples} examples, ACR ${Number(s.acr).toFixed(3)}`;
-    case 'predict': return `${s.examples} examples, accuracy ${pct(s.accuracy)}`;
+    case 'log':
+      return `${s.epochs} epochs${s.testAcc === undefined ? '' : `, test accuracy ${Number(s.testAcc).toFixed(1)} %`}`;
+    case 'certify':
+      return `${s.examples} examples, ACR ${Number(s.acr).toFixed(3)}`;
+    case 'predict':
+      return `${s.examples} examples, accuracy ${pct(s.accuracy)}`;
     case 'model': {
       const training = s.training as Record<string, unknown>;
       return `model ${s.arch} on ${s.dataset}${training.method === undefined ? '' : `, ${training.method}`}${training.sigma === undefined ? '' : `, σ = ${training.sigma}`}`;

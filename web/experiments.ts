@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
-  fillGaussian, logProbGaps, smoothAdvAttack, Smooth, SUBSTREAM, tfjsClassifier, type BaseClassifier, type CertifyResult,
+  fillGaussian,
+  logProbGaps,
+  smoothAdvAttack,
+  Smooth,
+  SUBSTREAM,
+  tfjsClassifier,
+  type BaseClassifier,
+  type CertifyResult,
   type NoiseKey,
 } from '../src/browser.js';
 
@@ -32,7 +39,13 @@ export interface Certification extends CertifyResult {
  * keeps the labels in order. Smooth draws the n0 selection samples first in batches of their own, so
  * the first n0 labels are the selection's and the rest the estimation's.
  */
-export async function certifyWithVotes(model: LayersModel, x: Float32Array, s: Settings, signal: AbortSignal, copies = 4): Promise<Certification> {
+export async function certifyWithVotes(
+  model: LayersModel,
+  x: Float32Array,
+  s: Settings,
+  signal: AbortSignal,
+  copies = 4,
+): Promise<Certification> {
   const base = tfjsClassifier(model);
   const labels: number[] = [];
   const seen: Float32Array[] = [];
@@ -87,7 +100,12 @@ const ATTACK_DRAWS = 16;
  * `epsilon` (smoothAdvAttack, targeted). Returns the perturbed image and its class.
  */
 export function perturbTowardRunnerUp(
-  model: LayersModel, x: Float32Array, exclude: number, epsilon: number, steps: number, s: Settings,
+  model: LayersModel,
+  x: Float32Array,
+  exclude: number,
+  epsilon: number,
+  steps: number,
+  s: Settings,
 ): { adversarial: Float32Array; target: number } {
   const shape = model.inputs[0]!.shape.slice(1) as number[];
   const key: NoiseKey = { seed: s.seed, stream: s.stream, substream: ATTACK_SUBSTREAM };

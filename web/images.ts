@@ -36,8 +36,19 @@ export function drawingPad(canvas: HTMLCanvasElement): { read(): Float32Array; c
     }
     show();
   };
-  canvas.addEventListener('pointerdown', (e) => { canvas.setPointerCapture(e.pointerId); dab(e); });
-  canvas.addEventListener('pointermove', (e) => { if (canvas.hasPointerCapture(e.pointerId)) dab(e); });
+  canvas.addEventListener('pointerdown', (e) => {
+    canvas.setPointerCapture(e.pointerId);
+    dab(e);
+  });
+  canvas.addEventListener('pointermove', (e) => {
+    if (canvas.hasPointerCapture(e.pointerId)) dab(e);
+  });
   show();
-  return { read: () => pixels.slice(), clear: () => { pixels.fill(0); show(); } };
+  return {
+    read: () => pixels.slice(),
+    clear: () => {
+      pixels.fill(0);
+      show();
+    },
+  };
 }

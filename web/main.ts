@@ -10,7 +10,9 @@ import { startPlayground } from './playground.js';
 // by the same server (no CDN); WebGL and tfjs's CPU backend are options.
 
 const status = document.getElementById('status')!;
-const setStatus = (text: string) => { status.textContent = text; };
+const setStatus = (text: string) => {
+  status.textContent = text;
+};
 
 async function selectEngine(name: string): Promise<void> {
   if (!(await tf.setBackend(name))) throw new Error(`the ${name} engine is not available in this browser`);

@@ -1,5 +1,14 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ABSTAIN, datasetInfo, isDatasetName, loadModelFromFiles, loadModelFromUrl, Smooth, tfjsClassifier, type ModelMeta } from '../src/browser.js';
+import {
+  ABSTAIN,
+  datasetInfo,
+  isDatasetName,
+  loadModelFromFiles,
+  loadModelFromUrl,
+  Smooth,
+  tfjsClassifier,
+  type ModelMeta,
+} from '../src/browser.js';
 import { fileUrl, getSamples, type RunInfo } from './api.js';
 import { clearChart, drawChart } from './chart.js';
 import { certifyWithVotes, gapSamples, perturbTowardRunnerUp, type Certification, type Settings } from './experiments.js';
@@ -11,8 +20,17 @@ const MAX_GAP_DRAWS = 1000;
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const numberOf = (id: string) => Number($<HTMLInputElement>(id).value);
 
-interface Loaded { model: LayersModel; meta: ModelMeta; classNames: string[] }
-interface Picked { pixels: Float32Array; label?: number; stream: number; name: string }
+interface Loaded {
+  model: LayersModel;
+  meta: ModelMeta;
+  classNames: string[];
+}
+interface Picked {
+  pixels: Float32Array;
+  label?: number;
+  stream: number;
+  name: string;
+}
 
 /** The playground: a model, an image, and CERTIFY, Figure 1 and a perturbation computed in the page. */
 export function startPlayground(setStatus: (text: string) => void, selectEngine: (name: string) => Promise<void>) {
@@ -36,8 +54,9 @@ export function startPlayground(setStatus: (text: string) => void, selectEngine:
     loaded = { model, meta, classNames: known ?? Array.from({ length: meta.numClasses }, (_, i) => String(i)) };
     const sigma = meta.training?.sigma;
     if (typeof sigma === 'number') $<HTMLInputElement>('sigma').value = String(sigma);
-    $('model-info').textContent = `${meta.arch} on ${meta.dataset}: ${meta.inputShape.join('×')} images, ${meta.numClasses} classes`
-      + (typeof sigma === 'number' ? `, trained at σ = ${sigma}` : '');
+    $('model-info').textContent =
+      `${meta.arch} on ${meta.dataset}: ${meta.inputShape.join('×')} images, ${meta.numClasses} classes` +
+      (typeof sigma === 'number' ? `, trained at σ = ${sigma}` : '');
     const [h, w, c] = meta.inputShape;
     $('draw-box').hidden = !(h === 28 && w === 28 && c === 1);
     await showSamples(meta);
@@ -75,8 +94,13 @@ export function startPlayground(setStatus: (text: string) => void, selectEngine:
 
   function settings(): Settings {
     return {
-      sigma: numberOf('sigma'), n: numberOf('n'), n0: numberOf('n0'), alpha: numberOf('alpha'), seed: numberOf('seed'),
-      batch: numberOf('batch'), stream: picked!.stream,
+      sigma: numberOf('sigma'),
+      n: numberOf('n'),
+      n0: numberOf('n0'),
+      alpha: numberOf('alpha'),
+      seed: numberOf('seed'),
+      batch: numberOf('batch'),
+      stream: picked!.stream,
     };
   }
 
@@ -94,16 +118,18 @@ export function startPlayground(setStatus: (text: string) => void, selectEngine:
       const result = await certifyWithVotes(model, x, s, running.signal);
       certified = { result, x, settings: s };
       showCertification(result, s, (performance.now() - started) / 1000);
-      $('noisy').replaceChildren(...result.copies.map((copy, i) => {
-        const figure = document.createElement('figure');
-        const canvas = document.createElement('canvas');
-        canvas.className = 'pixel';
-        paint(canvas, copy, meta.inputShape);
-        const caption = document.createElement('figcaption');
-        caption.textContent = `x + δ${i + 1}`;
-        figure.append(canvas, caption);
-        return figure;
-      }));
+      $('noisy').replaceChildren(
+        ...result.copies.map((copy, i) => {
+          const figure = document.createElement('figure');
+          const canvas = document.createElement('canvas');
+          canvas.className = 'pixel';
+          paint(canvas, copy, meta.inputShape);
+          const caption = document.createElement('figcaption');
+          caption.textContent = `x + δ${i + 1}`;
+          figure.append(canvas, caption);
+          return figure;
+        }),
+      );
       const y = picked.label ?? result.counts.indexOf(Math.max(...result.counts));
       const gaps = await gapSamples(model, x, y, Math.min(s.n, MAX_GAP_DRAWS), s);
       await drawVotes(result);
@@ -126,19 +152,28 @@ export function startPlayground(setStatus: (text: string) => void, selectEngine:
     el.dataset.radius = String(r.radius);
     el.dataset.counts = JSON.stringify(r.counts);
     el.dataset.selection = JSON.stringify(r.selection);
-    const verdict = r.prediction === ABSTAIN
-      ? `<b class="bad">abstain</b>: the lower bound p̲_A = ${r.pABar.toFixed(4)} is not above ½`
-      : `<b class="ok">predict ${className(r.prediction)}</b>, certified radius <b>R = σ·Φ⁻¹(p̲_A) = ${r.radius.toFixed(4)}</b>`;
-    const correct = picked?.label === undefined || r.prediction === ABSTAIN ? ''
-      : r.prediction === picked.label ? ' — correct' : ' — <span class="bad">wrong</span>';
-    el.innerHTML = `${verdict}${correct}<br>n_A = ${r.nA} of n = ${s.n} votes, p̲_A = ${r.pABar.toFixed(4)} `
-      + `(Clopper–Pearson, 1 − α = ${1 - s.alpha}); σ = ${s.sigma}, seed ${s.seed}, stream ${s.stream}; ${seconds.toFixed(1)} s`;
+    const verdict =
+      r.prediction === ABSTAIN
+        ? `<b class="bad">abstain</b>: the lower bound p̲_A = ${r.pABar.toFixed(4)} is not above ½`
+        : `<b class="ok">predict ${className(r.prediction)}</b>, certified radius <b>R = σ·Φ⁻¹(p̲_A) = ${r.radius.toFixed(4)}</b>`;
+    const correct =
+      picked?.label === undefined || r.prediction === ABSTAIN
+        ? ''
+        : r.prediction === picked.label
+          ? ' — correct'
+          : ' — <span class="bad">wrong</span>';
+    el.innerHTML =
+      `${verdict}${correct}<br>n_A = ${r.nA} of n = ${s.n} votes, p̲_A = ${r.pABar.toFixed(4)} ` +
+      `(Clopper–Pearson, 1 − α = ${1 - s.alpha}); σ = ${s.sigma}, seed ${s.seed}, stream ${s.stream}; ${seconds.toFixed(1)} s`;
   }
 
   async function drawVotes(r: Certification): Promise<void> {
     const values = r.counts.map((count, c) => ({ class: className(c), count, top: c === r.prediction }));
     await drawChart($('votes'), {
-      width: 300, height: 200, background: 'white', data: { values },
+      width: 300,
+      height: 200,
+      background: 'white',
+      data: { values },
       mark: 'bar',
       encoding: {
         x: { field: 'class', type: 'nominal', sort: null, title: null, axis: { labelAngle: -40 } },
@@ -151,7 +186,10 @@ export function startPlayground(setStatus: (text: string) => void, selectEngine:
 
   async function drawGaps(gaps: Float64Array, y: number): Promise<void> {
     await drawChart($('gaps'), {
-      width: 300, height: 200, background: 'white', data: { values: Array.from(gaps, (gap) => ({ gap })) },
+      width: 300,
+      height: 200,
+      background: 'white',
+      data: { values: Array.from(gaps, (gap) => ({ gap })) },
       layer: [
         {
           mark: 'bar',
@@ -182,21 +220,31 @@ export function startPlayground(setStatus: (text: string) => void, selectEngine:
     el.dataset.norm = String(norm);
     const inside = norm < result.radius;
     const same = after.prediction === result.prediction;
-    el.innerHTML = `moved ‖δ‖₂ = ${norm.toFixed(4)} toward class ${className(target)} `
-      + `(${inside ? 'inside' : 'outside'} the certified radius ${result.radius.toFixed(4)})<br>`
-      + `smoothed prediction at x + δ (PREDICT, n = ${s.n}): <b>${className(after.prediction)}</b> `
-      + `(top votes ${after.top[0]} vs ${after.top[1]}) — `
-      + (inside
-        ? (same ? '<span class="ok">unchanged, as certified</span>'
-          : after.prediction === ABSTAIN ? 'PREDICT abstained (too few votes to separate the top two)' : '<span class="bad">changed: the certificate failed, which happens with probability ≤ α</span>')
-        : (same ? 'still unchanged, though nothing is guaranteed out here' : 'changed: outside the radius nothing is guaranteed'));
+    el.innerHTML =
+      `moved ‖δ‖₂ = ${norm.toFixed(4)} toward class ${className(target)} ` +
+      `(${inside ? 'inside' : 'outside'} the certified radius ${result.radius.toFixed(4)})<br>` +
+      `smoothed prediction at x + δ (PREDICT, n = ${s.n}): <b>${className(after.prediction)}</b> ` +
+      `(top votes ${after.top[0]} vs ${after.top[1]}) — ` +
+      (inside
+        ? same
+          ? '<span class="ok">unchanged, as certified</span>'
+          : after.prediction === ABSTAIN
+            ? 'PREDICT abstained (too few votes to separate the top two)'
+            : '<span class="bad">changed: the certificate failed, which happens with probability ≤ α</span>'
+        : same
+          ? 'still unchanged, though nothing is guaranteed out here'
+          : 'changed: outside the radius nothing is guaranteed');
     setStatus('perturbation done');
   }
 
-  $('certify').addEventListener('click', () => void certify().catch((e) => {
-    if ((e as Error).name === 'AbortError') setStatus('stopped');
-    else fail(e);
-  }));
+  $('certify').addEventListener(
+    'click',
+    () =>
+      void certify().catch((e) => {
+        if ((e as Error).name === 'AbortError') setStatus('stopped');
+        else fail(e);
+      }),
+  );
   $('stop').addEventListener('click', () => running?.abort());
   $('attack').addEventListener('click', () => void attack().catch(fail));
   $('draw-clear').addEventListener('click', () => pad.clear());
@@ -214,7 +262,9 @@ export function startPlayground(setStatus: (text: string) => void, selectEngine:
   });
   $<HTMLSelectElement>('backend').addEventListener('change', (event) => {
     const name = (event.target as HTMLSelectElement).value;
-    void selectEngine(name).then(() => setStatus(`engine: ${name}`)).catch(fail);
+    void selectEngine(name)
+      .then(() => setStatus(`engine: ${name}`))
+      .catch(fail);
   });
   clearChart($('votes'), '');
   clearChart($('gaps'), '');
@@ -225,7 +275,10 @@ export function startPlayground(setStatus: (text: string) => void, selectEngine:
     const current = [...modelSelect.options].map((o) => o.value).filter((v) => v !== '');
     if (ids.join('\n') === current.join('\n')) return;
     const chosen = modelSelect.value;
-    modelSelect.replaceChildren(new Option(ids.length === 0 ? 'no model in the runs folder' : 'choose a model…', ''), ...ids.map((id) => new Option(id, id)));
+    modelSelect.replaceChildren(
+      new Option(ids.length === 0 ? 'no model in the runs folder' : 'choose a model…', ''),
+      ...ids.map((id) => new Option(id, id)),
+    );
     modelSelect.value = ids.includes(chosen) ? chosen : '';
   };
 }

@@ -1,6 +1,13 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
-  getKernel, util, type backend_util, type DataId, type DataType, type KernelFunc, type NamedAttrMap, type TensorInfo,
+  getKernel,
+  util,
+  type backend_util,
+  type DataId,
+  type DataType,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { totalmem } from 'node:os';
 import type { NativeAddon } from './addon.js';
@@ -117,13 +124,22 @@ export class NativeBackend extends MathBackendCPU {
     // The placeholder entry is replaced; deleted first because DataStorage counts every set
     // (numDataIds, which tfjs's leak checks read, would otherwise grow with every lazy tensor).
     this.data.delete(dataId);
-    this.data.set(dataId, new LazyData(util.sizeFromShape(shape), (out) => {
-      fill(out);
-      this.retain(out);
-      for (const d of deps) this.disposeData(d.dataId);
-    }, () => {
-      for (const d of deps) this.disposeData(d.dataId);
-    }, (n) => this.alloc(n), recipe) as unknown as ReturnType<typeof this.data.get>);
+    this.data.set(
+      dataId,
+      new LazyData(
+        util.sizeFromShape(shape),
+        (out) => {
+          fill(out);
+          this.retain(out);
+          for (const d of deps) this.disposeData(d.dataId);
+        },
+        () => {
+          for (const d of deps) this.disposeData(d.dataId);
+        },
+        (n) => this.alloc(n),
+        recipe,
+      ) as unknown as ReturnType<typeof this.data.get>,
+    );
     return { dataId, shape, dtype: 'float32' };
   }
 
@@ -195,8 +211,13 @@ class LazyData {
   refCount = 1;
   private result: Float32Array | undefined;
 
-  constructor(private readonly size: number, private readonly compute: (out: Float32Array) => void,
-    readonly abandon: () => void, private readonly alloc: (n: number) => Float32Array, readonly recipe?: Recipe) {}
+  constructor(
+    private readonly size: number,
+    private readonly compute: (out: Float32Array) => void,
+    readonly abandon: () => void,
+    private readonly alloc: (n: number) => Float32Array,
+    readonly recipe?: Recipe,
+  ) {}
 
   get computed(): boolean {
     return this.result !== undefined;

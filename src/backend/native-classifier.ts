@@ -21,12 +21,13 @@ export interface NativeClassifierOptions {
  * array, no per-sample logits and no labels reach JS, and memory is one batch whatever n is.
  * On any other backend countNoisy falls back to the same computation through JS arrays.
  */
-export function nativeClassifier(model: TfjsModel, shape?: { inputShape: ImageShape; numClasses: number },
-  options: NativeClassifierOptions = {}): BaseClassifier {
+export function nativeClassifier(
+  model: TfjsModel,
+  shape?: { inputShape: ImageShape; numClasses: number },
+  options: NativeClassifierOptions = {},
+): BaseClassifier {
   const precision = options.precision ?? 'fp32';
-  const apply = typeof model === 'function'
-    ? model
-    : (x: tf.Tensor4D) => model.apply(x, { training: false }) as tf.Tensor;
+  const apply = typeof model === 'function' ? model : (x: tf.Tensor4D) => model.apply(x, { training: false }) as tf.Tensor;
   let forward = apply;
   let base = tfjsClassifier(model, shape);
   if (precision === 'bf16') {
@@ -54,13 +55,20 @@ export function nativeClassifier(model: TfjsModel, shape?: { inputShape: ImageSh
         labels.set(await labelsThroughJs(base, batch, x, sigma, key, offset, num));
       }
     },
-    async countNoisy(x: Float32Array, sigma: number, key: NoiseKey, offset: number, num: number, batchSize: number,
-      counts: Float64Array): Promise<void> {
+    async countNoisy(
+      x: Float32Array,
+      sigma: number,
+      key: NoiseKey,
+      offset: number,
+      num: number,
+      batchSize: number,
+      counts: Float64Array,
+    ): Promise<void> {
       const backend = tf.backend();
       if (x.length !== d) throw new RangeError(`input has ${x.length} values, the model takes ${h}×${w}×${c} = ${d}`);
       // Not from the backend's pool: the buffer outlives each tensor that wraps it.
       if (!input || input.length < Math.min(batchSize, num) * d) input = new Float32Array(Math.min(batchSize, num) * d);
-      for (let done = 0; done < num;) {
+      for (let done = 0; done < num; ) {
         const n = Math.min(batchSize, num - done);
         const batch = input.subarray(0, n * d);
         if (backend instanceof NativeBackend) {
@@ -79,15 +87,30 @@ export function nativeClassifier(model: TfjsModel, shape?: { inputShape: ImageSh
   };
 }
 
-async function countThroughJs(base: BaseClassifier, batch: Float32Array, x: Float32Array, sigma: number, key: NoiseKey,
-  first: number, n: number, counts: Float64Array): Promise<void> {
+async function countThroughJs(
+  base: BaseClassifier,
+  batch: Float32Array,
+  x: Float32Array,
+  sigma: number,
+  key: NoiseKey,
+  first: number,
+  n: number,
+  counts: Float64Array,
+): Promise<void> {
   const labels = await labelsThroughJs(base, batch, x, sigma, key, first, n);
   for (let i = 0; i < n; i++) counts[labels[i]!]!++;
 }
 
 /** The labels of x + σ·z for samples [first, first + n) of the stream, with the noise made in JS (off the native backend). */
-async function labelsThroughJs(base: BaseClassifier, batch: Float32Array, x: Float32Array, sigma: number, key: NoiseKey,
-  first: number, n: number): Promise<Int32Array> {
+async function labelsThroughJs(
+  base: BaseClassifier,
+  batch: Float32Array,
+  x: Float32Array,
+  sigma: number,
+  key: NoiseKey,
+  first: number,
+  n: number,
+): Promise<Int32Array> {
   const d = x.length;
   fillGaussian(batch, key, first * d, sigma);
   for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;

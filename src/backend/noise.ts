@@ -14,8 +14,7 @@ export function nativePhiloxNoise(seed: number, step: number): NoiseSource {
   let offset = 0;
   return {
     gaussian(shape, sigma) {
-      const info = backend.output(shape, (out) =>
-        backend.addon.gaussian(out, seed, step, SUBSTREAM.train, offset, sigma, false));
+      const info = backend.output(shape, (out) => backend.addon.gaussian(out, seed, step, SUBSTREAM.train, offset, sigma, false));
       offset += tf.util.sizeFromShape(shape);
       return tf.engine().makeTensorFromTensorInfo(info);
     },

@@ -44,7 +44,9 @@ export async function setBackend(name: BackendName): Promise<void> {
   }
   const nativeError = name === 'native' ? nativeUnavailableReason() : undefined;
   if (nativeError !== undefined) {
-    throw new UserError(`the native backend is not available (${nativeError}); install libdnnl-dev and run 'npm rebuild', or choose --backend wasm`);
+    throw new UserError(
+      `the native backend is not available (${nativeError}); install libdnnl-dev and run 'npm rebuild', or choose --backend wasm`,
+    );
   }
   if (name === 'wasm') await prepareWasm();
   quietCpuBackend();
@@ -72,15 +74,19 @@ export interface BackendOptions {
  * Which backend to run: the explicit choice, else the environment's, else native — or, when
  * the addon could not load (nativeError), wasm together with the warning to print.
  */
-export function chooseBackend(explicit: BackendName | undefined, env: string | undefined,
-  nativeError: string | undefined): { name: BackendName; warning?: string } {
+export function chooseBackend(
+  explicit: BackendName | undefined,
+  env: string | undefined,
+  nativeError: string | undefined,
+): { name: BackendName; warning?: string } {
   const requested = explicit ?? parseEnv(env);
   if (requested !== undefined) return { name: requested };
   if (nativeError === undefined) return { name: 'native' };
   return {
     name: 'wasm',
-    warning: `smoothcert: warning: native backend unavailable (${nativeError}); using the slower tfjs-wasm backend. `
-      + `Install libdnnl-dev and run 'npm rebuild' to enable it.`,
+    warning:
+      `smoothcert: warning: native backend unavailable (${nativeError}); using the slower tfjs-wasm backend. ` +
+      `Install libdnnl-dev and run 'npm rebuild' to enable it.`,
   };
 }
 

@@ -1,7 +1,17 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
-  backend_util, BatchMatMul, Conv2DBackpropFilter, getKernel, MaxPoolGrad, registerKernel, unregisterKernel,
-  type Conv2DBackpropFilterAttrs, type KernelConfig, type KernelFunc, type MaxPoolGradAttrs, type TensorInfo,
+  backend_util,
+  BatchMatMul,
+  Conv2DBackpropFilter,
+  getKernel,
+  MaxPoolGrad,
+  registerKernel,
+  unregisterKernel,
+  type Conv2DBackpropFilterAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type MaxPoolGradAttrs,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 
 /** Patch matrices are built a few filter taps at a time to bound the wasm heap they take. */
@@ -14,12 +24,25 @@ const PATCH_FLOATS = 1 << 24;
  * padding) and dY is the output gradient as [pixels, outC]; the products run on wasm's own
  * BatchMatMul, several taps per call.
  */
-function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm;
-  attrs: Conv2DBackpropFilterAttrs }): TensorInfo {
-  const { inputs: { x, dy }, backend, attrs } = args;
+function conv2DBackpropFilter(args: {
+  inputs: { x: TensorInfo; dy: TensorInfo };
+  backend: BackendWasm;
+  attrs: Conv2DBackpropFilterAttrs;
+}): TensorInfo {
+  const {
+    inputs: { x, dy },
+    backend,
+    attrs,
+  } = args;
   if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
-  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape,
-    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const [fh, fw, inC, outC] = attrs.filterShape;
   const { batchSize, inHeight, inWidth, outHeight, outWidth, strideHeight, strideWidth } = info;
   const pixels = batchSize * outHeight * outWidth;
@@ -35,7 +58,8 @@ function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
     const p = backend.typedArrayFromHeap(patches) as Float32Array;
     const xv = backend.typedArrayFromHeap(x) as Float32Array;
     for (let t = 0; t < count; t++) {
-      const r = Math.floor((first + t) / fw), c = (first + t) % fw;
+      const r = Math.floor((first + t) / fw),
+        c = (first + t) % fw;
       let row = t * pixels * inC;
       for (let b = 0; b < batchSize; b++) {
         for (let oy = 0; oy < outHeight; oy++) {
@@ -61,7 +85,9 @@ function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
 }
 
 const conv2DBackpropFilterConfig: KernelConfig = {
-  kernelName: Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2DBackpropFilter as unknown as KernelFunc,
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter as unknown as KernelFunc,
 };
 
 /**
@@ -70,9 +96,19 @@ const conv2DBackpropFilterConfig: KernelConfig = {
  * maximum is negative, which the kernel parity tests caught.
  */
 function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; backend: BackendWasm; attrs: MaxPoolGradAttrs }): TensorInfo {
-  const { inputs: { dy, input }, backend, attrs } = args;
-  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1,
-    attrs.pad, attrs.dimRoundingMode);
+  const {
+    inputs: { dy, input },
+    backend,
+    attrs,
+  } = args;
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const dx = backend.makeOutput(input.shape, 'float32');
   const out = backend.typedArrayFromHeap(dx) as Float32Array;
@@ -81,16 +117,22 @@ function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; back
   out.fill(0);
   for (let b = 0; b < batchSize; b++) {
     for (let oy = 0; oy < outHeight; oy++) {
-      const r0 = Math.max(0, oy * strideHeight - info.padInfo.top), r1 = Math.min(inHeight, oy * strideHeight - info.padInfo.top + filterHeight);
+      const r0 = Math.max(0, oy * strideHeight - info.padInfo.top),
+        r1 = Math.min(inHeight, oy * strideHeight - info.padInfo.top + filterHeight);
       for (let ox = 0; ox < outWidth; ox++) {
-        const c0 = Math.max(0, ox * strideWidth - info.padInfo.left), c1 = Math.min(inWidth, ox * strideWidth - info.padInfo.left + filterWidth);
+        const c0 = Math.max(0, ox * strideWidth - info.padInfo.left),
+          c1 = Math.min(inWidth, ox * strideWidth - info.padInfo.left + filterWidth);
         const gOffset = ((b * outHeight + oy) * outWidth + ox) * ch;
         for (let d = 0; d < ch; d++) {
-          let best = -Infinity, at = -1;
+          let best = -Infinity,
+            at = -1;
           for (let r = r0; r < r1; r++) {
             for (let c = c0; c < c1; c++) {
               const i = ((b * inHeight + r) * inWidth + c) * ch + d;
-              if (x[i]! > best) { best = x[i]!; at = i; }
+              if (x[i]! > best) {
+                best = x[i]!;
+                at = i;
+              }
             }
           }
           if (at >= 0) out[at]! += g[gOffset + d]!;

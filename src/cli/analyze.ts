@@ -75,12 +75,20 @@ async function analyze(files: string[], opts: AnalyzeOptions): Promise<void> {
     checkOutputDir(opts.plot, '--plot');
   }
   const summaries = files.map((file) => summarize(file, radii));
-  const rows = summaries.map((s, i) => ({ label: labels[i]!, accuracy: s.accuracy, acr: s.acr, ...(s.samples !== undefined && { samples: s.samples }) }));
+  const rows = summaries.map((s, i) => ({
+    label: labels[i]!,
+    accuracy: s.accuracy,
+    acr: s.acr,
+    ...(s.samples !== undefined && { samples: s.samples }),
+  }));
   const table = renderTable(rows, radii, format);
   if (opts.out === undefined) process.stdout.write(table);
   else writeFileAtomic(opts.out, table);
   if (opts.plot !== undefined) {
-    await writePlot(summaries.map((s, i) => ({ label: labels[i]!, rows: s.rows })), opts.plot);
+    await writePlot(
+      summaries.map((s, i) => ({ label: labels[i]!, rows: s.rows })),
+      opts.plot,
+    );
   }
 }
 

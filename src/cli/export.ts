@@ -18,12 +18,14 @@ async function exportCommand(opts: ExportOptions, version: string): Promise<void
   outputTarget(opts.out, 'file', '--out');
   const outDir = dirname(opts.out);
   if (!existsSync(outDir)) throw new UserError(`--out ${opts.out}: directory ${outDir} does not exist; create it first`);
-  if (existsSync(opts.out) && statSync(opts.out).isDirectory()) throw new UserError(`--out ${opts.out} is a directory; give a file name such as model.onnx`);
+  if (existsSync(opts.out) && statSync(opts.out).isDirectory())
+    throw new UserError(`--out ${opts.out} is a directory; give a file name such as model.onnx`);
   // A model folder's files are its own: an .onnx file written there could replace model.json or a weights file.
   if ([META_FILE, MODEL_FILE].some((f) => existsSync(join(outDir, f)))) {
     throw new UserError(`--out ${opts.out} is inside a model folder (${outDir}); write the .onnx file elsewhere`);
   }
-  if (existsSync(opts.out) && !opts.force) throw new UserError(`--out ${opts.out} already exists; pass --force to replace it, or choose another name`);
+  if (existsSync(opts.out) && !opts.force)
+    throw new UserError(`--out ${opts.out} already exists; pass --force to replace it, or choose another name`);
   // Export only copies weights out, which any engine does exactly: tfjs's plain CPU backend needs no setup.
   await useBackend('cpu');
   const { model, meta } = await loadModel(opts.model);
@@ -41,8 +43,8 @@ async function exportCommand(opts: ExportOptions, version: string): Promise<void
   writeFileAtomic(opts.out, bytes);
   const [h, w, c] = meta.inputShape;
   process.stdout.write(
-    `wrote ${opts.out} (${bytes.length} bytes): ${meta.arch} for ${meta.dataset}, input '${ONNX_INPUT}' float32 [batch, ${h}, ${w}, ${c}] `
-      + `NHWC in [0, 1], output '${ONNX_OUTPUT}' [batch, ${meta.numClasses}]\n`,
+    `wrote ${opts.out} (${bytes.length} bytes): ${meta.arch} for ${meta.dataset}, input '${ONNX_INPUT}' float32 [batch, ${h}, ${w}, ${c}] ` +
+      `NHWC in [0, 1], output '${ONNX_OUTPUT}' [batch, ${meta.numClasses}]\n`,
   );
 }
 
@@ -52,9 +54,9 @@ export function register(program: Command): void {
     .command('export')
     .summary('write a smoothcert model as an ONNX file')
     .description(
-      'Writes a smoothcert model folder as an ONNX graph (opset 13) with the normalization inside it. '
-        + 'The graph takes float32 NHWC images [batch, H, W, C] in [0, 1] pixel space with a dynamic batch '
-        + 'dimension and returns logits [batch, classes].',
+      'Writes a smoothcert model folder as an ONNX graph (opset 13) with the normalization inside it. ' +
+        'The graph takes float32 NHWC images [batch, H, W, C] in [0, 1] pixel space with a dynamic batch ' +
+        'dimension and returns logits [batch, classes].',
     )
     .requiredOption('--model <dir>', 'smoothcert model folder (from `smoothcert train`)')
     .requiredOption('--out <file>', 'the .onnx file to write (never inside a model folder)')

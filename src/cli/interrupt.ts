@@ -8,7 +8,10 @@ const EXIT_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
  * winds down exits at once (finished results are already on disk: every write is atomic or
  * an fsynced append).
  */
-export async function interruptible<T>(run: (signal: AbortSignal) => Promise<T>, stopping = 'stopping after the current batch'): Promise<T> {
+export async function interruptible<T>(
+  run: (signal: AbortSignal) => Promise<T>,
+  stopping = 'stopping after the current batch',
+): Promise<T> {
   const controller = new AbortController();
   let received: keyof typeof EXIT_STATUS | undefined;
   const onSignal = (name: keyof typeof EXIT_STATUS) => () => {

@@ -14,7 +14,9 @@ export const parse = {
       const v = Number(value);
       // Number('') is 0: an empty value (say --port '') is refused, not read as 0.
       if (value.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
-        throw new InvalidArgumentError(`expected an integer ≥ ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` and ≤ ${max}`}, got "${value}".`);
+        throw new InvalidArgumentError(
+          `expected an integer ≥ ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` and ≤ ${max}`}, got "${value}".`,
+        );
       }
       return v;
     };
@@ -22,7 +24,8 @@ export const parse = {
   /** A noise level σ: > 0 and small enough that x + σz stays finite in float32 (noise/gaussian.ts). */
   sigma(value: string): number {
     const v = Number(value);
-    if (!isNoiseLevel(v)) throw new InvalidArgumentError(`expected a noise level > 0 and ≤ 2^125 (beyond it x + σz overflows float32), got "${value}".`);
+    if (!isNoiseLevel(v))
+      throw new InvalidArgumentError(`expected a noise level > 0 and ≤ 2^125 (beyond it x + σz overflows float32), got "${value}".`);
     return v;
   },
   positive(value: string): number {
@@ -42,7 +45,8 @@ export const parse = {
   },
   numbers(value: string): number[] {
     const v = value.split(',').map((s) => Number(s.trim()));
-    if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`expected comma-separated numbers, got "${value}".`);
+    if (v.length === 0 || v.some((x) => !Number.isFinite(x)))
+      throw new InvalidArgumentError(`expected comma-separated numbers, got "${value}".`);
     return v;
   },
   /** Comma-separated radii, each a finite number ≥ 0. */
@@ -56,7 +60,8 @@ export const parse = {
   /** Comma-separated epochs (integers ≥ 0), e.g. learning-rate milestones. */
   epochs(value: string): number[] {
     const v = value.split(',').map((s) => Number(s.trim()));
-    if (v.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidArgumentError(`expected comma-separated epochs (integers ≥ 0), got "${value}".`);
+    if (v.some((x) => !Number.isInteger(x) || x < 0))
+      throw new InvalidArgumentError(`expected comma-separated epochs (integers ≥ 0), got "${value}".`);
     return v;
   },
 };

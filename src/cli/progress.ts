@@ -8,21 +8,30 @@ export interface Progress {
 
 export function progress(label: string, total: number, unit: string, start = 0): Progress {
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}{extra}`,
-      stream: process.stderr,
-      etaBuffer: 50,
-      hideCursor: true,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}{extra}`,
+        stream: process.stderr,
+        etaBuffer: 50,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     const began = Date.now();
     bar.start(total, start, { rate: '0', extra: '' });
     return {
       update(done, fields) {
         const rate = (done - start) / Math.max((Date.now() - began) / 1000, 1e-3);
-        const extra = fields ? ` | ${Object.entries(fields).map(([k, v]) => `${k} ${v}`).join(' ')}` : '';
+        const extra = fields
+          ? ` | ${Object.entries(fields)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(' ')}`
+          : '';
         bar.update(done, { rate: rate.toFixed(rate < 10 ? 2 : 0), extra });
       },
-      stop() { bar.stop(); },
+      stop() {
+        bar.stop();
+      },
     };
   }
   let lastPrint = 0;
@@ -34,8 +43,14 @@ export function progress(label: string, total: number, unit: string, start = 0):
       lastPrint = now;
       const rate = (done - start) / Math.max((now - began) / 1000, 1e-3);
       const eta = rate > 0 ? (total - done) / rate : Infinity;
-      const extra = fields ? ` ${Object.entries(fields).map(([k, v]) => `${k} ${v}`).join(' ')}` : '';
-      process.stderr.write(`${label}: ${done}/${total} ${unit}, ${rate.toFixed(2)} ${unit}/s, ETA ${Number.isFinite(eta) ? eta.toFixed(0) : '?'} s${extra}\n`);
+      const extra = fields
+        ? ` ${Object.entries(fields)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(' ')}`
+        : '';
+      process.stderr.write(
+        `${label}: ${done}/${total} ${unit}, ${rate.toFixed(2)} ${unit}/s, ETA ${Number.isFinite(eta) ? eta.toFixed(0) : '?'} s${extra}\n`,
+      );
     },
     stop() {},
   };

@@ -38,6 +38,7 @@ function systemErrorMessage(err: unknown): string | undefined {
       return `too many open files${where}; raise the limit (ulimit -n) and rerun`;
     default:
       return err instanceof RangeError && /Array buffer allocation failed|Invalid typed array length|Invalid array length/.test(err.message)
-        ? `out of memory (${err.message}); use a smaller --batch` : undefined;
+        ? `out of memory (${err.message}); use a smaller --batch`
+        : undefined;
   }
 }

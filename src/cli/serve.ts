@@ -22,14 +22,25 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (!existsSync(runs) || !statSync(runs).isDirectory()) {
     throw new UserError(`--runs ${opts.runs} is not a folder; give the folder your training runs and certify TSVs are in`);
   }
-  const server = await startServer({ runs, port: opts.port, host: opts.host, app: APP, ...(opts.dataDir !== undefined && { dataDir: opts.dataDir }) });
+  const server = await startServer({
+    runs,
+    port: opts.port,
+    host: opts.host,
+    app: APP,
+    ...(opts.dataDir !== undefined && { dataDir: opts.dataDir }),
+  });
   process.stdout.write(`smoothcert: serving ${runs} at ${server.url} (Ctrl-C stops)\n`);
   if (!LOOPBACK.has(opts.host)) {
-    process.stderr.write(`smoothcert: warning: --host ${opts.host} makes every file under ${runs} (model weights included) readable by anyone `
-      + 'who can reach this machine, and the Host check that stops DNS rebinding is off; to look from elsewhere, bind 127.0.0.1 and use an SSH tunnel\n');
+    process.stderr.write(
+      `smoothcert: warning: --host ${opts.host} makes every file under ${runs} (model weights included) readable by anyone ` +
+        'who can reach this machine, and the Host check that stops DNS rebinding is off; to look from elsewhere, bind 127.0.0.1 and use an SSH tunnel\n',
+    );
   }
   // Serving is the whole command: it ends when Ctrl-C or SIGTERM aborts the signal.
-  await interruptible((signal) => new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true })), 'stopping the server');
+  await interruptible(
+    (signal) => new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true })),
+    'stopping the server',
+  );
   await server.close();
 }
 
@@ -46,10 +57,16 @@ export function register(program: Command): void {
     .option('--runs <dir>', 'folder of runs to show; nothing outside it is served', 'runs')
     .option('--port <port>', 'TCP port (0: any free port)', parse.int(0, 65535), 8080)
     .option('--host <address>', 'address to bind; anything but loopback exposes your runs to the network', '127.0.0.1')
-    .option('--data-dir <dir>', 'folder with the dataset files the playground takes test images from (default for fashion-mnist: /usr/share/datasets/fashion-mnist)')
-    .addHelpText('after', `
+    .option(
+      '--data-dir <dir>',
+      'folder with the dataset files the playground takes test images from (default for fashion-mnist: /usr/share/datasets/fashion-mnist)',
+    )
+    .addHelpText(
+      'after',
+      `
 Examples:
   smoothcert serve --runs runs
-  smoothcert serve --runs runs --port 9000`)
+  smoothcert serve --runs runs --port 9000`,
+    )
     .action(serve);
 }

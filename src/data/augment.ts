@@ -11,8 +11,13 @@ import { randInt, type Rng } from './rng.js';
  * x' = flip ? W-1-x : x, where padded[r][c] = src[r - pad][c - pad] or 0 outside.
  */
 export function cropPadFlip(
-  src: Float32Array, dst: Float32Array, shape: ImageShape,
-  pad: number, top: number, left: number, flip: boolean,
+  src: Float32Array,
+  dst: Float32Array,
+  shape: ImageShape,
+  pad: number,
+  top: number,
+  left: number,
+  flip: boolean,
 ): void {
   const [h, w, c] = shape;
   for (let y = 0; y < h; y++) {
@@ -43,8 +48,7 @@ export function randomCropFlip(batch: Float32Array, n: number, shape: ImageShape
     const top = randInt(rng, 2 * pad + 1);
     const left = randInt(rng, 2 * pad + 1);
     const flip = rng.next() < 0.5;
-    cropPadFlip(batch.subarray(i * size, (i + 1) * size), out.subarray(i * size, (i + 1) * size),
-      shape, pad, top, left, flip);
+    cropPadFlip(batch.subarray(i * size, (i + 1) * size), out.subarray(i * size, (i + 1) * size), shape, pad, top, left, flip);
   }
   return out;
 }

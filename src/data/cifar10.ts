@@ -27,12 +27,12 @@ export const CIFAR10_SUBDIR = 'cifar-10-batches-bin';
  * Decodes the records of one batch file into `images` (NHWC float32 in [0, 1]) and
  * `labels`, starting at record `offset`. Returns the number of records decoded.
  */
-export function decodeCifarBatch(
-  bytes: Uint8Array, file: string, images: Float32Array, labels: Int32Array, offset: number,
-): number {
+export function decodeCifarBatch(bytes: Uint8Array, file: string, images: Float32Array, labels: Int32Array, offset: number): number {
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-    throw new UserError(`${file}: ${bytes.length} bytes is not a whole number of CIFAR-10 records ` +
-      `(${RECORD} bytes each: 1 label + 3×32×32 pixels); the file is truncated or not a CIFAR-10 binary batch`);
+    throw new UserError(
+      `${file}: ${bytes.length} bytes is not a whole number of CIFAR-10 records ` +
+        `(${RECORD} bytes each: 1 label + 3×32×32 pixels); the file is truncated or not a CIFAR-10 binary batch`,
+    );
   }
   const n = bytes.length / RECORD;
   if (offset + n > labels.length) throw new RangeError('CIFAR-10 batch overflows the destination arrays');
@@ -40,8 +40,9 @@ export function decodeCifarBatch(
     const base = r * RECORD;
     const y = bytes[base];
     if (y >= NUM_CLASSES) {
-      throw new UserError(`${file}: label ${y} of record ${r} is out of range [0, ${NUM_CLASSES}); ` +
-        'is this the CIFAR-100 binary version?');
+      throw new UserError(
+        `${file}: label ${y} of record ${r} is out of range [0, ${NUM_CLASSES}); ` + 'is this the CIFAR-100 binary version?',
+      );
     }
     labels[offset + r] = y;
     const dst = (offset + r) * CHANNELS * PLANE;
@@ -60,22 +61,27 @@ export async function resolveCifarDir(dataDir: string, split: Split): Promise<st
   for (const dir of [dataDir, join(dataDir, CIFAR10_SUBDIR)]) {
     if (await isFile(join(dir, first))) return dir;
   }
-  throw new UserError(`CIFAR-10: ${first} not found in ${dataDir} nor in ${join(dataDir, CIFAR10_SUBDIR)}. ` +
-    `Pass --data-dir pointing at the unpacked "CIFAR-10 binary version" (cifar-10-binary.tar.gz), ` +
-    `which holds ${[...CIFAR10_FILES.train, ...CIFAR10_FILES.test].join(', ')}`);
+  throw new UserError(
+    `CIFAR-10: ${first} not found in ${dataDir} nor in ${join(dataDir, CIFAR10_SUBDIR)}. ` +
+      `Pass --data-dir pointing at the unpacked "CIFAR-10 binary version" (cifar-10-binary.tar.gz), ` +
+      `which holds ${[...CIFAR10_FILES.train, ...CIFAR10_FILES.test].join(', ')}`,
+  );
 }
 
 /** Reads a split from the batch files in `dir`. */
 export async function readCifar10(dir: string, split: Split): Promise<{ images: Float32Array; labels: Int32Array; files: string[] }> {
   const files = CIFAR10_FILES[split].map((f) => join(dir, f));
-  const contents = await Promise.all(files.map(async (file) => {
-    try {
-      return await readFile(file);
-    } catch (err) {
-      throw new UserError(`${file}: cannot read CIFAR-10 batch (${(err as Error).message}); ` +
-        'the folder must hold all files of the binary version');
-    }
-  }));
+  const contents = await Promise.all(
+    files.map(async (file) => {
+      try {
+        return await readFile(file);
+      } catch (err) {
+        throw new UserError(
+          `${file}: cannot read CIFAR-10 batch (${(err as Error).message}); ` + 'the folder must hold all files of the binary version',
+        );
+      }
+    }),
+  );
   const total = contents.reduce((n, b) => n + Math.floor(b.length / RECORD), 0);
   const images = new Float32Array(total * CHANNELS * PLANE);
   const labels = new Int32Array(total);

@@ -37,9 +37,7 @@ export interface DatasetInfo {
   evalSize: number;
 }
 
-export const CIFAR10_CLASSES = [
-  'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
-];
+export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 const MNIST_LIKE = {
   shape: [28, 28, 1] as ImageShape,
@@ -61,7 +59,7 @@ export const DATASETS: Record<DatasetName, DatasetInfo> = {
   cifar10: {
     shape: [32, 32, 3],
     numClasses: 10,
-    normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] },
+    normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] },
     classNames: CIFAR10_CLASSES,
     trainAugmentation: 'crop-flip',
     schedule: { lr: 0.1, epochs: 150, lrMilestones: [50, 100], batchSize: 256 },
@@ -82,7 +80,7 @@ export const DATASETS: Record<DatasetName, DatasetInfo> = {
 export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
 
 export function isDatasetName(name: string): name is DatasetName {
-  return  Object.hasOwn(DATASETS, name);
+  return Object.hasOwn(DATASETS, name);
 }
 
 /** The facts of dataset `name`; a UserError listing the valid names if unknown. */

@@ -32,12 +32,15 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   }
   const magic = `0x${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new UserError(`${file}: not an IDX file (magic number ${magic}; expected 0x00000803 for images, ` +
-      '0x00000801 for labels); check the file name or download it again');
+    throw new UserError(
+      `${file}: not an IDX file (magic number ${magic}; expected 0x00000803 for images, ` +
+        '0x00000801 for labels); check the file name or download it again',
+    );
   }
   if (bytes[2] !== UBYTE) {
-    throw new UserError(`${file}: unsupported IDX element type in magic number ${magic} ` +
-      '(only unsigned bytes, 0x0008xx, are supported)');
+    throw new UserError(
+      `${file}: unsupported IDX element type in magic number ${magic} ` + '(only unsigned bytes, 0x0008xx, are supported)',
+    );
   }
   const ndims = bytes[3];
   if (ndims === 0) throw new UserError(`${file}: IDX header declares 0 dimensions`);
@@ -52,12 +55,11 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   const actual = bytes.length - headerLength;
   if (actual < expected) {
     throw new UserError(
-      `${file}: truncated IDX file (dimensions ${dims.join('x')} need ${expected} data bytes, found ${actual}); ` +
-      'download it again');
+      `${file}: truncated IDX file (dimensions ${dims.join('x')} need ${expected} data bytes, found ${actual}); ` + 'download it again',
+    );
   }
   if (actual > expected) {
-    throw new UserError(
-      `${file}: IDX file has ${actual - expected} bytes beyond the ${expected} its dimensions ${dims.join('x')} declare`);
+    throw new UserError(`${file}: IDX file has ${actual - expected} bytes beyond the ${expected} its dimensions ${dims.join('x')} declare`);
   }
   return { dims, data: bytes.subarray(headerLength) };
 }
@@ -110,17 +112,22 @@ export interface IdxImageSet {
 export async function readIdxImageSet(imagesFile: string, labelsFile: string, numClasses: number): Promise<IdxImageSet> {
   const [img, lab] = await Promise.all([readIdx(imagesFile), readIdx(labelsFile)]);
   if (img.dims.length !== 3) {
-    throw new UserError(`${imagesFile}: expected an image file with 3 dimensions (N×H×W), found ${img.dims.length} ` +
-      `(${img.dims.join('x')}); is it a label file?`);
+    throw new UserError(
+      `${imagesFile}: expected an image file with 3 dimensions (N×H×W), found ${img.dims.length} ` +
+        `(${img.dims.join('x')}); is it a label file?`,
+    );
   }
   if (lab.dims.length !== 1) {
-    throw new UserError(`${labelsFile}: expected a label file with 1 dimension (N), found ${lab.dims.length} ` +
-      `(${lab.dims.join('x')}); is it an image file?`);
+    throw new UserError(
+      `${labelsFile}: expected a label file with 1 dimension (N), found ${lab.dims.length} ` +
+        `(${lab.dims.join('x')}); is it an image file?`,
+    );
   }
   const [n, height, width] = img.dims;
   if (lab.dims[0] !== n) {
-    throw new UserError(`${labelsFile}: has ${lab.dims[0]} labels but ${imagesFile} has ${n} images; ` +
-      'the two files must come from the same split');
+    throw new UserError(
+      `${labelsFile}: has ${lab.dims[0]} labels but ${imagesFile} has ${n} images; ` + 'the two files must come from the same split',
+    );
   }
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {

@@ -42,8 +42,11 @@ export function roundHalfEven(x: number): number {
  * aspect ratio is clamped to `ratio`.
  */
 export function randomResizedCropBox(
-  height: number, width: number, rng: Rng,
-  scale: [number, number] = [0.08, 1], ratio: [number, number] = [3 / 4, 4 / 3],
+  height: number,
+  width: number,
+  rng: Rng,
+  scale: [number, number] = [0.08, 1],
+  ratio: [number, number] = [3 / 4, 4 / 3],
 ): CropBox {
   const area = height * width;
   const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])];
@@ -108,8 +111,12 @@ async function rgb(file: string): Promise<Sharp> {
 }
 
 async function rawRgb(pipeline: Sharp, file: string, height: number, width: number): Promise<Buffer> {
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
-    .catch((err: Error) => { throw new UserError(`${file}: cannot decode image (${err.message})`); });
+  const { data, info } = await pipeline
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+    .catch((err: Error) => {
+      throw new UserError(`${file}: cannot decode image (${err.message})`);
+    });
   if (info.width !== width || info.height !== height || info.channels !== 3) {
     throw new Error(`${file}: decoded to ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x3`);
   }
@@ -117,8 +124,11 @@ async function rawRgb(pipeline: Sharp, file: string, height: number, width: numb
 }
 
 async function dimensions(file: string): Promise<{ height: number; width: number }> {
-  const meta = await (await loadSharp())(file).metadata()
-    .catch((err: Error) => { throw new UserError(`${file}: cannot read image (${err.message})`); });
+  const meta = await (await loadSharp())(file)
+    .metadata()
+    .catch((err: Error) => {
+      throw new UserError(`${file}: cannot read image (${err.message})`);
+    });
   return { height: meta.height, width: meta.width };
 }
 
@@ -158,13 +168,18 @@ export interface FolderIndex {
 async function isDir(dir: string, e: Dirent): Promise<boolean> {
   if (e.isDirectory()) return true;
   if (!e.isSymbolicLink()) return false;
-  return stat(join(dir, e.name)).then((s) => s.isDirectory(), () => false);
+  return stat(join(dir, e.name)).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 async function listDirs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch((err: Error) => {
-    throw new UserError(`${dir}: cannot list image folder (${err.message}); expected <class>/<image> sub-folders ` +
-      '(ImageNet: train/<wnid>/*.JPEG and val/<wnid>/*.JPEG; for val use a script like valprep.sh)');
+    throw new UserError(
+      `${dir}: cannot list image folder (${err.message}); expected <class>/<image> sub-folders ` +
+        '(ImageNet: train/<wnid>/*.JPEG and val/<wnid>/*.JPEG; for val use a script like valprep.sh)',
+    );
   });
   const names: string[] = [];
   for (const e of entries) if (await isDir(dir, e)) names.push(e.name);
@@ -178,7 +193,7 @@ async function listImages(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of entries) {
     const path = join(dir, e.name);
-    if (await isDir(dir, e)) out.push(...await listImages(path));
+    if (await isDir(dir, e)) out.push(...(await listImages(path)));
     else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(path);
   }
   return out;
@@ -245,8 +260,10 @@ export async function openImageNet(root: string, split: Split): Promise<ImageFol
   const otherDir = join(root, IMAGENET_SPLIT_DIRS[split === 'train' ? 'test' : 'train']);
   const other = await listDirs(otherDir).catch(() => undefined);
   if (other !== undefined && other.join('/') !== index.classes.join('/')) {
-    throw new UserError(`${dir} and ${otherDir} have different class folders (${index.classes.length} vs ` +
-      `${other.length}); class indices would not match between training and evaluation`);
+    throw new UserError(
+      `${dir} and ${otherDir} have different class folders (${index.classes.length} vs ` +
+        `${other.length}); class indices would not match between training and evaluation`,
+    );
   }
   return new ImageFolderDataset('imagenet', split, index, `${dir} (${index.files.length} images, ${index.classes.length} classes)`);
 }

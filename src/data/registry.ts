@@ -45,19 +45,28 @@ export async function loadDataset(name: string, split: Split, opts: { dataDir?: 
       return ds;
     }
     case 'mnist':
-      return loadMnistLike(dataName, split, requireDataDir(dataName, opts.dataDir,
-        `a folder with the four IDX files ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`), mnistHint);
+      return loadMnistLike(
+        dataName,
+        split,
+        requireDataDir(dataName, opts.dataDir, `a folder with the four IDX files ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`),
+        mnistHint,
+      );
     case 'cifar10': {
-      const root = requireDataDir(dataName, opts.dataDir,
+      const root = requireDataDir(
+        dataName,
+        opts.dataDir,
         'the unpacked "CIFAR-10 binary version" (data_batch_1.bin … data_batch_5.bin, test_batch.bin, ' +
-        'directly or in cifar-10-batches-bin/)');
+          'directly or in cifar-10-batches-bin/)',
+      );
       const dir = await resolveCifarDir(root, split);
       const { images, labels, files } = await readCifar10(dir, split);
       return new MemoryDataset(dataName, split, info.shape, info.numClasses, images, labels, files.join(', '));
     }
     case 'imagenet':
-      return openImageNet(requireDataDir(dataName, opts.dataDir,
-        'the ImageNet root holding train/<wnid>/*.JPEG and val/<wnid>/*.JPEG'), split);
+      return openImageNet(
+        requireDataDir(dataName, opts.dataDir, 'the ImageNet root holding train/<wnid>/*.JPEG and val/<wnid>/*.JPEG'),
+        split,
+      );
   }
 }
 
@@ -83,7 +92,8 @@ export function fashionMnistSampleDir(): string {
   throw new Error('the bundled Fashion-MNIST sample (data/fashion-mnist-sample/) is missing from the smoothcert package');
 }
 
-const fashionHint = `Install Fashion-MNIST with \`apt-get install dataset-fashion-mnist\` (files in ${FASHION_MNIST_DIR}), ` +
+const fashionHint =
+  `Install Fashion-MNIST with \`apt-get install dataset-fashion-mnist\` (files in ${FASHION_MNIST_DIR}), ` +
   `or pass --data-dir DIR holding ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`;
 const mnistHint = `Pass --data-dir DIR holding the MNIST files ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`;
 
@@ -92,9 +102,11 @@ let warnedSample = false;
 function warnSampleOnce(): void {
   if (warnedSample) return;
   warnedSample = true;
-  process.stderr.write(`warning: full Fashion-MNIST not found at ${FASHION_MNIST_DIR}; using the small sample ` +
-    'bundled with smoothcert (results are not comparable to the full set). ' +
-    'Install it with `apt-get install dataset-fashion-mnist` or pass --data-dir.\n');
+  process.stderr.write(
+    `warning: full Fashion-MNIST not found at ${FASHION_MNIST_DIR}; using the small sample ` +
+      'bundled with smoothcert (results are not comparable to the full set). ' +
+      'Install it with `apt-get install dataset-fashion-mnist` or pass --data-dir.\n',
+  );
 }
 
 function requireDataDir(name: DatasetName, dataDir: string | undefined, what: string): string {
@@ -113,9 +125,7 @@ function findIdxFile(dir: string, base: string, hint: string): string {
   throw new UserError(`file not found: ${join(dir, base)} (nor ${base}.gz). ${hint}`);
 }
 
-async function loadMnistLike(
-  name: DatasetName, split: Split, dir: string, hint: string, sourcePrefix = '',
-): Promise<MemoryDataset> {
+async function loadMnistLike(name: DatasetName, split: Split, dir: string, hint: string, sourcePrefix = ''): Promise<MemoryDataset> {
   const info = DATASETS[name];
   const imagesFile = findIdxFile(dir, MNIST_FILES[split].images, hint);
   const labelsFile = findIdxFile(dir, MNIST_FILES[split].labels, hint);
@@ -128,11 +138,12 @@ async function loadMnistLike(
     throw e;
   }
   if (set.height !== info.shape[0] || set.width !== info.shape[1]) {
-    throw new UserError(`${imagesFile}: images are ${set.height}x${set.width}, ${name} images are ` +
-      `${info.shape[0]}x${info.shape[1]}; is this the right dataset?`);
+    throw new UserError(
+      `${imagesFile}: images are ${set.height}x${set.width}, ${name} images are ` +
+        `${info.shape[0]}x${info.shape[1]}; is this the right dataset?`,
+    );
   }
-  return new MemoryDataset(name, split, info.shape, info.numClasses, set.images, set.labels,
-    `${sourcePrefix}${imagesFile}, ${labelsFile}`);
+  return new MemoryDataset(name, split, info.shape, info.numClasses, set.images, set.labels, `${sourcePrefix}${imagesFile}, ${labelsFile}`);
 }
 
 function isDirectory(path: string): boolean {

@@ -12,7 +12,10 @@ import { writeFileAtomic } from './atomic.js';
  * Tensors are addressed by position (model.weights order), not by tfjs variable names,
  * which depend on what else the process built before.
  */
-export interface CheckpointTensor { shape: number[]; values: Float32Array }
+export interface CheckpointTensor {
+  shape: number[];
+  values: Float32Array;
+}
 
 export interface Checkpoint<State> {
   state: State;
@@ -28,9 +31,14 @@ export function writeCheckpoint<State>(path: string, ckpt: Checkpoint<State>): v
   const floats = tensors.reduce((s, t) => s + t.values.length, 0);
   const data = new Float32Array(floats);
   let off = 0;
-  for (const t of tensors) { data.set(t.values, off); off += t.values.length; }
+  for (const t of tensors) {
+    data.set(t.values, off);
+    off += t.values.length;
+  }
   const sha256 = digest(data);
-  const header = Buffer.from(JSON.stringify({ version: 2, sha256, state: ckpt.state, weights: layout(ckpt.weights), optimizer: layout(ckpt.optimizer) }));
+  const header = Buffer.from(
+    JSON.stringify({ version: 2, sha256, state: ckpt.state, weights: layout(ckpt.weights), optimizer: layout(ckpt.optimizer) }),
+  );
   const headerLength = Math.ceil(header.length / 4) * 4; // pad so the float data is aligned
   const bytes = new Uint8Array(8 + headerLength + 4 * floats);
   bytes.set(Buffer.from(MAGIC), 0);
@@ -58,7 +66,8 @@ export function readCheckpoint<State>(path: string): Checkpoint<State> {
   const floats = sizes.reduce((a, b) => a + b, 0);
   if (buf.length !== 8 + headerLength + 4 * floats) throw bad(`expected ${8 + headerLength + 4 * floats} bytes, found ${buf.length}`);
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + headerLength, buf.byteOffset + buf.length));
-  if (header.version >= 2 && digest(data) !== header.sha256) throw bad('its checksum does not match its weights: the file was damaged or edited');
+  if (header.version >= 2 && digest(data) !== header.sha256)
+    throw bad('its checksum does not match its weights: the file was damaged or edited');
   let off = 0;
   const take = (shape: number[] | null): CheckpointTensor | null => {
     if (shape === null) return null;
@@ -77,5 +86,7 @@ export function readCheckpoint<State>(path: string): Checkpoint<State> {
 
 /** sha256 of the tensor bytes, hex. */
 function digest(data: Float32Array): string {
-  return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
 }

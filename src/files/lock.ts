@@ -37,10 +37,14 @@ export function lockOutput(path: string, what: string, warn: (m: string) => void
   const ownerPath = `${lockPath}.json`;
   mkdirSync(dirname(path), { recursive: true });
   const options = {
-    realpath: false, lockfilePath: lockPath, stale: STALE_MS, update: UPDATE_MS,
+    realpath: false,
+    lockfilePath: lockPath,
+    stale: STALE_MS,
+    update: UPDATE_MS,
     // A lock can be lost only if its mtime could not be refreshed for STALE_MS (the event loop
     // blocked that long, or the file system failed): say so rather than crash mid-run.
-    onCompromised: (err: Error) => warn(`smoothcert: warning: the lock on ${path} was lost (${err.message}); make sure no other process writes it`),
+    onCompromised: (err: Error) =>
+      warn(`smoothcert: warning: the lock on ${path} was lost (${err.message}); make sure no other process writes it`),
   };
   let release: () => void;
   try {
@@ -49,12 +53,18 @@ export function lockOutput(path: string, what: string, warn: (m: string) => void
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
     const owner = readOwner(ownerPath);
     if (owner === undefined || !takeOverIfDead(owner, lockPath, ownerPath, path, warn)) {
-      const holder = owner === undefined ? 'another process' : `process ${owner.pid} on ${owner.host} (${owner.command}, since ${owner.since})`;
+      const holder =
+        owner === undefined ? 'another process' : `process ${owner.pid} on ${owner.host} (${owner.command}, since ${owner.since})`;
       throw new UserError(`${what} ${path} is in use by ${holder}; wait for it to finish or stop it, or choose another output`);
     }
     release = lockfile.lockSync(path, options);
   }
-  const owner: Owner = { pid: process.pid, host: hostname(), command: process.argv.slice(1, 3).join(' ') || 'node', since: new Date().toISOString() };
+  const owner: Owner = {
+    pid: process.pid,
+    host: hostname(),
+    command: process.argv.slice(1, 3).join(' ') || 'node',
+    since: new Date().toISOString(),
+  };
   writeFileAtomic(ownerPath, `${JSON.stringify(owner)}\n`);
   let held = true;
   const onExit = () => unlock();
@@ -64,10 +74,14 @@ export function lockOutput(path: string, what: string, warn: (m: string) => void
     process.removeListener('exit', onExit);
     try {
       unlinkSync(ownerPath);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
     try {
       release();
-    } catch { /* the lock was taken over or removed by hand */ }
+    } catch {
+      /* the lock was taken over or removed by hand */
+    }
   }
   process.on('exit', onExit);
   return unlock;

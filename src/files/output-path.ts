@@ -26,13 +26,19 @@ function what(s: Stats): string {
  * or block the resume check reading them. `name` is how the caller calls this output.
  */
 export function outputTarget(path: string, kind: 'file' | 'folder', name = 'output'): string {
-  if (path === '-') throw new UserError(`${name} -: smoothcert writes its results to a file it can lock and resume, not to standard output; give a file name`);
+  if (path === '-')
+    throw new UserError(
+      `${name} -: smoothcert writes its results to a file it can lock and resume, not to standard output; give a file name`,
+    );
   if (path === '') throw new UserError(`${name} is empty; give a ${kind === 'file' ? 'file name' : 'folder'}`);
   let target = resolve(path);
   // A chain of symlinks is followed to its end (a dangling one names the file it will create).
   for (let hops = 0; ; hops++) {
     const tree = inSystemTree(target);
-    if (tree !== undefined) throw new UserError(`${name} ${path} is in ${tree}, which holds devices and kernel files, not results; give a regular file elsewhere`);
+    if (tree !== undefined)
+      throw new UserError(
+        `${name} ${path} is in ${tree}, which holds devices and kernel files, not results; give a regular file elsewhere`,
+      );
     let s: Stats;
     try {
       s = lstatSync(target);
@@ -42,8 +48,10 @@ export function outputTarget(path: string, kind: 'file' | 'folder', name = 'outp
     if (!s.isSymbolicLink()) {
       const ok = kind === 'file' ? s.isFile() : s.isDirectory();
       if (!ok) {
-        throw new UserError(`${name} ${path}${target === resolve(path) ? '' : ` (→ ${target})`} is ${what(s)}; `
-          + `give ${kind === 'file' ? 'the name of a regular file' : 'a folder'} (new or existing) instead`);
+        throw new UserError(
+          `${name} ${path}${target === resolve(path) ? '' : ` (→ ${target})`} is ${what(s)}; ` +
+            `give ${kind === 'file' ? 'the name of a regular file' : 'a folder'} (new or existing) instead`,
+        );
       }
       break;
     }
@@ -62,7 +70,8 @@ export function outputTarget(path: string, kind: 'file' | 'folder', name = 'outp
     }
   }
   const tree = inSystemTree(parent);
-  if (tree !== undefined) throw new UserError(`${name} ${path} is in ${tree}, which holds devices and kernel files, not results; give a regular file elsewhere`);
+  if (tree !== undefined)
+    throw new UserError(`${name} ${path} is in ${tree}, which holds devices and kernel files, not results; give a regular file elsewhere`);
   return target;
 }
 

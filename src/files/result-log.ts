@@ -1,5 +1,17 @@
 import {
-  closeSync, copyFileSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, truncateSync, writeSync, type Stats,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  truncateSync,
+  writeSync,
+  type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -31,7 +43,11 @@ export class ResultLog {
   private readonly opened: Stats;
   private size: number;
 
-  private constructor(private readonly path: string, private readonly fd: number, readonly done: ReadonlySet<number>) {
+  private constructor(
+    private readonly path: string,
+    private readonly fd: number,
+    readonly done: ReadonlySet<number>,
+  ) {
     this.opened = fstatSync(fd);
     this.size = this.opened.size;
   }
@@ -41,8 +57,13 @@ export class ResultLog {
    * settings line and `columns` as header; a file with results is resumed if its settings are
    * the same. `describe` names a setting in the caller's words (the CLI's flags).
    */
-  static open(path: string, command: string, columns: readonly string[], settings: RunSettings,
-    describe: (key: string) => string = (key) => key): ResultLog {
+  static open(
+    path: string,
+    command: string,
+    columns: readonly string[],
+    settings: RunSettings,
+    describe: (key: string) => string = (key) => key,
+  ): ResultLog {
     if (existsSync(path) && statSync(path).isDirectory()) {
       throw new UserError(`--out ${path} is a folder; give a file name, e.g. ${join(path, `${command}.tsv`)}`);
     }
@@ -62,8 +83,10 @@ export class ResultLog {
       return new ResultLog(path, openSync(path, 'a'), new Set());
     }
     if (saved === undefined) {
-      throw new UserError(`${path} holds results but no record of the settings that made them (its first line is not a settings line), `
-        + 'so a resumed run could mix settings; choose another --out');
+      throw new UserError(
+        `${path} holds results but no record of the settings that made them (its first line is not a settings line), ` +
+          'so a resumed run could mix settings; choose another --out',
+      );
     }
     if (saved.command !== command) {
       throw new UserError(`${path} holds ${String(saved.command)} results, not ${command} results; choose another --out`);
@@ -72,12 +95,15 @@ export class ResultLog {
     // be dropped silently by a run that leaves it at the default.
     for (const k of new Set([...Object.keys(settings), ...Object.keys(saved.settings)])) {
       if (!(k in saved.settings) && RECORDED_LATER.has(k)) continue;
-      const was = JSON.stringify(saved.settings[k] ?? null), is = JSON.stringify(settings[k] ?? null);
+      const was = JSON.stringify(saved.settings[k] ?? null),
+        is = JSON.stringify(settings[k] ?? null);
       if (was !== is) {
         // A setting recorded only away from its default (precision) reads as its default where absent.
         const shown = (v: string) => (v === 'null' ? 'its default' : v);
-        throw new UserError(`${path} was made with ${describe(k)} ${shown(was)}, but this run has ${describe(k)} ${shown(is)}; `
-          + 'rerun with the same settings to resume, or choose another --out');
+        throw new UserError(
+          `${path} was made with ${describe(k)} ${shown(was)}, but this run has ${describe(k)} ${shown(is)}; ` +
+            'rerun with the same settings to resume, or choose another --out',
+        );
       }
     }
     if (end < text.length) truncateSync(path, end); // a torn last line from a killed run
@@ -103,22 +129,30 @@ export class ResultLog {
     const now = fstatSync(this.fd);
     if (sameFile(this.path, this.opened)) {
       if (now.size >= this.size) return;
-      throw new UserError(`${this.path} was truncated by another process while this run wrote it (${now.size} of ${this.size} bytes left); `
-        + 'the rows cut off are lost from it: rerun the same command to redo them');
+      throw new UserError(
+        `${this.path} was truncated by another process while this run wrote it (${now.size} of ${this.size} bytes left); ` +
+          'the rows cut off are lost from it: rerun the same command to redo them',
+      );
     }
     // Linux names an open file's current path, or its last one with " (deleted)".
     let current: string | undefined;
     try {
       current = readlinkSync(`/proc/self/fd/${this.fd}`);
-    } catch { /* not Linux */ }
+    } catch {
+      /* not Linux */
+    }
     if (current !== undefined && !current.endsWith(' (deleted)')) {
-      throw new UserError(`${this.path} was moved to ${current} while this run wrote it; its rows are there: move it back and rerun to resume`);
+      throw new UserError(
+        `${this.path} was moved to ${current} while this run wrote it; its rows are there: move it back and rerun to resume`,
+      );
     }
     // Deleted (or replaced): the rows are only in the open file; put them back where they were.
     const rescue = existsSync(this.path) ? `${this.path}.recovered-${process.pid}` : this.path;
     copyFileSync(`/proc/self/fd/${this.fd}`, rescue);
-    throw new UserError(`${this.path} was ${rescue === this.path ? 'deleted' : 'replaced by another file'} while this run wrote it; `
-      + `its ${this.size} bytes of rows are saved in ${rescue}${rescue === this.path ? ': rerun the same command to resume' : ''}`);
+    throw new UserError(
+      `${this.path} was ${rescue === this.path ? 'deleted' : 'replaced by another file'} while this run wrote it; ` +
+        `its ${this.size} bytes of rows are saved in ${rescue}${rescue === this.path ? ': rerun the same command to resume' : ''}`,
+    );
   }
 
   close(): void {

@@ -41,7 +41,9 @@ export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
       value: out!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sScale, sMean, sVariance] = saved;
-        return tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, { dy, x: sx!, scale: sScale!, mean: sMean!, variance: sVariance! }, attrs) as tf.Tensor[];
+        return tf
+          .engine()
+          .runKernel(BATCH_NORM_GRAD_KERNEL, { dy, x: sx!, scale: sScale!, mean: sMean!, variance: sVariance! }, attrs) as tf.Tensor[];
       },
     };
   })(x, gamma, beta);
@@ -72,8 +74,10 @@ interface BatchNormalizationState {
  * tfjs-layers' own class, from the registry its module fills on import: tfjs-layers exports
  * only a factory, and calling it here would take a layer name from the global counter.
  */
-const TfjsBatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization![0] as unknown as
-  (new (args?: BatchNormalizationArgs) => BatchNormalization) & Pick<typeof tfl.layers.Layer, 'fromConfig'>;
+const TfjsBatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization![0] as unknown as (new (
+  args?: BatchNormalizationArgs,
+) => BatchNormalization) &
+  Pick<typeof tfl.layers.Layer, 'fromConfig'>;
 
 /** variable ← variable − (variable − value)·(1 − momentum): tfjs-layers' moving average, op for op. */
 function movingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
@@ -98,7 +102,8 @@ export class BatchNorm extends TfjsBatchNormalization {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const training = (kwargs.training ?? false) as boolean;
     const channelsLast = x !== undefined && (s.axis === -1 || s.axis === x.rank - 1);
-    if (!training || !channelsLast || !s.center || !s.scale || (Array.isArray(inputs) && inputs.length !== 1)) return super.call(inputs, kwargs);
+    if (!training || !channelsLast || !s.center || !s.scale || (Array.isArray(inputs) && inputs.length !== 1))
+      return super.call(inputs, kwargs);
     return tf.tidy(() => {
       const { y, mean, variance } = batchNormTraining(x, s.gamma.read() as tf.Tensor1D, s.beta.read() as tf.Tensor1D, s.epsilon);
       movingAverage(s.movingMean, mean, s.momentum);

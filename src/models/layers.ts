@@ -37,7 +37,11 @@ export class TorchInit {
    */
   heNormal(kernel: number, filters: number): Initializer {
     const seed = this.nextSeed();
-    return tfl.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / (kernel * kernel * filters)), ...(seed === undefined ? {} : { seed }) });
+    return tfl.initializers.randomNormal({
+      mean: 0,
+      stddev: Math.sqrt(2 / (kernel * kernel * filters)),
+      ...(seed === undefined ? {} : { seed }),
+    });
   }
 
   /** U(−1/√fanIn, 1/√fanIn): PyTorch's default for Conv2d/Linear weights and biases. */
@@ -107,13 +111,15 @@ export function relu(x: Tensor, name: string): Tensor {
 /** nn.Linear with PyTorch's default init; `zeroBias` for the DenseNet classifier, which zeroes it. */
 export function linear(x: Tensor, units: number, name: string, init: TorchInit, zeroBias = false, activation?: 'relu'): Tensor {
   const fanIn = x.shape[x.shape.length - 1]!;
-  return tfl.layers.dense({
-    name,
-    units,
-    ...(activation ? { activation } : {}),
-    kernelInitializer: init.torchUniform(fanIn),
-    biasInitializer: zeroBias ? 'zeros' : init.torchUniform(fanIn),
-  }).apply(x) as Tensor;
+  return tfl.layers
+    .dense({
+      name,
+      units,
+      ...(activation ? { activation } : {}),
+      kernelInitializer: init.torchUniform(fanIn),
+      biasInitializer: zeroBias ? 'zeros' : init.torchUniform(fanIn),
+    })
+    .apply(x) as Tensor;
 }
 
 export function add(xs: Tensor[], name: string): Tensor {

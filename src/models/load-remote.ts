@@ -28,10 +28,18 @@ interface ModelJson {
  * fetch from another server (`https://…`, `//host/…`), nor an export embed them.
  */
 export function checkWeightsPath(name: unknown, where: string): string {
-  const ok = typeof name === 'string' && name.length > 0 && !name.includes('\\') && !name.includes(':') && !name.includes('\0')
-    && !name.startsWith('/') && name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  const ok =
+    typeof name === 'string' &&
+    name.length > 0 &&
+    !name.includes('\\') &&
+    !name.includes(':') &&
+    !name.includes('\0') &&
+    !name.startsWith('/') &&
+    name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
   if (!ok) {
-    throw new UserError(`${where}/model.json names weights at ${JSON.stringify(name)}, which is not a file inside the model's folder; refusing to read it`);
+    throw new UserError(
+      `${where}/model.json names weights at ${JSON.stringify(name)}, which is not a file inside the model's folder; refusing to read it`,
+    );
   }
   return name;
 }
@@ -39,8 +47,9 @@ export function checkWeightsPath(name: unknown, where: string): string {
 /** Loads model.json, its weights and smoothcert.json from `source`. */
 export async function loadModelFromSource(source: ModelSource): Promise<{ model: LayersModel; meta: ModelMeta }> {
   const meta = checkMeta(await readJson(source, 'smoothcert.json'), `${source.where}/smoothcert.json`);
-  const json = await readJson(source, 'model.json') as ModelJson;
-  if (!Array.isArray(json.weightsManifest)) throw new UserError(`${source.where}/model.json is not a tfjs layers model (no weightsManifest)`);
+  const json = (await readJson(source, 'model.json')) as ModelJson;
+  if (!Array.isArray(json.weightsManifest))
+    throw new UserError(`${source.where}/model.json is not a tfjs layers model (no weightsManifest)`);
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
   const parts: Uint8Array<ArrayBuffer>[] = [];
   for (const name of json.weightsManifest.flatMap((g) => g.paths)) {
@@ -48,22 +57,33 @@ export async function loadModelFromSource(source: ModelSource): Promise<{ model:
     const named = /^weights-([0-9a-f]{16})\.bin$/.exec(name)?.[1];
     const hash = named === undefined ? undefined : await weightsHash(bytes);
     if (hash !== undefined && hash !== named) {
-      throw new UserError(`model weights ${source.where}/${name} do not match the hash in their name; the file is damaged — re-train or re-copy the model`);
+      throw new UserError(
+        `model weights ${source.where}/${name} do not match the hash in their name; the file is damaged — re-train or re-copy the model`,
+      );
     }
     parts.push(bytes);
   }
   const weightData = concat(parts);
   const expected = weightSpecs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (weightData.byteLength !== expected) {
-    throw new UserError(`model weights in ${source.where} hold ${weightData.byteLength} bytes but model.json describes ${expected}; the folder is corrupt`);
+    throw new UserError(
+      `model weights in ${source.where} hold ${weightData.byteLength} bytes but model.json describes ${expected}; the folder is corrupt`,
+    );
   }
-  if (weightSpecs.every((w) => w.dtype === undefined || w.dtype === 'float32') && !new Float32Array(weightData.buffer).every(Number.isFinite)) {
+  if (
+    weightSpecs.every((w) => w.dtype === undefined || w.dtype === 'float32') &&
+    !new Float32Array(weightData.buffer).every(Number.isFinite)
+  ) {
     throw new UserError(`model ${source.where} has NaN or infinite weights (its training diverged?); re-train it`);
   }
   const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer }));
   try {
-    checkMetaFitsNetwork(meta, { name: model.name, inputShape: model.inputs[0]!.shape, outputShape: model.outputs[0]!.shape },
-      `${source.where}/smoothcert.json`, Object.keys(ARCHITECTURES));
+    checkMetaFitsNetwork(
+      meta,
+      { name: model.name, inputShape: model.inputs[0]!.shape, outputShape: model.outputs[0]!.shape },
+      `${source.where}/smoothcert.json`,
+      Object.keys(ARCHITECTURES),
+    );
   } catch (e) {
     model.dispose();
     throw e;

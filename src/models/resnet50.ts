@@ -14,7 +14,12 @@ export function resnet50(x: Tensor, numClasses: number, init: TorchInit): Tensor
   // PyTorch pads the max-pool with −∞; after a ReLU every value is ≥ 0, so zeros are equivalent.
   h = tfl.layers.zeroPadding2d({ name: 'maxpool.pad', padding: 1 }).apply(h) as Tensor;
   h = tfl.layers.maxPooling2d({ name: 'maxpool', poolSize: 3, strides: 2 }).apply(h) as Tensor;
-  const stages: Array<[number, number]> = [[64, 3], [128, 4], [256, 6], [512, 3]];
+  const stages: Array<[number, number]> = [
+    [64, 3],
+    [128, 4],
+    [256, 6],
+    [512, 3],
+  ];
   stages.forEach(([planes, blocks], s) => {
     for (let i = 0; i < blocks; i++) h = bottleneck(h, planes, i === 0 && s > 0 ? 2 : 1, `layer${s + 1}.${i}`, init);
   });

@@ -13,7 +13,8 @@ export interface NoiseSource {
  * else, so a resumed run draws exactly the noise of an uninterrupted one.
  */
 export function philoxNoise(seed: number, step: number): NoiseSource {
-  if (!Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER) throw new RangeError(`seed must be an integer in [0, 2^53), got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER)
+    throw new RangeError(`seed must be an integer in [0, 2^53), got ${seed}`);
   if (!Number.isInteger(step) || step < 0 || step >= 4294967296) throw new RangeError(`step must be an integer in [0, 2^32), got ${step}`);
   const key = { seed, stream: step, substream: SUBSTREAM.train };
   let offset = 0;

@@ -127,7 +127,9 @@ export async function loadOnnxFiles(files: OnnxFiles, path: string, opts: OnnxCl
   try {
     session = await ort.InferenceSession.create(files.model, files.external.length > 0 ? { externalData: files.external } : {});
   } catch (e) {
-    throw new UserError(`${path} could not be loaded as an ONNX model (onnxruntime: ${firstLine(e)}); give an .onnx file, e.g. from torch.onnx.export or smoothcert export`);
+    throw new UserError(
+      `${path} could not be loaded as an ONNX model (onnxruntime: ${firstLine(e)}); give an .onnx file, e.g. from torch.onnx.export or smoothcert export`,
+    );
   }
   try {
     return await classifierOf(session, path, opts);
@@ -139,25 +141,38 @@ export async function loadOnnxFiles(files: OnnxFiles, path: string, opts: OnnxCl
 
 async function classifierOf(session: ort.InferenceSession, path: string, opts: OnnxClassifierOptions): Promise<OnnxClassifier> {
   const { inputLayout } = opts;
-  if (inputLayout !== 'nchw' && inputLayout !== 'nhwc') throw new UserError(`input layout must be nchw or nhwc (got ${String(inputLayout)})`);
+  if (inputLayout !== 'nchw' && inputLayout !== 'nhwc')
+    throw new UserError(`input layout must be nchw or nhwc (got ${String(inputLayout)})`);
   if (session.inputMetadata.length !== 1) {
-    throw new UserError(`ONNX model ${path} has ${session.inputMetadata.length} inputs (${session.inputNames.join(', ')}); smoothcert feeds exactly one image batch`);
+    throw new UserError(
+      `ONNX model ${path} has ${session.inputMetadata.length} inputs (${session.inputNames.join(', ')}); smoothcert feeds exactly one image batch`,
+    );
   }
   const input = session.inputMetadata[0]!;
   if (!input.isTensor || input.type !== 'float32') {
-    throw new UserError(`input '${input.name}' of ONNX model ${path} is ${input.isTensor ? `a ${input.type} tensor` : 'not a tensor'}; smoothcert feeds float32 images — export the model with a float32 input`);
+    throw new UserError(
+      `input '${input.name}' of ONNX model ${path} is ${input.isTensor ? `a ${input.type} tensor` : 'not a tensor'}; smoothcert feeds float32 images — export the model with a float32 input`,
+    );
   }
   const shape = input.shape;
   const layoutText = inputLayout === 'nchw' ? '[batch, C, H, W]' : '[batch, H, W, C]';
   if (shape.length !== 4) {
-    throw new UserError(`input '${input.name}' of ONNX model ${path} has rank ${shape.length} (shape ${dimsText(shape)}); smoothcert needs a rank-4 image batch ${layoutText} (--input-layout ${inputLayout})`);
+    throw new UserError(
+      `input '${input.name}' of ONNX model ${path} has rank ${shape.length} (shape ${dimsText(shape)}); smoothcert needs a rank-4 image batch ${layoutText} (--input-layout ${inputLayout})`,
+    );
   }
   const hwc = inputLayout === 'nchw' ? [shape[2]!, shape[3]!, shape[1]!] : [shape[1]!, shape[2]!, shape[3]!];
   const other = inputLayout === 'nchw' ? 'nhwc' : 'nchw';
-  const otherFits = fits(inputLayout === 'nchw' ? [shape[1]!, shape[2]!, shape[3]!] : [shape[2]!, shape[3]!, shape[1]!], opts.expectedShape);
-  const inputShape = imageShape(hwc, opts.expectedShape,
+  const otherFits = fits(
+    inputLayout === 'nchw' ? [shape[1]!, shape[2]!, shape[3]!] : [shape[2]!, shape[3]!, shape[1]!],
+    opts.expectedShape,
+  );
+  const inputShape = imageShape(
+    hwc,
+    opts.expectedShape,
     () => `input '${input.name}' of ONNX model ${path} has shape ${dimsText(shape)}, read as ${layoutText} (--input-layout ${inputLayout})`,
-    otherFits ? `; read as --input-layout ${other}, it fits` : '');
+    otherFits ? `; read as --input-layout ${other}, it fits` : '',
+  );
   const c = inputShape[2];
   const mean = channelStats(opts.mean, c, 0, 'mean');
   const std = channelStats(opts.std, c, 1, 'std');
@@ -174,11 +189,14 @@ async function classifierOf(session: ort.InferenceSession, path: string, opts: O
 function chooseOutput(session: ort.InferenceSession, path: string, named: string | undefined): string {
   const names = session.outputNames;
   if (named !== undefined) {
-    if (!names.includes(named)) throw new UserError(`ONNX model ${path} has no output '${named}'; its outputs are ${names.map((n) => `'${n}'`).join(', ')}`);
+    if (!names.includes(named))
+      throw new UserError(`ONNX model ${path} has no output '${named}'; its outputs are ${names.map((n) => `'${n}'`).join(', ')}`);
     return named;
   }
   if (names.length > 1) {
-    throw new UserError(`ONNX model ${path} has ${names.length} outputs (${names.map((n) => `'${n}'`).join(', ')}); name the one with the class scores with --output`);
+    throw new UserError(
+      `ONNX model ${path} has ${names.length} outputs (${names.map((n) => `'${n}'`).join(', ')}); name the one with the class scores with --output`,
+    );
   }
   return names[0]!;
 }
@@ -214,10 +232,12 @@ async function scoresOf(c: OnnxClassifier): Promise<'logits' | 'probabilities'> 
 /** [H, W, C] from the graph's dims, which must be fixed or fit the dataset's shape. */
 function imageShape(hwc: (number | string)[], expected: ImageShape | undefined, describe: () => string, hint = ''): ImageShape {
   if (expected) {
-    if (!fits(hwc, expected)) throw new UserError(`${describe()}, which does not fit the dataset's ${expected.join('×')} (H×W×C) images${hint}`);
+    if (!fits(hwc, expected))
+      throw new UserError(`${describe()}, which does not fit the dataset's ${expected.join('×')} (H×W×C) images${hint}`);
     return [...expected];
   }
-  if (!hwc.every(isSize)) throw new UserError(`${describe()}: its image size is not fixed in the graph, so the dataset's shape must be given`);
+  if (!hwc.every(isSize))
+    throw new UserError(`${describe()}: its image size is not fixed in the graph, so the dataset's shape must be given`);
   return hwc as ImageShape;
 }
 
@@ -234,11 +254,20 @@ function isSize(d: number | string): d is number {
  * The number of classes: dim 1 of the declared output, or of the output of a probe run on
  * a zero image when the graph leaves it symbolic or declares no output shape.
  */
-async function classCount(session: ort.InferenceSession, name: string, path: string, [h, w, c]: ImageShape, layout: InputLayout, rows: number): Promise<number> {
+async function classCount(
+  session: ort.InferenceSession,
+  name: string,
+  path: string,
+  [h, w, c]: ImageShape,
+  layout: InputLayout,
+  rows: number,
+): Promise<number> {
   const output = session.outputMetadata[session.outputNames.indexOf(name)]!;
   const what = `output '${output.name}' of ONNX model ${path}`;
   if (!output.isTensor || output.type !== 'float32') {
-    throw new UserError(`${what} is ${output.isTensor ? `a ${output.type} tensor` : 'not a tensor'}; smoothcert needs float32 logits [batch, classes]`);
+    throw new UserError(
+      `${what} is ${output.isTensor ? `a ${output.type} tensor` : 'not a tensor'}; smoothcert needs float32 logits [batch, classes]`,
+    );
   }
   const [batch, classes] = output.shape;
   if (output.shape.length > 0 && (output.shape.length !== 2 || (isSize(batch!) && batch !== rows))) {
@@ -258,7 +287,9 @@ async function classCount(session: ort.InferenceSession, name: string, path: str
 
 function checkOutput(dims: readonly number[], type: string, rows: number, classes: number): void {
   if (type !== 'float32' || dims.length !== 2 || dims[0] !== rows || dims[1] !== classes) {
-    throw new UserError(`the ONNX model returned a ${type} tensor of shape ${dimsText(dims)} for a batch of ${rows}; expected float32 logits [${rows}, ${classes}]`);
+    throw new UserError(
+      `the ONNX model returned a ${type} tensor of shape ${dimsText(dims)} for a batch of ${rows}; expected float32 logits [${rows}, ${classes}]`,
+    );
   }
 }
 
@@ -266,7 +297,9 @@ function checkOutput(dims: readonly number[], type: string, rows: number, classe
 function channelStats(values: number[] | undefined, channels: number, fallback: number, name: string): Float32Array {
   if (values === undefined) return new Float32Array(channels).fill(fallback);
   if (values.length !== 1 && values.length !== channels) {
-    throw new UserError(`--${name} has ${values.length} values but the model's input has ${channels} channels; give one value or one per channel`);
+    throw new UserError(
+      `--${name} has ${values.length} values but the model's input has ${channels} channels; give one value or one per channel`,
+    );
   }
   return Float32Array.from({ length: channels }, (_, i) => values[values.length === 1 ? 0 : i]!);
 }

@@ -27,13 +27,17 @@ export interface OnnxExportOptions {
  */
 export function exportOnnx(model: LayersModel, options: OnnxExportOptions = {}): Uint8Array {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new UserError(`cannot export model ${model.name}: it has ${model.inputs.length} inputs and ${model.outputs.length} outputs; ONNX export supports one image input and one logits output`);
+    throw new UserError(
+      `cannot export model ${model.name}: it has ${model.inputs.length} inputs and ${model.outputs.length} outputs; ONNX export supports one image input and one logits output`,
+    );
   }
   const input = model.inputs[0]!;
   const output = model.outputs[0]!;
   const [, h, w, c] = input.shape;
   if (input.shape.length !== 4 || !h || !w || !c) {
-    throw new UserError(`cannot export model ${model.name}: its input shape ${shapeText(input.shape)} is not [batch, H, W, C] with known H, W, C`);
+    throw new UserError(
+      `cannot export model ${model.name}: its input shape ${shapeText(input.shape)} is not [batch, H, W, C] with known H, W, C`,
+    );
   }
   if (output.shape.length !== 2 || !output.shape[1]) {
     throw new UserError(`cannot export model ${model.name}: its output shape ${shapeText(output.shape)} is not [batch, classes]`);
@@ -54,8 +58,9 @@ export function exportOnnx(model: LayersModel, options: OnnxExportOptions = {}):
   g.output(result.name, ONNX_OUTPUT, DataType.FLOAT, ['batch', output.shape[1]]);
   return g.encode({
     producerVersion: options.producerVersion,
-    docString: `smoothcert export of ${model.name}. Input '${ONNX_INPUT}': float32 [batch, ${h}, ${w}, ${c}] NHWC images in [0, 1] `
-      + `(normalization is inside the graph). Output '${ONNX_OUTPUT}': float32 [batch, ${output.shape[1]}].`,
+    docString:
+      `smoothcert export of ${model.name}. Input '${ONNX_INPUT}': float32 [batch, ${h}, ${w}, ${c}] NHWC images in [0, 1] ` +
+      `(normalization is inside the graph). Output '${ONNX_OUTPUT}': float32 [batch, ${output.shape[1]}].`,
     metadata: options.metadata,
   });
 }
@@ -107,7 +112,12 @@ class Converter {
       case 'GlobalAveragePooling2D':
       case 'GlobalMaxPooling2D': {
         checkChannelsLast(cfg);
-        const pooled = this.g.node(kind === 'GlobalAveragePooling2D' ? 'GlobalAveragePool' : 'GlobalMaxPool', [this.toLayout(x, 'nchw').name], [], layer.name);
+        const pooled = this.g.node(
+          kind === 'GlobalAveragePooling2D' ? 'GlobalAveragePool' : 'GlobalMaxPool',
+          [this.toLayout(x, 'nchw').name],
+          [],
+          layer.name,
+        );
         return this.flatten({ name: pooled, layout: 'nchw', shape: [1, 1, x.shape[2]!] }, outShape);
       }
       case 'BatchNormalization':
@@ -131,7 +141,16 @@ class Converter {
       case 'Concatenate': {
         const same = this.sameLayout(inputs);
         const axis = this.axis(same[0]!, cfg.number('axis'));
-        return { name: this.g.node('Concat', same.map((v) => v.name), [attr.int('axis', axis)], layer.name), layout: same[0]!.layout, shape: outShape };
+        return {
+          name: this.g.node(
+            'Concat',
+            same.map((v) => v.name),
+            [attr.int('axis', axis)],
+            layer.name,
+          ),
+          layout: same[0]!.layout,
+          shape: outShape,
+        };
       }
       case 'ZeroPadding2D':
         return this.zeroPad(layer, cfg, x, outShape);
@@ -139,7 +158,9 @@ class Converter {
       case 'SpatialDropout2D':
         return x; // identity at inference
       default:
-        throw new UserError(`cannot export layer ${layer.name}: layer type ${kind} is not supported by the ONNX exporter (supported: ${SUPPORTED.join(', ')})`);
+        throw new UserError(
+          `cannot export layer ${layer.name}: layer type ${kind} is not supported by the ONNX exporter (supported: ${SUPPORTED.join(', ')})`,
+        );
     }
   }
 
@@ -185,20 +206,31 @@ class Converter {
     }
     const operands = [this.toLayout(x, 'nchw').name, this.g.floatConst(`${layer.name}_kernel`, [outC, inC, kh, kw], oihw)];
     if (bias) operands.push(this.g.floatConst(`${layer.name}_bias`, [outC], bias.dataSync() as Float32Array));
-    const conv = this.g.node('Conv', operands, [
-      attr.ints('kernel_shape', [kh, kw]),
-      attr.ints('strides', strides),
-      attr.ints('dilations', dilations),
-      attr.ints('pads', pads(cfg.string('padding'), x.shape, [kh, kw], strides, dilations, layer.name)),
-    ], layer.name);
+    const conv = this.g.node(
+      'Conv',
+      operands,
+      [
+        attr.ints('kernel_shape', [kh, kw]),
+        attr.ints('strides', strides),
+        attr.ints('dilations', dilations),
+        attr.ints('pads', pads(cfg.string('padding'), x.shape, [kh, kw], strides, dilations, layer.name)),
+      ],
+      layer.name,
+    );
     return this.activation(layer, cfg.string('activation'), { name: conv, layout: 'nchw', shape: outShape });
   }
 
   private dense(layer: LayerView, cfg: Config, x: Value, outShape: number[]): Value {
     const [kernel, bias] = weights(layer, cfg.bool('useBias') ? 2 : 1);
     const input = this.toLayout(x, 'nhwc'); // Dense acts on the last tfjs axis
-    let y = this.g.node('MatMul', [input.name, this.g.floatConst(`${layer.name}_kernel`, kernel.shape, kernel.dataSync() as Float32Array)], [], `${layer.name}_matmul`);
-    if (bias) y = this.g.node('Add', [y, this.g.floatConst(`${layer.name}_bias`, bias.shape, bias.dataSync() as Float32Array)], [], layer.name);
+    let y = this.g.node(
+      'MatMul',
+      [input.name, this.g.floatConst(`${layer.name}_kernel`, kernel.shape, kernel.dataSync() as Float32Array)],
+      [],
+      `${layer.name}_matmul`,
+    );
+    if (bias)
+      y = this.g.node('Add', [y, this.g.floatConst(`${layer.name}_bias`, bias.shape, bias.dataSync() as Float32Array)], [], layer.name);
     return this.activation(layer, cfg.string('activation'), { name: y, layout: input.layout, shape: outShape });
   }
 
@@ -224,20 +256,35 @@ class Converter {
     const rank = x.shape.length + 1;
     const axis = cfg.number('axis');
     if (axis !== -1 && axis !== rank - 1) {
-      throw new UserError(`cannot export layer ${layer.name}: BatchNormalization over axis ${axis} is not supported (only the channel axis, -1)`);
+      throw new UserError(
+        `cannot export layer ${layer.name}: BatchNormalization over axis ${axis} is not supported (only the channel axis, -1)`,
+      );
     }
-    if (rank !== 2 && rank !== 4) throw new UserError(`cannot export layer ${layer.name}: BatchNormalization of a rank-${rank} tensor is not supported (only rank 2 or 4)`);
+    if (rank !== 2 && rank !== 4)
+      throw new UserError(
+        `cannot export layer ${layer.name}: BatchNormalization of a rank-${rank} tensor is not supported (only rank 2 or 4)`,
+      );
     const scale = cfg.bool('scale');
     const center = cfg.bool('center');
     const ws = weights(layer, 2 + Number(scale) + Number(center));
     const channels = x.shape[x.shape.length - 1]!;
-    const take = (present: boolean, fill: number): Float32Array => (present ? ws.shift()!.dataSync() as Float32Array : new Float32Array(channels).fill(fill));
+    const take = (present: boolean, fill: number): Float32Array =>
+      present ? (ws.shift()!.dataSync() as Float32Array) : new Float32Array(channels).fill(fill);
     const gamma = take(scale, 1);
     const beta = take(center, 0);
     const [mean, variance] = ws.map((t) => t.dataSync() as Float32Array);
     const input = this.toLayout(x, 'nchw'); // ONNX normalizes axis 1: channels of NCHW and of [batch, features]
-    const operands = [input.name, ...([['gamma', gamma], ['beta', beta], ['moving_mean', mean!], ['moving_variance', variance!]] as const)
-      .map(([n, data]) => this.g.floatConst(`${layer.name}_${n}`, [channels], data))];
+    const operands = [
+      input.name,
+      ...(
+        [
+          ['gamma', gamma],
+          ['beta', beta],
+          ['moving_mean', mean!],
+          ['moving_variance', variance!],
+        ] as const
+      ).map(([n, data]) => this.g.floatConst(`${layer.name}_${n}`, [channels], data)),
+    ];
     const name = this.g.node('BatchNormalization', operands, [attr.float('epsilon', cfg.number('epsilon'))], layer.name);
     return { ...input, name };
   }
@@ -253,17 +300,28 @@ class Converter {
   /** A fused or standalone activation by its tfjs name. */
   private activation(layer: LayerView, fn: string, x: Value): Value {
     switch (fn) {
-      case 'linear': return x;
-      case 'relu': return this.op('Relu', x, `${layer.name}_relu`);
-      case 'relu6': return this.clip(x, 0, 6, `${layer.name}_relu6`);
-      case 'sigmoid': return this.op('Sigmoid', x, `${layer.name}_sigmoid`);
-      case 'tanh': return this.op('Tanh', x, `${layer.name}_tanh`);
-      case 'elu': return this.op('Elu', x, `${layer.name}_elu`);
-      case 'softplus': return this.op('Softplus', x, `${layer.name}_softplus`);
-      case 'softmax': return this.op('Softmax', x, `${layer.name}_softmax`, [attr.int('axis', this.axis(x, -1))]);
-      case 'logSoftmax': return this.op('LogSoftmax', x, `${layer.name}_logsoftmax`, [attr.int('axis', this.axis(x, -1))]);
+      case 'linear':
+        return x;
+      case 'relu':
+        return this.op('Relu', x, `${layer.name}_relu`);
+      case 'relu6':
+        return this.clip(x, 0, 6, `${layer.name}_relu6`);
+      case 'sigmoid':
+        return this.op('Sigmoid', x, `${layer.name}_sigmoid`);
+      case 'tanh':
+        return this.op('Tanh', x, `${layer.name}_tanh`);
+      case 'elu':
+        return this.op('Elu', x, `${layer.name}_elu`);
+      case 'softplus':
+        return this.op('Softplus', x, `${layer.name}_softplus`);
+      case 'softmax':
+        return this.op('Softmax', x, `${layer.name}_softmax`, [attr.int('axis', this.axis(x, -1))]);
+      case 'logSoftmax':
+        return this.op('LogSoftmax', x, `${layer.name}_logsoftmax`, [attr.int('axis', this.axis(x, -1))]);
       default:
-        throw new UserError(`cannot export layer ${layer.name}: activation '${fn}' is not supported by the ONNX exporter (supported: linear, relu, relu6, sigmoid, tanh, elu, softplus, softmax, logSoftmax)`);
+        throw new UserError(
+          `cannot export layer ${layer.name}: activation '${fn}' is not supported by the ONNX exporter (supported: linear, relu, relu6, sigmoid, tanh, elu, softplus, softmax, logSoftmax)`,
+        );
     }
   }
 
@@ -296,9 +354,24 @@ class Converter {
 }
 
 const SUPPORTED = [
-  'Normalize', 'Conv2D', 'Dense', 'Flatten', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D', 'BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'Softmax', 'Add', 'Concatenate',
-  'ZeroPadding2D', 'Dropout', 'SpatialDropout2D',
+  'Normalize',
+  'Conv2D',
+  'Dense',
+  'Flatten',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'Softmax',
+  'Add',
+  'Concatenate',
+  'ZeroPadding2D',
+  'Dropout',
+  'SpatialDropout2D',
 ];
 
 /**
@@ -307,7 +380,8 @@ const SUPPORTED = [
  */
 function pads(padding: string, inShape: number[], kernel: number[], strides: number[], dilations: number[], layer: string): number[] {
   if (padding === 'valid') return [0, 0, 0, 0];
-  if (padding !== 'same') throw new UserError(`cannot export layer ${layer}: padding '${padding}' is not supported (only 'valid' and 'same')`);
+  if (padding !== 'same')
+    throw new UserError(`cannot export layer ${layer}: padding '${padding}' is not supported (only 'valid' and 'same')`);
   const before: number[] = [];
   const after: number[] = [];
   for (let a = 0; a < 2; a++) {
@@ -338,7 +412,10 @@ class Config {
   private readonly cfg: Record<string, unknown>;
   readonly layer: string;
 
-  constructor(layer: LayerView, private readonly kind: string) {
+  constructor(
+    layer: LayerView,
+    private readonly kind: string,
+  ) {
     this.cfg = layer.getConfig() as Record<string, unknown>;
     this.layer = layer.name;
   }
@@ -372,7 +449,8 @@ class Config {
 
   numbers(key: string): number[] {
     const v = this.raw(key);
-    if (!Array.isArray(v) || !v.every((e) => typeof e === 'number')) throw new Error(`${this.kind} layer ${this.layer}: '${key}' is not a list of numbers`);
+    if (!Array.isArray(v) || !v.every((e) => typeof e === 'number'))
+      throw new Error(`${this.kind} layer ${this.layer}: '${key}' is not a list of numbers`);
     return v as number[];
   }
 

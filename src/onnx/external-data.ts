@@ -10,9 +10,21 @@ const EXTERNAL = 1;
 
 const view = onnxRoot.lookupType('onnx.ModelExternalView');
 
-interface TensorView { name?: string; externalData?: { key: string; value: string }[]; dataLocation?: number }
-interface GraphView { node?: { attribute?: AttributeView[] }[]; initializer?: TensorView[] }
-interface AttributeView { t?: TensorView; g?: GraphView; tensors?: TensorView[]; graphs?: GraphView[] }
+interface TensorView {
+  name?: string;
+  externalData?: { key: string; value: string }[];
+  dataLocation?: number;
+}
+interface GraphView {
+  node?: { attribute?: AttributeView[] }[];
+  initializer?: TensorView[];
+}
+interface AttributeView {
+  t?: TensorView;
+  g?: GraphView;
+  tensors?: TensorView[];
+  graphs?: GraphView[];
+}
 
 /** An .onnx file with the external data files its tensors name, read from the model's own folder. */
 export interface OnnxFiles {
@@ -60,18 +72,24 @@ export function readOnnxFiles(path: string): OnnxFiles {
   const folder = realpathSync(dirname(path));
   const external = [...locations].sort().map((location) => {
     if (location.startsWith('\0')) {
-      throw new UserError(`ONNX model ${path}: tensor '${location.slice(1)}' keeps its data in another file but names none (no 'location'); re-export the model`);
+      throw new UserError(
+        `ONNX model ${path}: tensor '${location.slice(1)}' keeps its data in another file but names none (no 'location'); re-export the model`,
+      );
     }
     const file = join(folder, location);
     if (isAbsolute(location) || !existsSync(file)) {
-      throw new UserError(isAbsolute(location)
-        ? `ONNX model ${path} names its external data by the absolute path ${location}; only files in the model's folder are read: re-export with a relative location`
-        : `ONNX model ${path} keeps weights in ${location}, which is not in its folder ${folder}; copy that file next to the model`);
+      throw new UserError(
+        isAbsolute(location)
+          ? `ONNX model ${path} names its external data by the absolute path ${location}; only files in the model's folder are read: re-export with a relative location`
+          : `ONNX model ${path} keeps weights in ${location}, which is not in its folder ${folder}; copy that file next to the model`,
+      );
     }
     const real = realpathSync(file);
     const inside = relative(folder, real);
     if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) {
-      throw new UserError(`ONNX model ${path} names external data ${location}, which resolves to ${real}, outside the model's folder ${folder}; refusing to read it`);
+      throw new UserError(
+        `ONNX model ${path} names external data ${location}, which resolves to ${real}, outside the model's folder ${folder}; refusing to read it`,
+      );
     }
     return { path: location, data: readFileSync(real) };
   });

@@ -1,6 +1,12 @@
 import {
-  AttributeType, DataType, encodeModel,
-  type AttributeProto, type Dimension, type NodeProto, type TensorProto, type ValueInfoProto,
+  AttributeType,
+  DataType,
+  encodeModel,
+  type AttributeProto,
+  type Dimension,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
 } from './proto/model.js';
 
 /** ONNX operator set written by smoothcert: 13 has Softmax over one axis and Pad/Clip with tensor inputs. */

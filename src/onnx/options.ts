@@ -15,7 +15,9 @@ export function parseChannelList(text: string, flag: string): number[] {
   const parts = text.split(/[\s,]+/).filter((p) => p !== '');
   const values = parts.map(Number);
   if (parts.length === 0 || values.some((v) => !Number.isFinite(v))) {
-    throw new UserError(`${flag} must be a comma-separated list of numbers, one per channel (e.g. 0.5 or 0.4914,0.4822,0.4465); got '${text}'`);
+    throw new UserError(
+      `${flag} must be a comma-separated list of numbers, one per channel (e.g. 0.5 or 0.4914,0.4822,0.4465); got '${text}'`,
+    );
   }
   return values;
 }

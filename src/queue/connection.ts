@@ -19,13 +19,16 @@ export function redisOptions(url: string, env: NodeJS.ProcessEnv = process.env):
   } catch {
     throw new UserError(`--queue ${url} is not a URL; give redis://HOST:PORT`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UserError(`--queue ${url} is not a redis:// URL; give redis://HOST:PORT`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new UserError(`--queue ${url} is not a redis:// URL; give redis://HOST:PORT`);
   if (u.hostname === '') throw new UserError(`--queue ${url} names no host; give redis://HOST:PORT`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  if (!Number.isInteger(db) || db < 0) throw new UserError(`--queue ${url}: the database number "${u.pathname.slice(1)}" is not an integer ≥ 0`);
+  if (!Number.isInteger(db) || db < 0)
+    throw new UserError(`--queue ${url}: the database number "${u.pathname.slice(1)}" is not an integer ≥ 0`);
   const password = u.password ? decodeURIComponent(u.password) : passwordFromEnv(env);
   const ca = env[REDIS_ENV.caFile];
-  if (ca !== undefined && u.protocol !== 'rediss:') throw new UserError(`${REDIS_ENV.caFile} is set but --queue ${displayUrl(url)} is not rediss:// (TLS); use rediss://HOST:PORT`);
+  if (ca !== undefined && u.protocol !== 'rediss:')
+    throw new UserError(`${REDIS_ENV.caFile} is set but --queue ${displayUrl(url)} is not rediss:// (TLS); use rediss://HOST:PORT`);
   return {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: u.port === '' ? 6379 : Number(u.port),
@@ -43,12 +46,17 @@ export function redisOptions(url: string, env: NodeJS.ProcessEnv = process.env):
  * show: an environment variable, or a file named by one (a systemd credential, say).
  */
 export const REDIS_ENV = {
-  password: 'SMOOTHCERT_REDIS_PASSWORD', passwordFile: 'SMOOTHCERT_REDIS_PASSWORD_FILE', caFile: 'SMOOTHCERT_REDIS_CA_FILE',
+  password: 'SMOOTHCERT_REDIS_PASSWORD',
+  passwordFile: 'SMOOTHCERT_REDIS_PASSWORD_FILE',
+  caFile: 'SMOOTHCERT_REDIS_CA_FILE',
 } as const;
 
 function passwordFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   const file = env[REDIS_ENV.passwordFile];
-  if (file !== undefined) return readSecretFile(file, REDIS_ENV.passwordFile).toString('utf8').replace(/\r?\n$/, '');
+  if (file !== undefined)
+    return readSecretFile(file, REDIS_ENV.passwordFile)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   return env[REDIS_ENV.password] || undefined;
 }
 
@@ -56,7 +64,9 @@ function readSecretFile(path: string, variable: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new UserError(`${variable}=${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a readable file`);
+    throw new UserError(
+      `${variable}=${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a readable file`,
+    );
   }
 }
 
@@ -69,22 +79,36 @@ function contactError(url: string, e: Error | undefined, timeoutS: number): User
   const message = e?.message ?? '';
   const code = (e as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (/WRONGPASS|invalid password|invalid username-password/i.test(message)) {
-    return new UserError(`Redis at ${where} refused the password (${message}); give the right one in the URL, ${REDIS_ENV.password} or ${REDIS_ENV.passwordFile}`);
+    return new UserError(
+      `Redis at ${where} refused the password (${message}); give the right one in the URL, ${REDIS_ENV.password} or ${REDIS_ENV.passwordFile}`,
+    );
   }
   if (/NOAUTH|Authentication required/i.test(message)) {
-    return new UserError(`Redis at ${where} needs a password; give it in the URL (redis://:PASSWORD@HOST:PORT), ${REDIS_ENV.password} or ${REDIS_ENV.passwordFile}`);
+    return new UserError(
+      `Redis at ${where} needs a password; give it in the URL (redis://:PASSWORD@HOST:PORT), ${REDIS_ENV.password} or ${REDIS_ENV.passwordFile}`,
+    );
   }
-  if (/CERT|SSL|TLS|certificate|self[- ]signed|handshake/i.test(`${code} ${message}`) || (url.startsWith('rediss:') && /ECONNRESET|socket disconnected/i.test(`${code} ${message}`))) {
-    return new UserError(`the TLS connection to Redis at ${where} failed (${message || code}); give its CA with ${REDIS_ENV.caFile}, or use redis:// if that server does not speak TLS`);
+  if (
+    /CERT|SSL|TLS|certificate|self[- ]signed|handshake/i.test(`${code} ${message}`) ||
+    (url.startsWith('rediss:') && /ECONNRESET|socket disconnected/i.test(`${code} ${message}`))
+  ) {
+    return new UserError(
+      `the TLS connection to Redis at ${where} failed (${message || code}); give its CA with ${REDIS_ENV.caFile}, or use redis:// if that server does not speak TLS`,
+    );
   }
-  return new UserError(`cannot reach Redis at ${where} within ${timeoutS} s${message ? ` (${message})` : ''}; start redis-server there or check --queue`);
+  return new UserError(
+    `cannot reach Redis at ${where} within ${timeoutS} s${message ? ` (${message})` : ''}; start redis-server there or check --queue`,
+  );
 }
 
 /** Whether host:port accepts a TCP connection within a second. */
 function tcpOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
-    const done = (open: boolean) => { socket.destroy(); resolve(open); };
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
     socket.setTimeout(1000, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
@@ -112,18 +136,21 @@ export async function openQueue(url: string, warn: (message: string) => void): P
   let outage = false;
   queue.on('error', (e: Error) => {
     lastError = e;
-    if (!outage && reachedOnce) warn(`smoothcert: lost the connection to Redis at ${displayUrl(url)} (${e.message}); waiting for it to come back`);
+    if (!outage && reachedOnce)
+      warn(`smoothcert: lost the connection to Redis at ${displayUrl(url)} (${e.message}); waiting for it to come back`);
     outage = true;
   });
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), CONNECT_TIMEOUT_MS); });
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), CONNECT_TIMEOUT_MS);
+  });
   try {
     // Ready means connected, and BullMQ has checked the server's version.
     const answer = await Promise.race([queue.waitUntilReady(), timeout]);
     if (answer === 'timeout') {
       // A TLS client at a plain-text Redis waits for a handshake that never comes: a timeout like
       // an unreachable host's, told apart by whether the port takes a plain TCP connection.
-      const tls = url.startsWith('rediss:') && await tcpOpen(redisOptions(url).host!, redisOptions(url).port!);
+      const tls = url.startsWith('rediss:') && (await tcpOpen(redisOptions(url).host!, redisOptions(url).port!));
       throw contactError(url, tls ? new Error('no TLS handshake: is the server plain redis://?') : lastError, CONNECT_TIMEOUT_MS / 1000);
     }
   } catch (e) {

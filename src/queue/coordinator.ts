@@ -58,17 +58,27 @@ export class QueueCounts {
   private closed = false;
 
   private constructor(
-    private readonly queue: Queue, private readonly run: RunJobs, private readonly chunk: number,
-    private readonly numClasses: number, private readonly url: string, private readonly notify: (m: string) => void,
+    private readonly queue: Queue,
+    private readonly run: RunJobs,
+    private readonly chunk: number,
+    private readonly numClasses: number,
+    private readonly url: string,
+    private readonly notify: (m: string) => void,
     private readonly signal: AbortSignal | undefined,
   ) {
     signal?.addEventListener('abort', () => this.rejectAll(signal.reason as Error), { once: true });
   }
 
   /** Connects to the queue at `url` (a clear UserError within seconds when Redis is unreachable). */
-  static async open(url: string, run: RunJobs, o: { chunk: number; numClasses: number; notify: (m: string) => void; signal?: AbortSignal }): Promise<QueueCounts> {
-    if (!(Number.isSafeInteger(o.chunk) && o.chunk >= 1 && o.chunk <= MAX_JOB_SAMPLES)) throw new RangeError(`chunk must be an integer in [1, ${MAX_JOB_SAMPLES}] (got ${o.chunk})`);
-    if (!(Number.isSafeInteger(run.batch) && run.batch >= 1 && run.batch <= MAX_BATCH)) throw new RangeError(`batch must be an integer in [1, ${MAX_BATCH}] (got ${run.batch})`);
+  static async open(
+    url: string,
+    run: RunJobs,
+    o: { chunk: number; numClasses: number; notify: (m: string) => void; signal?: AbortSignal },
+  ): Promise<QueueCounts> {
+    if (!(Number.isSafeInteger(o.chunk) && o.chunk >= 1 && o.chunk <= MAX_JOB_SAMPLES))
+      throw new RangeError(`chunk must be an integer in [1, ${MAX_JOB_SAMPLES}] (got ${o.chunk})`);
+    if (!(Number.isSafeInteger(run.batch) && run.batch >= 1 && run.batch <= MAX_BATCH))
+      throw new RangeError(`batch must be an integer in [1, ${MAX_BATCH}] (got ${run.batch})`);
     const queue = await openQueue(url, o.notify);
     const counts = new QueueCounts(queue, run, alignedChunk(o.chunk, run.batch), o.numClasses, url, o.notify, o.signal);
     await counts.checkWorkers();
@@ -90,7 +100,10 @@ export class QueueCounts {
       await this.queue.addBulk(jobs.map((job, k) => ({ name: JOB_NAME, data: job, opts: { ...JOB_OPTIONS, jobId: ids[k]! } })));
       const results = await Promise.all(jobs.map((job, k) => this.wait(ids[k]!, job)));
       const total = new Float64Array(this.numClasses);
-      for (const counts of results) counts.forEach((c, k) => { total[k]! += c; });
+      for (const counts of results)
+        counts.forEach((c, k) => {
+          total[k]! += c;
+        });
       return total;
     };
   }
@@ -120,40 +133,50 @@ export class QueueCounts {
     if (this.closed) return;
     this.timer = setTimeout(() => {
       // Commands wait while Redis is away (connection.ts), so an error here is not an outage: say it, keep polling.
-      this.poll().catch((e: Error) => this.notify(`smoothcert: warning: checking jobs failed (${e.message}); retrying`)).finally(() => this.schedulePoll());
+      this.poll()
+        .catch((e: Error) => this.notify(`smoothcert: warning: checking jobs failed (${e.message}); retrying`))
+        .finally(() => this.schedulePoll());
     }, POLL_MS);
   }
 
   private async poll(): Promise<void> {
-    await Promise.all([...this.waiting].map(async ([id, w]) => {
-      const state = await this.queue.getJobState(id);
-      const first = !w.seen;
-      w.seen = true;
-      if (state === 'completed') {
-        const job = await Job.fromId(this.queue, id);
-        if (job === undefined) return; // removed in between: added again on the next check
-        this.settle(id, w, () => w.resolve(this.checkCounts(id, w.job, job.returnvalue)));
-      } else if (state === 'failed') {
-        const job = await Job.fromId(this.queue, id);
-        if (first && job) {
-          // Failed in an earlier run (e.g. while only a misconfigured worker was up): try again.
-          await job.retry('failed').catch(() => undefined);
-          return;
+    await Promise.all(
+      [...this.waiting].map(async ([id, w]) => {
+        const state = await this.queue.getJobState(id);
+        const first = !w.seen;
+        w.seen = true;
+        if (state === 'completed') {
+          const job = await Job.fromId(this.queue, id);
+          if (job === undefined) return; // removed in between: added again on the next check
+          this.settle(id, w, () => w.resolve(this.checkCounts(id, w.job, job.returnvalue)));
+        } else if (state === 'failed') {
+          const job = await Job.fromId(this.queue, id);
+          if (first && job) {
+            // Failed in an earlier run (e.g. while only a misconfigured worker was up): try again.
+            await job.retry('failed').catch(() => undefined);
+            return;
+          }
+          this.settle(id, w, () =>
+            w.reject(
+              new UserError(
+                `job ${id} (example ${w.job.example}) failed on the workers: ${job?.failedReason ?? 'no reason recorded'}; ` +
+                  'fix the cause and rerun the same command to resume',
+              ),
+            ),
+          );
+        } else if (state === 'unknown') {
+          await this.queue.add(JOB_NAME, w.job, { ...JOB_OPTIONS, jobId: id });
+        } else if (state === 'delayed') {
+          // Handed back by a worker that cannot serve this run (processor.ts): say why, once per reason.
+          const { logs } = await this.queue.getJobLogs(id, -1, -1);
+          const reason = logs.at(-1);
+          if (reason !== undefined && !this.refusals.has(reason)) {
+            this.refusals.add(reason);
+            this.notify(`smoothcert: a worker handed back job ${id}: ${reason}; waiting for a worker that has the run's model and data`);
+          }
         }
-        this.settle(id, w, () => w.reject(new UserError(`job ${id} (example ${w.job.example}) failed on the workers: ${job?.failedReason ?? 'no reason recorded'}; `
-          + 'fix the cause and rerun the same command to resume')));
-      } else if (state === 'unknown') {
-        await this.queue.add(JOB_NAME, w.job, { ...JOB_OPTIONS, jobId: id });
-      } else if (state === 'delayed') {
-        // Handed back by a worker that cannot serve this run (processor.ts): say why, once per reason.
-        const { logs } = await this.queue.getJobLogs(id, -1, -1);
-        const reason = logs.at(-1);
-        if (reason !== undefined && !this.refusals.has(reason)) {
-          this.refusals.add(reason);
-          this.notify(`smoothcert: a worker handed back job ${id}: ${reason}; waiting for a worker that has the run's model and data`);
-        }
-      }
-    }));
+      }),
+    );
   }
 
   private settle(id: string, w: Waiting, action: () => void): void {
@@ -168,8 +191,11 @@ export class QueueCounts {
 
   /** A worker's result, checked: one count per class, adding up to the range's size. */
   private checkCounts(id: string, job: CountsJob, value: unknown): Float64Array {
-    const ok = Array.isArray(value) && value.length === this.numClasses && value.every((c) => Number.isSafeInteger(c) && c >= 0)
-      && (value as number[]).reduce((a, b) => a + b, 0) === job.num;
+    const ok =
+      Array.isArray(value) &&
+      value.length === this.numClasses &&
+      value.every((c) => Number.isSafeInteger(c) && c >= 0) &&
+      (value as number[]).reduce((a, b) => a + b, 0) === job.num;
     if (!ok) throw new Error(`job ${id} returned ${JSON.stringify(value)}, not ${this.numClasses} class counts adding up to ${job.num}`);
     this.samples += job.num;
     return Float64Array.from(value as number[]);
@@ -188,8 +214,13 @@ export class QueueCounts {
     if (this.workers > 0) this.lastWorkerSeen = now;
     else if (!this.warnedNoWorker && now - this.lastWorkerSeen > NO_WORKER_WARNING_MS) {
       this.warnedNoWorker = true;
-      this.notify(`smoothcert: no worker is connected to ${displayUrl(this.url)}; start some with \`smoothcert worker --queue ${displayUrl(this.url)}\``);
+      this.notify(
+        `smoothcert: no worker is connected to ${displayUrl(this.url)}; start some with \`smoothcert worker --queue ${displayUrl(this.url)}\``,
+      );
     }
-    if (!this.closed) this.workersTimer = setTimeout(() => { this.checkWorkers().catch(() => undefined); }, WORKERS_POLL_MS);
+    if (!this.closed)
+      this.workersTimer = setTimeout(() => {
+        this.checkWorkers().catch(() => undefined);
+      }, WORKERS_POLL_MS);
   }
 }

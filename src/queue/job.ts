@@ -76,7 +76,9 @@ export interface CountsJob {
 }
 
 /** Phase names by substream number, for logs: select, estimate, predict. */
-export const SUBSTREAM_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(SUBSTREAM).map(([name, k]) => [k, name]));
+export const SUBSTREAM_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(SUBSTREAM).map(([name, k]) => [k, name]),
+);
 
 /**
  * The job id: a pure function of what the counts depend on, so adding a job twice (a restarted
@@ -105,9 +107,12 @@ export const JOB_OPTIONS: JobsOptions = {
 export function parseCountsJob(data: unknown): CountsJob | string {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'malformed payload: not an object';
   const d = data as Record<string, unknown>;
-  if (d.v !== PAYLOAD_VERSION) return `payload version ${JSON.stringify(d.v)} is not ${PAYLOAD_VERSION} (coordinator and worker run different smoothcert versions)`;
+  if (d.v !== PAYLOAD_VERSION)
+    return `payload version ${JSON.stringify(d.v)} is not ${PAYLOAD_VERSION} (coordinator and worker run different smoothcert versions)`;
   const problems: string[] = [];
-  const need = (ok: boolean, what: string) => { if (!ok) problems.push(what); };
+  const need = (ok: boolean, what: string) => {
+    if (!ok) problems.push(what);
+  };
   const isText = (v: unknown) => typeof v === 'string' && v.length > 0;
   const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
   const isList = (v: unknown) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isFinite(x)));
@@ -117,7 +122,10 @@ export function parseCountsJob(data: unknown): CountsJob | string {
   else {
     need(isText(model.path), 'model.path must be a non-empty string');
     need(isText(model.fingerprint), 'model.fingerprint must be a non-empty string');
-    need(model.inputLayout === undefined || model.inputLayout === 'nchw' || model.inputLayout === 'nhwc', 'model.inputLayout must be nchw or nhwc');
+    need(
+      model.inputLayout === undefined || model.inputLayout === 'nchw' || model.inputLayout === 'nhwc',
+      'model.inputLayout must be nchw or nhwc',
+    );
     need(model.output === undefined || isText(model.output), 'model.output must be a non-empty string');
     need(isList(model.mean) && isList(model.std), 'model.mean and model.std must be lists of numbers');
     need(model.precision === undefined || model.precision === 'bf16', 'model.precision must be bf16 or absent');
@@ -139,7 +147,9 @@ export function parseCountsJob(data: unknown): CountsJob | string {
   need(isCount(d.num, 1) && (d.num as number) <= MAX_JOB_SAMPLES, `num must be an integer in [1, ${MAX_JOB_SAMPLES}]`);
   need(isCount(d.batch, 1) && (d.batch as number) <= MAX_BATCH, `batch must be an integer in [1, ${MAX_BATCH}]`);
   need(d.whole === undefined || d.whole === true, 'whole must be true or absent');
-  need(!isCount(d.offset, 0) || !isCount(d.num, 1) || Number.isSafeInteger((d.offset as number) + (d.num as number)),
-    'offset + num must be below 2^53');
+  need(
+    !isCount(d.offset, 0) || !isCount(d.num, 1) || Number.isSafeInteger((d.offset as number) + (d.num as number)),
+    'offset + num must be below 2^53',
+  );
   return problems.length > 0 ? `malformed payload: ${problems.join('; ')}` : (d as unknown as CountsJob);
 }

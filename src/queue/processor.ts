@@ -19,7 +19,9 @@ import { parseCountsJob, WORKER_ENV, type CountsJob } from './job.js';
 // worker when its lock expires.
 process.on('disconnect', () => process.exit(1));
 const parent = process.ppid;
-setInterval(() => { if (process.ppid !== parent || !process.connected) process.exit(1); }, 1000).unref();
+setInterval(() => {
+  if (process.ppid !== parent || !process.connected) process.exit(1);
+}, 1000).unref();
 /** Given to Smooth so that sampling yields to the event loop between batches (the check above then runs). */
 const running = new AbortController();
 
@@ -50,13 +52,19 @@ export default async function countsProcessor(job: SandboxedJob, token?: string)
     // A worker without the run's model or data hands the job back without spending an attempt,
     // so a misconfigured worker cannot fail a run that good workers can finish. The reason is in
     // the job's log, where the coordinator reads it.
-    const reason = e instanceof Refusal ? e.message : `refusing run ${parsed.run}: cannot load its model or data here (${(e as Error).message.split('\n')[0]})`;
+    const reason =
+      e instanceof Refusal
+        ? e.message
+        : `refusing run ${parsed.run}: cannot load its model or data here (${(e as Error).message.split('\n')[0]})`;
     process.stderr.write(`${new Date().toISOString()} worker processor ${process.pid}: ${reason}; the job is left for another worker\n`);
     await job.log(reason);
     await job.moveToDelayed(Date.now() + REFUSED_DELAY_MS, token);
     throw new DelayedError();
   }
-  if (parsed.example >= set.size) throw new UnrecoverableError(`example ${parsed.example} is beyond the ${set.size} examples of ${parsed.data.dataset} ${parsed.data.split}`);
+  if (parsed.example >= set.size)
+    throw new UnrecoverableError(
+      `example ${parsed.example} is beyond the ${set.size} examples of ${parsed.data.dataset} ${parsed.data.split}`,
+    );
   const x = await set.image(parsed.example);
   // The job's sigma is the run's (the coordinator's --sigma or the model's record).
   const smooth = new Smooth(base, parsed.sigma, parsed.seed, { signal: running.signal });
@@ -72,17 +80,23 @@ async function dataFor(job: CountsJob): Promise<LoadedDataset> {
     data = { key, set, fingerprint: dataFingerprint(set) };
   }
   if (data.fingerprint !== job.data.fingerprint) {
-    throw new Refusal(`refusing run ${job.run}: this worker's data (${data.set.source}) has fingerprint ${data.fingerprint}, `
-      + `the run's ${job.data.dataset} ${job.data.split} data has ${job.data.fingerprint}; give this worker the run's data (--data-dir)`);
+    throw new Refusal(
+      `refusing run ${job.run}: this worker's data (${data.set.source}) has fingerprint ${data.fingerprint}, ` +
+        `the run's ${job.data.dataset} ${job.data.split} data has ${job.data.fingerprint}; give this worker the run's data (--data-dir)`,
+    );
   }
   return data.set;
 }
 
 async function modelFor(job: CountsJob, set: LoadedDataset): Promise<LoadedClassifier> {
   const path = resolve(process.env[WORKER_ENV.model] ?? job.model.path);
-  const onnx = { ...(job.model.inputLayout ? { inputLayout: job.model.inputLayout } : {}), ...(job.model.output ? { output: job.model.output } : {}),
+  const onnx = {
+    ...(job.model.inputLayout ? { inputLayout: job.model.inputLayout } : {}),
+    ...(job.model.output ? { output: job.model.output } : {}),
     ...(job.model.mean ? { mean: job.model.mean } : {}),
-    ...(job.model.std ? { std: job.model.std } : {}), ...(job.model.precision ? { precision: job.model.precision } : {}) };
+    ...(job.model.std ? { std: job.model.std } : {}),
+    ...(job.model.precision ? { precision: job.model.precision } : {}),
+  };
   const key = JSON.stringify([path, onnx, set.shape]);
   if (model?.key !== key) {
     model?.loaded.base.dispose?.();
@@ -90,8 +104,10 @@ async function modelFor(job: CountsJob, set: LoadedDataset): Promise<LoadedClass
     model = { key, loaded: await loadClassifier(path, set.shape, job.data.dataset, onnx) };
   }
   if (model.loaded.fingerprint !== job.model.fingerprint) {
-    throw new Refusal(`refusing run ${job.run}: this worker's model ${path} has fingerprint ${model.loaded.fingerprint}, `
-      + `the run's model has fingerprint ${job.model.fingerprint}; give this worker the run's model (--model)`);
+    throw new Refusal(
+      `refusing run ${job.run}: this worker's model ${path} has fingerprint ${model.loaded.fingerprint}, ` +
+        `the run's model has fingerprint ${job.model.fingerprint}; give this worker the run's model (--model)`,
+    );
   }
   return model.loaded;
 }

@@ -41,7 +41,8 @@ export interface WorkerOptions {
  */
 export async function runWorker(o: WorkerOptions, signal: AbortSignal, log: (line: string) => void): Promise<void> {
   // A worker that could serve no run refuses to start, rather than take jobs only to hand them back.
-  if (o.model !== undefined && !existsSync(o.model)) throw new UserError(`model ${o.model} does not exist on this machine; give the worker its copy of the runs' model`);
+  if (o.model !== undefined && !existsSync(o.model))
+    throw new UserError(`model ${o.model} does not exist on this machine; give the worker its copy of the runs' model`);
   if (o.dataDir !== undefined && !(existsSync(o.dataDir) && statSync(o.dataDir).isDirectory())) {
     throw new UserError(`data folder ${o.dataDir} does not exist on this machine; give the worker its copy of the dataset`);
   }
@@ -51,8 +52,12 @@ export async function runWorker(o: WorkerOptions, signal: AbortSignal, log: (lin
   if (o.model !== undefined) env[WORKER_ENV.model] = o.model;
   if (o.dataDir !== undefined) env[WORKER_ENV.dataDir] = o.dataDir;
   const worker = new Worker(QUEUE_NAME, PROCESSOR, {
-    connection: redisOptions(o.url), concurrency: o.concurrency, name: `${hostname()}:${process.pid}`,
-    lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS, maxStalledCount: MAX_STALLED,
+    connection: redisOptions(o.url),
+    concurrency: o.concurrency,
+    name: `${hostname()}:${process.pid}`,
+    lockDuration: LOCK_MS,
+    stalledInterval: STALLED_CHECK_MS,
+    maxStalledCount: MAX_STALLED,
     workerForkOptions: { env },
   });
   let outage = false;

@@ -138,7 +138,10 @@ function requireRows(rows: readonly CertifyRow[]): void {
  */
 export function certifiedAccuracy(rows: readonly CertifyRow[], radii: readonly number[]): number[] {
   requireRows(rows);
-  const sorted = rows.filter((row) => row.correct).map((row) => row.radius).sort((a, b) => a - b);
+  const sorted = rows
+    .filter((row) => row.correct)
+    .map((row) => row.radius)
+    .sort((a, b) => a - b);
   return radii.map((r) => {
     // Binary search for the first certified radius ≥ r; everything from there on counts.
     let lo = 0;
@@ -181,7 +184,9 @@ export function radiusGrid(step: number, max: number): number[] {
   const count = Math.floor(max / step + 1e-9);
   // A table or plot has no use for more columns; asking for more is a typo, which would otherwise exhaust memory.
   if (count > MAX_RADII) {
-    throw new UserError(`a radius grid with step ${step} up to ${max} has ${count + 1} radii (at most ${MAX_RADII + 1}); choose a larger step or a smaller maximum`);
+    throw new UserError(
+      `a radius grid with step ${step} up to ${max} has ${count + 1} radii (at most ${MAX_RADII + 1}); choose a larger step or a smaller maximum`,
+    );
   }
   // i·step rounded to 12 significant digits keeps 0.1·3 printing as 0.3.
   return Array.from({ length: count + 1 }, (_, i) => Number((i * step).toPrecision(12)));

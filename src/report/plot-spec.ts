@@ -68,8 +68,15 @@ export function gapsSpec(series: readonly { label: string; histogram: Histogram 
     height: 320,
     background: 'white',
     layer: [
-      ...(lo < 0 ? [{ data: { values: [{ from: lo, to: 0 }] }, mark: { type: 'rect' as const, color: '#eeeeee' },
-        encoding: { x: { field: 'from', type: 'quantitative' as const }, x2: { field: 'to' } } }] : []),
+      ...(lo < 0
+        ? [
+            {
+              data: { values: [{ from: lo, to: 0 }] },
+              mark: { type: 'rect' as const, color: '#eeeeee' },
+              encoding: { x: { field: 'from', type: 'quantitative' as const }, x2: { field: 'to' } },
+            },
+          ]
+        : []),
       {
         data: { values },
         mark: { type: 'bar' as const, opacity: 0.55, binSpacing: 0 },
@@ -78,8 +85,13 @@ export function gapsSpec(series: readonly { label: string; histogram: Histogram 
           x2: { field: 'hi' },
           y: { field: 'count', type: 'quantitative' as const, title: 'noise draws', stack: null },
           y2: { datum: 0 },
-          color: { field: 'model', type: 'nominal' as const, title: null, scale: { domain: series.map((s) => s.label) },
-            legend: { orient: 'top-left', labelLimit: 0, fillColor: 'white', padding: 6 } },
+          color: {
+            field: 'model',
+            type: 'nominal' as const,
+            title: null,
+            scale: { domain: series.map((s) => s.label) },
+            legend: { orient: 'top-left', labelLimit: 0, fillColor: 'white', padding: 6 },
+          },
         },
       },
     ],
@@ -98,9 +110,16 @@ export interface TrainingSeries {
  * solid: `metric` 'acc' plots train_acc/test_acc, 'loss' train_loss/test_loss.
  */
 export function trainingPlotSpec(series: readonly TrainingSeries[], metric: 'acc' | 'loss'): TopLevelSpec {
-  const values = series.flatMap((s) => s.rows.flatMap((row) => (['train', 'test'] as const).map((split) => ({
-    run: s.label, epoch: row.epoch, split, value: row[`${split}_${metric}`],
-  }))));
+  const values = series.flatMap((s) =>
+    s.rows.flatMap((row) =>
+      (['train', 'test'] as const).map((split) => ({
+        run: s.label,
+        epoch: row.epoch,
+        split,
+        value: row[`${split}_${metric}`],
+      })),
+    ),
+  );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 480,
@@ -111,7 +130,12 @@ export function trainingPlotSpec(series: readonly TrainingSeries[], metric: 'acc
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'Epoch', axis: { tickMinStep: 1 } },
       // log.tsv's accuracies are percentages (files/epoch-log.ts, as the reference writes them).
-      y: { field: 'value', type: 'quantitative', title: metric === 'acc' ? 'Accuracy (%)' : 'Loss', ...(metric === 'acc' && { scale: { domain: [0, 100] } }) },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: metric === 'acc' ? 'Accuracy (%)' : 'Loss',
+        ...(metric === 'acc' && { scale: { domain: [0, 100] } }),
+      },
       color: { field: 'run', type: 'nominal', title: null, scale: { domain: series.map((s) => s.label) } },
       strokeDash: { field: 'split', type: 'nominal', title: null, scale: { domain: ['test', 'train'] } },
       detail: { field: 'split' },

@@ -43,7 +43,9 @@ const formatAcr = (acr: number): string => acr.toFixed(3);
  * accuracy is a trade-off, not a win. `heads` are the headings after Model and ACR.
  */
 function cells(
-  rows: readonly TableRow[], radii: readonly number[], passes: PassesColumn,
+  rows: readonly TableRow[],
+  radii: readonly number[],
+  passes: PassesColumn,
 ): { text: string[][]; best: boolean[][]; heads: string[] } {
   for (const row of rows) {
     if (row.accuracy.length !== radii.length) {
@@ -82,8 +84,16 @@ function markdown(rows: readonly TableRow[], radii: readonly number[]): string {
 }
 
 const LATEX_SPECIAL: Record<string, string> = {
-  '\\': '\\textbackslash{}', '&': '\\&', '%': '\\%', '$': '\\$', '#': '\\#', '_': '\\_',
-  '{': '\\{', '}': '\\}', '~': '\\textasciitilde{}', '^': '\\textasciicircum{}',
+  '\\': '\\textbackslash{}',
+  '&': '\\&',
+  '%': '\\%',
+  $: '\\$',
+  '#': '\\#',
+  _: '\\_',
+  '{': '\\{',
+  '}': '\\}',
+  '~': '\\textasciitilde{}',
+  '^': '\\textasciicircum{}',
 };
 
 function latex(rows: readonly TableRow[], radii: readonly number[]): string {

@@ -42,7 +42,8 @@ export async function logProbGapsOf(models: readonly string[], o: GapsOptions): 
   for (const model of models) {
     const loaded = await loadClassifier(model, data.shape, o.dataset, o);
     const sigma = o.sigma ?? loaded.trainedSigma;
-    if (sigma === undefined) throw new UserError(`--sigma is required: the model ${model} does not record the noise level it was trained with`);
+    if (sigma === undefined)
+      throw new UserError(`--sigma is required: the model ${model} does not record the noise level it was trained with`);
     const { base } = loaded;
     if (!base.logits) throw new UserError(`the model ${model} cannot report its logits`);
     const d = x.length;

@@ -41,12 +41,20 @@ export interface LoadOptions extends OnnxInputOptions {
  * onnxruntime; a smoothcert model folder runs in tfjs, on the native fast path (noise and
  * argmax counting in the addon) when the native backend is active.
  */
-export async function loadClassifier(path: string, dataShape: ImageShape, dataset: string, options: LoadOptions): Promise<LoadedClassifier> {
+export async function loadClassifier(
+  path: string,
+  dataShape: ImageShape,
+  dataset: string,
+  options: LoadOptions,
+): Promise<LoadedClassifier> {
   const { precision, ...onnx } = options;
   const bf16 = precision === 'bf16';
   if (bf16 && (isOnnxPath(path) || activeBackend() !== 'native')) {
-    throw new UserError(`--precision bf16 runs smoothcert model folders on the native backend only${isOnnxPath(path)
-      ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`}; leave it out`);
+    throw new UserError(
+      `--precision bf16 runs smoothcert model folders on the native backend only${
+        isOnnxPath(path) ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`
+      }; leave it out`,
+    );
   }
   if (isOnnxPath(path)) {
     if (!existsSync(path)) throw new UserError(`ONNX model ${path} does not exist`);
@@ -54,7 +62,9 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
     const recorded = readOnnxMetadata(files.model);
     // smoothcert export records the layout and puts the normalization inside the graph.
     if (recorded.input_layout !== undefined && (onnx.mean || onnx.std)) {
-      throw new UserError(`${path} was written by smoothcert export and normalizes inside the graph; leave out --mean/--std (they would normalize twice)`);
+      throw new UserError(
+        `${path} was written by smoothcert export and normalizes inside the graph; leave out --mean/--std (they would normalize twice)`,
+      );
     }
     const inputLayout = onnx.inputLayout ?? (recorded.input_layout === 'nhwc' ? 'nhwc' : 'nchw');
     const base = await loadOnnxFiles(files, path, { ...onnx, inputLayout, expectedShape: dataShape });
@@ -64,7 +74,9 @@ export async function loadClassifier(path: string, dataShape: ImageShape, datase
   const given = (['inputLayout', 'mean', 'std', 'output'] as const).filter((k) => onnx[k] !== undefined);
   if (given.length > 0) {
     const flags = given.map((k) => (k === 'inputLayout' ? '--input-layout' : `--${k}`)).join(', ');
-    throw new UserError(`${flags} apply to .onnx files only; a smoothcert model folder records its layout and normalization (leave ${given.length > 1 ? 'them' : 'it'} out)`);
+    throw new UserError(
+      `${flags} apply to .onnx files only; a smoothcert model folder records its layout and normalization (leave ${given.length > 1 ? 'them' : 'it'} out)`,
+    );
   }
   const { model, meta, fingerprint } = await loadModel(path);
   checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });

@@ -10,7 +10,12 @@ import { planAdaptive, type AdaptiveOptions, type AdaptivePlan } from '../smooth
 import { binomialTwoSidedPValue, lowerConfidenceBound } from '../smoothing/bounds.js';
 import type { SequenceName } from '../smoothing/confidence-sequence.js';
 import {
-  certifyAdaptiveBySampling, certifyBySampling, predictBySampling, Smooth, type SampleCounts, type SmoothingNoise,
+  certifyAdaptiveBySampling,
+  certifyBySampling,
+  predictBySampling,
+  Smooth,
+  type SampleCounts,
+  type SmoothingNoise,
 } from '../smoothing/smooth.js';
 import { QueueCounts, type RunJobs } from '../queue/coordinator.js';
 import { PAYLOAD_VERSION } from '../queue/job.js';
@@ -111,7 +116,8 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
   const data = await loadDataset(o.dataset, o.split, o.dataDir === undefined ? {} : { dataDir: o.dataDir });
   const loaded = await loadClassifier(o.model, data.shape, o.dataset, o);
   const sigma = o.sigma ?? loaded.trainedSigma;
-  if (sigma === undefined) throw new UserError(`--sigma is required: the model ${o.model} does not record the noise level it was trained with`);
+  if (sigma === undefined)
+    throw new UserError(`--sigma is required: the model ${o.model} does not record the noise level it was trained with`);
   const smooth = new Smooth(loaded.base, sigma, o.seed, hooks.signal ? { signal: hooks.signal } : {});
   const adaptive = mode === 'certify' && o.adaptive ? adaptiveOptions(o, o.adaptive) : undefined;
   const plan = adaptive && planOrExplain(adaptive, sigma, hooks.describe ?? ((k) => k));
@@ -125,18 +131,37 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
   // differently in a batch of another size, so another batch can flip a sample near a decision
   // boundary and the same example would be counted two ways in one file.
   const settings: RunSettings = {
-    modelFingerprint: loaded.fingerprint, dataset: o.dataset, split: o.split, dataFingerprint: dataFingerprint(data),
-    sigma, seed: o.seed, alpha: o.alpha, ...(plan ? adaptiveSettings(plan) : { n: o.n }), ...(mode === 'certify' ? { n0: o.n0 } : {}),
-    skip: o.skip, batch: o.batch,
+    modelFingerprint: loaded.fingerprint,
+    dataset: o.dataset,
+    split: o.split,
+    dataFingerprint: dataFingerprint(data),
+    sigma,
+    seed: o.seed,
+    alpha: o.alpha,
+    ...(plan ? adaptiveSettings(plan) : { n: o.n }),
+    ...(mode === 'certify' ? { n0: o.n0 } : {}),
+    skip: o.skip,
+    batch: o.batch,
     // bf16 makes another base classifier; recorded only then, so fp32 files made before it resume.
     ...(o.precision === 'bf16' ? { precision: 'bf16' } : {}),
     // output: null (the graph's only one) compares equal to a file recorded before it was a setting.
-    ...(isOnnxPath(o.model) ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null, output: o.output ?? null } : {}),
+    ...(isOnnxPath(o.model)
+      ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null, output: o.output ?? null }
+      : {}),
   };
   // A queue run connects first: an unreachable Redis fails within seconds, before any file is touched.
-  const queue = o.queue && await QueueCounts.open(o.queue.url, { ...runJobs(mode, o, settings, loaded.inputLayout, sigma), ...(plan ? { whole: true as const } : {}) }, {
-    chunk: o.queue.chunk, numClasses: loaded.base.numClasses, notify, ...(hooks.signal ? { signal: hooks.signal } : {}),
-  });
+  const queue =
+    o.queue &&
+    (await QueueCounts.open(
+      o.queue.url,
+      { ...runJobs(mode, o, settings, loaded.inputLayout, sigma), ...(plan ? { whole: true as const } : {}) },
+      {
+        chunk: o.queue.chunk,
+        numClasses: loaded.base.numClasses,
+        notify,
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+      },
+    ));
   let release: (() => void) | undefined;
   let log: ResultLog | undefined;
   try {
@@ -220,26 +245,48 @@ function refuseHopelessN(mode: SmoothingMode, n: number, alpha: number, describe
   if (answers(n)) return;
   let least = n + 1;
   while (!answers(least)) least++;
-  throw new UserError(`${describe('n')} ${n} can never ${mode === 'certify' ? 'certify' : 'predict'} at ${describe('alpha')} ${alpha}: `
-    + `even ${n} votes of ${n} for one class ${mode === 'certify' ? 'bound p_A only to ≤ 1/2' : 'are not significant'}, so every example would abstain; give ${describe('n')} ≥ ${least}`);
+  throw new UserError(
+    `${describe('n')} ${n} can never ${mode === 'certify' ? 'certify' : 'predict'} at ${describe('alpha')} ${alpha}: ` +
+      `even ${n} votes of ${n} for one class ${mode === 'certify' ? 'bound p_A only to ≤ 1/2' : 'are not significant'}, so every example would abstain; give ${describe('n')} ≥ ${least}`,
+  );
 }
 
 /** Examples a queue run keeps in flight: enough jobs for many workers, few enough to write rows soon. */
 const EXAMPLES_IN_FLIGHT = 64;
 
 /** The part of every job's payload that is the run's: what the workers load, and the fingerprints they must match. */
-function runJobs(mode: SmoothingMode, o: SmoothingRunOptions, settings: RunSettings, inputLayout: 'nchw' | 'nhwc' | undefined, sigma: number): RunJobs {
+function runJobs(
+  mode: SmoothingMode,
+  o: SmoothingRunOptions,
+  settings: RunSettings,
+  inputLayout: 'nchw' | 'nhwc' | undefined,
+  sigma: number,
+): RunJobs {
   return {
     v: PAYLOAD_VERSION,
     // The run is its settings line: the same settings on any machine make the same jobs.
-    run: createHash('sha256').update(`${mode} ${JSON.stringify(settings)}`).digest('hex').slice(0, 16),
+    run: createHash('sha256')
+      .update(`${mode} ${JSON.stringify(settings)}`)
+      .digest('hex')
+      .slice(0, 16),
     model: {
-      path: resolve(o.model), fingerprint: String(settings.modelFingerprint),
-      ...(inputLayout ? { inputLayout } : {}), ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}), ...(o.output ? { output: o.output } : {}),
+      path: resolve(o.model),
+      fingerprint: String(settings.modelFingerprint),
+      ...(inputLayout ? { inputLayout } : {}),
+      ...(o.mean ? { mean: o.mean } : {}),
+      ...(o.std ? { std: o.std } : {}),
+      ...(o.output ? { output: o.output } : {}),
       ...(o.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
     },
-    data: { dataset: o.dataset, split: o.split, ...(o.dataDir === undefined ? {} : { dataDir: resolve(o.dataDir) }), fingerprint: String(settings.dataFingerprint) },
-    sigma, seed: o.seed, batch: o.batch,
+    data: {
+      dataset: o.dataset,
+      split: o.split,
+      ...(o.dataDir === undefined ? {} : { dataDir: resolve(o.dataDir) }),
+      fingerprint: String(settings.dataFingerprint),
+    },
+    sigma,
+    seed: o.seed,
+    batch: o.batch,
   };
 }
 
@@ -255,8 +302,12 @@ function elapsed(began: number): string {
 /** The library's options for adaptive CERTIFY from the run's. */
 function adaptiveOptions(o: SmoothingRunOptions, a: AdaptiveRunOptions): AdaptiveOptions {
   return {
-    n0: o.n0, maxN: a.maxN, alpha: o.alpha, ...(a.radii ? { radii: a.radii } : {}),
-    ...(a.tolerance === undefined ? {} : { tolerance: a.tolerance }), ...(a.sequence ? { sequence: a.sequence } : {}),
+    n0: o.n0,
+    maxN: a.maxN,
+    alpha: o.alpha,
+    ...(a.radii ? { radii: a.radii } : {}),
+    ...(a.tolerance === undefined ? {} : { tolerance: a.tolerance }),
+    ...(a.sequence ? { sequence: a.sequence } : {}),
   };
 }
 
@@ -274,7 +325,9 @@ function planOrExplain(options: AdaptiveOptions, sigma: number, describe: (setti
 /** What decides an adaptive run's rows, in its settings line (in place of fixed-n's n). */
 function adaptiveSettings(plan: AdaptivePlan): RunSettings {
   return {
-    adaptive: plan.radii === null ? 'radius' : 'decision', maxN: plan.maxN, sequence: plan.sequence.name,
+    adaptive: plan.radii === null ? 'radius' : 'decision',
+    maxN: plan.maxN,
+    sequence: plan.sequence.name,
     ...(plan.radii === null ? { tolerance: plan.tolerance } : { radii: [...plan.radii] }),
   };
 }

@@ -105,24 +105,35 @@ export async function train(spec: TrainSpec, given: TrainRunOptions): Promise<Tr
   }
 }
 
-async function runEpochs(config: RunConfig, restored: Checkpoint<CheckpointState> | undefined,
-  o: TrainRunOptions & { notify: (m: string) => void }): Promise<TrainRunResult> {
+async function runEpochs(
+  config: RunConfig,
+  restored: Checkpoint<CheckpointState> | undefined,
+  o: TrainRunOptions & { notify: (m: string) => void },
+): Promise<TrainRunResult> {
   const method = createMethod(config.method, config.sigma, config.methodOptions);
   const info = datasetInfo(config.dataset);
   const dirOpt = o.dataDir === undefined ? {} : { dataDir: o.dataDir };
-  const [trainSet, testSet] = await Promise.all([loadDataset(config.dataset, 'train', dirOpt), loadDataset(config.dataset, 'test', dirOpt)]);
+  const [trainSet, testSet] = await Promise.all([
+    loadDataset(config.dataset, 'train', dirOpt),
+    loadDataset(config.dataset, 'test', dirOpt),
+  ]);
   checkFitsData(config, trainSet.size, method.splitsBatch ? method.numNoise : 1);
-  const model = buildModel(config.arch, { name: config.dataset, shape: trainSet.shape, numClasses: trainSet.numClasses, normalization: info.normalization }, config.seed);
+  const model = buildModel(
+    config.arch,
+    { name: config.dataset, shape: trainSet.shape, numClasses: trainSet.numClasses, normalization: info.normalization },
+    config.seed,
+  );
   const trainer = new Trainer(model, method, config, restored ? { ...restored.state.position } : undefined, nativePhiloxNoise);
   try {
     if (restored) restoreWeights(model, trainer, restored);
     mkdirSync(o.out, { recursive: true });
     removeStaleTemporaries(o.out);
-    const commit = () => writeCheckpoint<CheckpointState>(join(o.out, CHECKPOINT_FILE), {
-      state: { config, position: { ...trainer.position }, ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }) },
-      weights: model.weights.map((w) => ({ shape: w.shape as number[], values: w.read().dataSync() as Float32Array })),
-      optimizer: optimizerTensors(trainer),
-    });
+    const commit = () =>
+      writeCheckpoint<CheckpointState>(join(o.out, CHECKPOINT_FILE), {
+        state: { config, position: { ...trainer.position }, ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }) },
+        weights: model.weights.map((w) => ({ shape: w.shape as number[], values: w.read().dataSync() as Float32Array })),
+        optimizer: optimizerTensors(trainer),
+      });
     // A new run commits its starting point before its log exists, so `--resume` works at every
     // moment the folder shows a run, before the first epoch too, with the run's own settings.
     if (!restored) commit();
@@ -131,10 +142,16 @@ async function runEpochs(config: RunConfig, restored: Checkpoint<CheckpointState
     const data = trainingData(trainSet, info.trainAugmentation, config.trainSize);
     const evalSet = await evaluationSet(testSet, config.evalSize);
     const meta: ModelMeta = {
-      format: 'smoothcert-model', version: 1, arch: config.arch, dataset: config.dataset,
-      inputShape: trainSet.shape, numClasses: trainSet.numClasses, normalization: info.normalization,
+      format: 'smoothcert-model',
+      version: 1,
+      arch: config.arch,
+      dataset: config.dataset,
+      inputShape: trainSet.shape,
+      numClasses: trainSet.numClasses,
+      normalization: info.normalization,
     };
-    if (trainer.position.epoch > 0 && !trainer.done) o.notify(`resuming ${o.out} after epoch ${trainer.position.epoch} of ${config.epochs}`);
+    if (trainer.position.epoch > 0 && !trainer.done)
+      o.notify(`resuming ${o.out} after epoch ${trainer.position.epoch} of ${config.epochs}`);
     while (!trainer.done) {
       const began = performance.now();
       const epoch = trainer.position.epoch;
@@ -147,13 +164,27 @@ async function runEpochs(config: RunConfig, restored: Checkpoint<CheckpointState
       }
       const test = await trainer.evaluate(evalSet.x, evalSet.labels, trainSet.shape);
       const seconds = (performance.now() - began) / 1000;
-      log.append([epoch, seconds.toFixed(3), stats.lr, stats.trainLoss.toFixed(4), stats.trainAcc.toFixed(3), test.loss.toFixed(4), test.acc.toFixed(3)]);
+      log.append([
+        epoch,
+        seconds.toFixed(3),
+        stats.lr,
+        stats.trainLoss.toFixed(4),
+        stats.trainAcc.toFixed(3),
+        test.loss.toFixed(4),
+        test.acc.toFixed(3),
+      ]);
       // The model first, the checkpoint (the commit point) last: a kill in between redoes this epoch.
       await saveModel(o.out, model, { ...meta, training: trainingRecord(config, method.options, trainer.position.epoch) });
       commit();
       o.onEpoch?.({
-        epoch: epoch + 1, epochs: config.epochs, seconds, lr: stats.lr, trainLoss: stats.trainLoss, trainAcc: stats.trainAcc,
-        testLoss: test.loss, testAcc: test.acc,
+        epoch: epoch + 1,
+        epochs: config.epochs,
+        seconds,
+        lr: stats.lr,
+        trainLoss: stats.trainLoss,
+        trainAcc: stats.trainAcc,
+        testLoss: test.loss,
+        testAcc: test.acc,
       });
       if (o.signal?.aborted) return { config, epochsDone: trainer.position.epoch, interrupted: !trainer.done };
     }
@@ -172,13 +203,21 @@ async function runEpochs(config: RunConfig, restored: Checkpoint<CheckpointState
  */
 function checkFitsData(config: RunConfig, splitSize: number, m: number): void {
   if (config.trainSize !== undefined && config.trainSize > splitSize) {
-    throw new SettingError('trainSize', (name) => `${name('trainSize')} is ${config.trainSize} but the ${config.dataset} training split has ${splitSize} images; give at most ${splitSize}`);
+    throw new SettingError(
+      'trainSize',
+      (name) =>
+        `${name('trainSize')} is ${config.trainSize} but the ${config.dataset} training split has ${splitSize} images; give at most ${splitSize}`,
+    );
   }
   const images = Math.min(config.trainSize ?? splitSize, splitSize, config.batchSize);
   if (images < m) {
     const which = config.batchSize < m ? 'batchSize' : 'trainSize';
-    throw new SettingError(which, (name) => `${name(which)} ${which === 'batchSize' ? config.batchSize : images} is fewer than the ${m} noisy copies `
-      + `each step splits a batch into, so no training step would be taken; give at least ${m}`);
+    throw new SettingError(
+      which,
+      (name) =>
+        `${name(which)} ${which === 'batchSize' ? config.batchSize : images} is fewer than the ${m} noisy copies ` +
+        `each step splits a batch into, so no training step would be taken; give at least ${m}`,
+    );
   }
 }
 
@@ -191,22 +230,30 @@ function removeStaleTemporaries(out: string): void {
 /** A new run never writes over a folder that holds another run or a model. */
 function refuseExistingRun(out: string): void {
   if (existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, LOG_FILE))) {
-    throw new UserError(`${out} already holds a training run; continue it with --resume, or choose another output folder (nothing was overwritten)`);
+    throw new UserError(
+      `${out} already holds a training run; continue it with --resume, or choose another output folder (nothing was overwritten)`,
+    );
   }
   const taken = [MODEL_FILE, META_FILE].filter((f) => existsSync(join(out, f)));
   if (taken.length > 0) {
-    throw new UserError(`${out} already holds a model (${taken.join(', ')}) that no training run here produced; choose another output folder (nothing was overwritten)`);
+    throw new UserError(
+      `${out} already holds a model (${taken.join(', ')}) that no training run here produced; choose another output folder (nothing was overwritten)`,
+    );
   }
 }
 
 function restoreWeights(model: tfl.LayersModel, trainer: Trainer, ckpt: Checkpoint<CheckpointState>): void {
   if (ckpt.weights.length !== model.weights.length) {
-    throw new UserError(`checkpoint holds ${ckpt.weights.length} tensors but ${ckpt.state.config.arch} has ${model.weights.length}; the checkpoint does not belong to this architecture`);
+    throw new UserError(
+      `checkpoint holds ${ckpt.weights.length} tensors but ${ckpt.state.config.arch} has ${model.weights.length}; the checkpoint does not belong to this architecture`,
+    );
   }
   model.setWeights(ckpt.weights.map((t) => tf.tensor(t.values, t.shape)));
   const vars = trainableVariables(model);
   const state: SgdState = {};
-  ckpt.optimizer.forEach((t, i) => { if (t) state[vars[i]!.name] = t; });
+  ckpt.optimizer.forEach((t, i) => {
+    if (t) state[vars[i]!.name] = t;
+  });
   trainer.optimizer.setState(state);
 }
 
@@ -215,11 +262,25 @@ function optimizerTensors(trainer: Trainer) {
   return trainableVariables(trainer.model).map((v) => state[v.name] ?? null);
 }
 
-function trainingRecord(config: RunConfig, methodOptions: Readonly<Record<string, number | string>>, epochsDone: number): Record<string, unknown> {
+function trainingRecord(
+  config: RunConfig,
+  methodOptions: Readonly<Record<string, number | string>>,
+  epochsDone: number,
+): Record<string, unknown> {
   return {
-    method: config.method, sigma: config.sigma, ...methodOptions, epochs: config.epochs, epochsDone, lr: config.lr,
-    lrMilestones: config.lrMilestones, lrGamma: config.lrGamma, batch: config.batchSize, momentum: config.momentum,
-    nesterov: config.nesterov, weightDecay: config.weightDecay, seed: config.seed,
+    method: config.method,
+    sigma: config.sigma,
+    ...methodOptions,
+    epochs: config.epochs,
+    epochsDone,
+    lr: config.lr,
+    lrMilestones: config.lrMilestones,
+    lrGamma: config.lrGamma,
+    batch: config.batchSize,
+    momentum: config.momentum,
+    nesterov: config.nesterov,
+    weightDecay: config.weightDecay,
+    seed: config.seed,
     ...(config.trainSize === undefined ? {} : { trainSize: config.trainSize }),
   };
 }

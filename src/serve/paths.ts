@@ -3,7 +3,10 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 /** Why a requested path is not served: 403 when it leads outside the root, 404 when there is nothing. */
 export class PathRefused extends Error {
-  constructor(readonly status: 403 | 404, message: string) {
+  constructor(
+    readonly status: 403 | 404,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -41,16 +41,19 @@ export class RunLister {
       const paths = entries.filter((e) => e.isFile() && (e.name.endsWith('.tsv') || e.name === META_FILE)).map((e) => join(dir, e.name));
       if (paths.length > 0) found.push({ id: relative(this.realRoot, dir).split('\\').join('/') || '.', paths });
       if (depth < MAX_DEPTH) {
-        for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules') visit(join(dir, e.name), depth + 1);
+        for (const e of entries)
+          if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules') visit(join(dir, e.name), depth + 1);
       }
     };
     visit(this.realRoot, 0);
-    const runs = await Promise.all(found.map(async ({ id, paths }) => {
-      const files = (await Promise.all(paths.map((p) => this.describe(p))))
-        .filter((f): f is RunFile => f !== undefined)
-        .sort((a, b) => a.name.localeCompare(b.name));
-      return { id, files };
-    }));
+    const runs = await Promise.all(
+      found.map(async ({ id, paths }) => {
+        const files = (await Promise.all(paths.map((p) => this.describe(p))))
+          .filter((f): f is RunFile => f !== undefined)
+          .sort((a, b) => a.name.localeCompare(b.name));
+        return { id, files };
+      }),
+    );
     return runs.filter((r) => r.files.length > 0).sort((a, b) => a.id.localeCompare(b.id));
   }
 
@@ -100,7 +103,11 @@ export class RunLister {
       });
     }
     const name = request.path.slice(request.path.lastIndexOf('/') + 1);
-    this.failed.set(request.id, { name, kind: name === META_FILE ? 'model' : name === LOG_FILE ? 'log' : 'certify', version: request.version });
+    this.failed.set(request.id, {
+      name,
+      kind: name === META_FILE ? 'model' : name === LOG_FILE ? 'log' : 'certify',
+      version: request.version,
+    });
     return new Promise((resolve) => {
       this.replies.set(request.id, (file) => {
         this.failed.delete(request.id);

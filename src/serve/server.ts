@@ -25,19 +25,31 @@ export interface RunningServer {
 }
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm', '.json': 'application/json', '.tsv': 'text/tab-separated-values; charset=utf-8',
-  '.bin': 'application/octet-stream', '.png': 'image/png', '.svg': 'image/svg+xml',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.tsv': 'text/tab-separated-values; charset=utf-8',
+  '.bin': 'application/octet-stream',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
 };
 /** Why the server could not listen, in one line for the common causes. */
 function listenError(e: NodeJS.ErrnoException, port: number, host: string): Error {
   switch (e.code) {
-    case 'EADDRINUSE': return new UserError(`port ${port} on ${host} is in use; choose another with --port`);
-    case 'ENOTFOUND': case 'EAI_AGAIN': case 'EAI_FAIL':
+    case 'EADDRINUSE':
+      return new UserError(`port ${port} on ${host} is in use; choose another with --port`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
       return new UserError(`--host ${host} is not a name this machine can resolve; give an address such as 127.0.0.1`);
-    case 'EADDRNOTAVAIL': return new UserError(`--host ${host} is not an address of this machine; give one of its own (127.0.0.1 for this machine only)`);
-    case 'EACCES': return new UserError(`port ${port} needs privileges this process lacks; choose a port above 1023 with --port`);
-    default: return e;
+    case 'EADDRNOTAVAIL':
+      return new UserError(`--host ${host} is not an address of this machine; give one of its own (127.0.0.1 for this machine only)`);
+    case 'EACCES':
+      return new UserError(`port ${port} needs privileges this process lacks; choose a port above 1023 with --port`);
+    default:
+      return e;
   }
 }
 
@@ -111,10 +123,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${host}:${port}/`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => { void lister.close().then(resolve); });
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          void lister.close().then(resolve);
+        });
+        server.closeAllConnections();
+      }),
   };
 }
 

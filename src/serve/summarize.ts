@@ -55,7 +55,13 @@ function summarize(kind: RunFile['kind'], text: string, shown: string): Record<s
         throw new Error(`${shown} is not valid JSON (${(e as Error).message}); the file is corrupt`);
       }
       const meta = checkMeta(json, shown);
-      return { arch: meta.arch, dataset: meta.dataset, inputShape: meta.inputShape, numClasses: meta.numClasses, training: meta.training ?? {} };
+      return {
+        arch: meta.arch,
+        dataset: meta.dataset,
+        inputShape: meta.inputShape,
+        numClasses: meta.numClasses,
+        training: meta.training ?? {},
+      };
     }
   }
 }

@@ -6,7 +6,12 @@
 import { parentPort } from 'node:worker_threads';
 import { summarizeFile } from './summarize.js';
 
-export interface SummaryRequest { id: number; path: string; version: string; shown: string }
+export interface SummaryRequest {
+  id: number;
+  path: string;
+  version: string;
+  shown: string;
+}
 
 parentPort?.on('message', (r: SummaryRequest) => {
   parentPort!.postMessage({ id: r.id, file: summarizeFile(r.path, r.version, r.shown) });

@@ -25,8 +25,13 @@ export interface BaseClassifier {
    * that implements it must draw exactly the noise that fillGaussian would.
    */
   countNoisy?(
-    x: Float32Array, sigma: number, key: NoiseKey, offset: number, num: number,
-    batchSize: number, counts: Float64Array,
+    x: Float32Array,
+    sigma: number,
+    key: NoiseKey,
+    offset: number,
+    num: number,
+    batchSize: number,
+    counts: Float64Array,
   ): Promise<void>;
   /**
    * Optional fast path: labels[j] = argmax f(x + sigma * z_(offset+j)) for j in [0, num), the
@@ -43,8 +48,10 @@ export interface BaseClassifier {
  */
 export class NonFiniteLogitsError extends UserError {
   constructor(rows: number) {
-    super(`the base classifier returned NaN or infinite logits for ${rows} noisy input(s); the model is broken `
-      + '(diverged training or corrupt weights): retrain it or restore a good copy');
+    super(
+      `the base classifier returned NaN or infinite logits for ${rows} noisy input(s); the model is broken ` +
+        '(diverged training or corrupt weights): retrain it or restore a good copy',
+    );
   }
 }
 

@@ -30,7 +30,8 @@ export interface ConfidenceSequence {
 
 /** Looks n_k = ⌈first·ratio^k⌉, k = 0, 1, …, clipped to maxN, without repeats; the last look is maxN. */
 export function geometricLooks(first: number, ratio: number, maxN: number): number[] {
-  if (!(Number.isInteger(first) && first >= 1 && first <= maxN)) throw new RangeError(`the first look must be an integer in [1, maxN = ${maxN}] (got ${first})`);
+  if (!(Number.isInteger(first) && first >= 1 && first <= maxN))
+    throw new RangeError(`the first look must be an integer in [1, maxN = ${maxN}] (got ${first})`);
   if (!(ratio > 1 && Number.isFinite(ratio))) throw new RangeError(`the look ratio must be a finite number > 1 (got ${ratio})`);
   const looks: number[] = [];
   for (let k = 0; looks.at(-1) !== maxN; k++) {
@@ -60,7 +61,9 @@ export function unionBoundSequence(alpha: number, looks: readonly number[]): Con
     return alphaAt(k);
   };
   return {
-    name: 'union-cp', alpha, looks,
+    name: 'union-cp',
+    alpha,
+    looks,
     lower(successes, trials) {
       return lowerConfidenceBound(successes, trials, levelAt(trials));
     },
@@ -107,7 +110,9 @@ export function betaMixtureLower(successes: number, trials: number, alpha: numbe
  */
 export function betaMixtureSequence(alpha: number, looks: readonly number[], a = 1, b = 1): ConfidenceSequence {
   return {
-    name: 'beta-mixture', alpha, looks,
+    name: 'beta-mixture',
+    alpha,
+    looks,
     lower: (successes, trials) => betaMixtureLower(successes, trials, alpha, a, b),
     upper: (successes, trials) => 1 - betaMixtureLower(trials - successes, trials, alpha, b, a),
   };

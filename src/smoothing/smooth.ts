@@ -68,7 +68,11 @@ export class Smooth {
    * each call takes the next stream.
    */
   async certify(
-    x: Float32Array, n0: number, n: number, alpha: number, batchSize: number,
+    x: Float32Array,
+    n0: number,
+    n: number,
+    alpha: number,
+    batchSize: number,
     stream = this.nextStream++,
   ): Promise<CertifyResult> {
     checkCounts({ n0, n, alpha, batchSize });
@@ -84,7 +88,8 @@ export class Smooth {
    * samples are those of `certify` with the same stream.
    */
   async certifyAdaptive(
-    x: Float32Array, options: AdaptiveOptions & { batchSize: number },
+    x: Float32Array,
+    options: AdaptiveOptions & { batchSize: number },
     stream = this.nextStream++,
   ): Promise<AdaptiveCertifyResult> {
     const plan = planAdaptive(options, this.sigma);
@@ -97,10 +102,7 @@ export class Smooth {
    * returned class equals g(x) — or the call abstains. Abstains unless the two-sided exact
    * binomial test of the top count against the runner-up rejects equality at level alpha.
    */
-  async predict(
-    x: Float32Array, n: number, alpha: number, batchSize: number,
-    stream = this.nextStream++,
-  ): Promise<PredictResult> {
+  async predict(x: Float32Array, n: number, alpha: number, batchSize: number, stream = this.nextStream++): Promise<PredictResult> {
     checkCounts({ n, alpha, batchSize });
     return predictBySampling(this.sampler(x, batchSize), this.noise(stream), n, alpha);
   }
@@ -130,7 +132,8 @@ export class Smooth {
       throw new RangeError(`input has ${x.length} values but the base classifier expects ${h}×${w}×${c} = ${d}`);
     }
     // A non-finite pixel makes every noisy copy non-finite: counts of such inputs certify nothing.
-    if (!x.every(Number.isFinite)) throw new RangeError('input has NaN or infinite values; noisy copies of it are not Gaussian samples around an image');
+    if (!x.every(Number.isFinite))
+      throw new RangeError('input has NaN or infinite values; noisy copies of it are not Gaussian samples around an image');
     if (whole) return this.wholeBatches(x, num, batchSize, key, offset);
     const counts = new Float64Array(this.base.numClasses);
     const { signal } = this.options;
@@ -174,8 +177,15 @@ export class Smooth {
       const end = Math.min(start + batchSize, offset + num);
       const kept = this.kept;
       let labels: Int32Array;
-      if (kept && kept.x === x && kept.start === start && kept.key.seed === key.seed && kept.key.stream === key.stream
-        && kept.key.substream === key.substream && kept.labels.length === batchSize) {
+      if (
+        kept &&
+        kept.x === x &&
+        kept.start === start &&
+        kept.key.seed === key.seed &&
+        kept.key.stream === key.stream &&
+        kept.key.substream === key.substream &&
+        kept.labels.length === batchSize
+      ) {
         labels = kept.labels;
       } else {
         labels = await this.labelsOf(x, key, start, batchSize);
@@ -225,7 +235,13 @@ export interface SmoothingNoise {
  * CERTIFY from counts, however they are computed (Smooth in this process, or jobs on a queue):
  * ĉ from the n0 selection samples, the lower bound on p_A from the n estimation samples.
  */
-export async function certifyBySampling(sample: SampleCounts, noise: SmoothingNoise, n0: number, n: number, alpha: number): Promise<CertifyResult> {
+export async function certifyBySampling(
+  sample: SampleCounts,
+  noise: SmoothingNoise,
+  n0: number,
+  n: number,
+  alpha: number,
+): Promise<CertifyResult> {
   checkCounts({ n0, n, alpha });
   const { sigma, seed, stream } = noise;
   const selection = await sample({ seed, stream, substream: SUBSTREAM.select }, 0, n0);
@@ -238,7 +254,11 @@ export async function certifyBySampling(sample: SampleCounts, noise: SmoothingNo
 }
 
 /** Adaptive CERTIFY from counts: estimation asks for ranges look by look and stops once `plan`'s question is settled. */
-export async function certifyAdaptiveBySampling(sample: SampleCounts, noise: SmoothingNoise, plan: AdaptivePlan): Promise<AdaptiveCertifyResult> {
+export async function certifyAdaptiveBySampling(
+  sample: SampleCounts,
+  noise: SmoothingNoise,
+  plan: AdaptivePlan,
+): Promise<AdaptiveCertifyResult> {
   const { sigma, seed, stream } = noise;
   const selection = await sample({ seed, stream, substream: SUBSTREAM.select }, 0, plan.n0);
   const cAHat = argmax(selection);
@@ -246,9 +266,10 @@ export async function certifyAdaptiveBySampling(sample: SampleCounts, noise: Smo
   const estimate = await adaptiveEstimate(plan, async (offset, num) => (await sample(key, offset, num))[cAHat]!);
   const { nA, pABar, decisions } = estimate;
   const samples = plan.n0 + estimate.n;
-  const result = pABar > 0.5
-    ? { prediction: cAHat, radius: sigma * normalInverseCdf(pABar), nA, pABar, samples }
-    : { prediction: ABSTAIN, radius: 0, nA, pABar, samples };
+  const result =
+    pABar > 0.5
+      ? { prediction: cAHat, radius: sigma * normalInverseCdf(pABar), nA, pABar, samples }
+      : { prediction: ABSTAIN, radius: 0, nA, pABar, samples };
   return decisions === undefined ? result : { ...result, decisions };
 }
 
@@ -266,7 +287,8 @@ function checkCounts(p: { n0?: number; n: number; alpha: number; batchSize?: num
   if (p.n0 !== undefined && !(Number.isInteger(p.n0) && p.n0 >= 1)) throw new RangeError(`n0 must be an integer ≥ 1 (got ${p.n0})`);
   if (!(Number.isInteger(p.n) && p.n >= 1)) throw new RangeError(`n must be an integer ≥ 1 (got ${p.n})`);
   if (!(p.alpha > 0 && p.alpha < 1)) throw new RangeError(`alpha must lie in (0, 1) (got ${p.alpha})`);
-  if (p.batchSize !== undefined && !(Number.isInteger(p.batchSize) && p.batchSize >= 1)) throw new RangeError(`batch size must be an integer ≥ 1 (got ${p.batchSize})`);
+  if (p.batchSize !== undefined && !(Number.isInteger(p.batchSize) && p.batchSize >= 1))
+    throw new RangeError(`batch size must be an integer ≥ 1 (got ${p.batchSize})`);
 }
 
 function argmax(v: Float64Array): number {

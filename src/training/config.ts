@@ -40,11 +40,20 @@ export interface TrainSpec {
 }
 
 /** The loop's defaults beyond the dataset's schedule (paper, Supplementary A.1). */
-export const TRAIN_DEFAULTS = { dataset: 'fashion-mnist', method: 'consistency', lrGamma: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4, seed: 0 } as const;
+export const TRAIN_DEFAULTS = {
+  dataset: 'fashion-mnist',
+  method: 'consistency',
+  lrGamma: 0.1,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 1e-4,
+  seed: 0,
+} as const;
 
 /** The run a spec describes, defaults filled in and validated before anything is read or written. */
 export function resolveRunConfig(spec: TrainSpec): RunConfig {
-  if (spec.sigma === undefined) throw new SettingError('sigma', (name) => `${name('sigma')} is required: the Gaussian noise level to train with, e.g. 0.5`);
+  if (spec.sigma === undefined)
+    throw new SettingError('sigma', (name) => `${name('sigma')} is required: the Gaussian noise level to train with, e.g. 0.5`);
   const dataset = spec.dataset ?? TRAIN_DEFAULTS.dataset;
   const info = datasetInfo(dataset);
   const arch = spec.arch ?? info.defaultArch;
@@ -57,12 +66,21 @@ export function resolveRunConfig(spec: TrainSpec): RunConfig {
   if (method === 'macer' && methodOptions.deferEpochs === undefined) methodOptions.deferEpochs = lrMilestones[0] ?? 0;
   createMethod(method, spec.sigma, methodOptions); // validates the method's options
   const config: RunConfig = {
-    dataset, arch, method, sigma: spec.sigma, methodOptions,
-    epochs: spec.epochs ?? info.schedule.epochs, batchSize: spec.batchSize ?? info.schedule.batchSize,
-    lr: spec.lr ?? info.schedule.lr, lrMilestones,
-    lrGamma: spec.lrGamma ?? TRAIN_DEFAULTS.lrGamma, momentum: spec.momentum ?? TRAIN_DEFAULTS.momentum,
-    nesterov: spec.nesterov ?? TRAIN_DEFAULTS.nesterov, weightDecay: spec.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
-    seed: spec.seed ?? TRAIN_DEFAULTS.seed, evalSize: spec.evalSize ?? info.evalSize,
+    dataset,
+    arch,
+    method,
+    sigma: spec.sigma,
+    methodOptions,
+    epochs: spec.epochs ?? info.schedule.epochs,
+    batchSize: spec.batchSize ?? info.schedule.batchSize,
+    lr: spec.lr ?? info.schedule.lr,
+    lrMilestones,
+    lrGamma: spec.lrGamma ?? TRAIN_DEFAULTS.lrGamma,
+    momentum: spec.momentum ?? TRAIN_DEFAULTS.momentum,
+    nesterov: spec.nesterov ?? TRAIN_DEFAULTS.nesterov,
+    weightDecay: spec.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
+    seed: spec.seed ?? TRAIN_DEFAULTS.seed,
+    evalSize: spec.evalSize ?? info.evalSize,
     ...(spec.trainSize === undefined ? {} : { trainSize: spec.trainSize }),
   };
   checkLoop(config);
@@ -77,8 +95,11 @@ function checkLoop(c: RunConfig): void {
     ['batchSize', positiveInt(c.batchSize), 'an integer ≥ 1'],
     ['lr', finite(c.lr, 0) && c.lr > 0, 'a finite number > 0'],
     // Increasing: an unsorted or repeated list would be recorded as given and mean something else on resume.
-    ['lrMilestones', c.lrMilestones.every((m, i) => Number.isInteger(m) && m >= 0 && (i === 0 || m > c.lrMilestones[i - 1]!)),
-      'an increasing list of epochs, integers ≥ 0'],
+    [
+      'lrMilestones',
+      c.lrMilestones.every((m, i) => Number.isInteger(m) && m >= 0 && (i === 0 || m > c.lrMilestones[i - 1]!)),
+      'an increasing list of epochs, integers ≥ 0',
+    ],
     ['lrGamma', finite(c.lrGamma, 0) && c.lrGamma > 0, 'a finite number > 0'],
     ['momentum', finite(c.momentum, 0), 'a finite number ≥ 0'],
     ['weightDecay', finite(c.weightDecay, 0), 'a finite number ≥ 0'],
@@ -111,8 +132,12 @@ export function checkResumable(saved: RunConfig, spec: TrainSpec): void {
   }
   for (const [key, a, b] of pairs) {
     if (JSON.stringify(a) !== JSON.stringify(b)) {
-      throw new SettingError(key, (name) => `the run was started with ${name(key)} ${JSON.stringify(a)}, not ${JSON.stringify(b)}; `
-        + 'resume without that setting (the run keeps its own) or start a new run elsewhere');
+      throw new SettingError(
+        key,
+        (name) =>
+          `the run was started with ${name(key)} ${JSON.stringify(a)}, not ${JSON.stringify(b)}; ` +
+          'resume without that setting (the run keeps its own) or start a new run elsewhere',
+      );
     }
   }
 }

@@ -6,7 +6,10 @@ import type { MethodName, MethodOptions } from './method.js';
 type Check = (v: number | string) => string | undefined;
 const nonNegative: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a finite number ≥ 0');
 const positive: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a finite number > 0');
-const integerAtLeast = (min: number): Check => (v) => (typeof v === 'number' && Number.isInteger(v) && v >= min ? undefined : `an integer ≥ ${min}`);
+const integerAtLeast =
+  (min: number): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min ? undefined : `an integer ≥ ${min}`;
 
 const CHECKS: Record<keyof MethodOptions, Check> = {
   numNoise: integerAtLeast(1),
@@ -27,8 +30,10 @@ export function resolveOptions<O extends Record<string, number | string>>(method
   for (const [key, value] of Object.entries(options) as Array<[keyof MethodOptions, number | string | undefined]>) {
     if (value === undefined) continue;
     if (!(key in defaults)) {
-      throw new SettingError(key, (name) =>
-        `option ${name(key)} does not apply to method ${method} (its options: ${Object.keys(defaults).map(name).join(', ')})`);
+      throw new SettingError(
+        key,
+        (name) => `option ${name(key)} does not apply to method ${method} (its options: ${Object.keys(defaults).map(name).join(', ')})`,
+      );
     }
     const problem = CHECKS[key](value);
     if (problem !== undefined) throw new SettingError(key, (name) => `${name(key)} must be ${problem}, got ${String(value)}`);
@@ -40,8 +45,10 @@ export function resolveOptions<O extends Record<string, number | string>>(method
 /** Consistency regularization compares copies: m ≥ 2. */
 export function requireTwoCopies(numNoise: number): void {
   if (numNoise < 2) {
-    throw new SettingError('numNoise', (name) =>
-      `consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); pass ${name('numNoise')} 2 or more`);
+    throw new SettingError(
+      'numNoise',
+      (name) => `consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); pass ${name('numNoise')} 2 or more`,
+    );
   }
 }
 

@@ -107,7 +107,10 @@ export class Trainer {
     const [h, w, c] = data.shape;
     const d = h * w * c;
     let step = this.position.step;
-    let lossSum = 0, correct = 0, samples = 0, images = 0;
+    let lossSum = 0,
+      correct = 0,
+      samples = 0,
+      images = 0;
     for (let start = 0; start < data.size; start += batchSize) {
       await yieldToEventLoop();
       if (signal?.aborted) throw new EpochAborted();
@@ -119,8 +122,13 @@ export class Trainer {
         const x = tf.tensor4d(batch.x.subarray(k * chunk * d, (k + 1) * chunk * d), [chunk, h, w, c]);
         const labels = tf.tensor1d(batch.labels.subarray(k * chunk, (k + 1) * chunk), 'int32');
         const inputs: StepInputs = {
-          model: this.model, method: this.method, optimizer: this.optimizer, variables: this.variables,
-          noise: this.noise(this.config.seed, step), epoch, lr,
+          model: this.model,
+          method: this.method,
+          optimizer: this.optimizer,
+          variables: this.variables,
+          noise: this.noise(this.config.seed, step),
+          epoch,
+          lr,
         };
         try {
           const result = trainStep(inputs, { x, labels });
@@ -145,16 +153,24 @@ export class Trainer {
    * Loss and accuracy (percent) on test images under one draw of Gaussian noise each, as the
    * reference evaluates between epochs; the noise is the same for every epoch.
    */
-  async evaluate(x: Float32Array, labels: Int32Array, shape: [number, number, number], batchSize = 500): Promise<{ loss: number; acc: number }> {
+  async evaluate(
+    x: Float32Array,
+    labels: Int32Array,
+    shape: [number, number, number],
+    batchSize = 500,
+  ): Promise<{ loss: number; acc: number }> {
     const d = shape[0] * shape[1] * shape[2];
     const n = labels.length;
     const noise = this.noise(this.config.seed, EVAL_STREAM);
-    let lossSum = 0, correct = 0;
+    let lossSum = 0,
+      correct = 0;
     for (let start = 0; start < n; start += batchSize) {
       const b = Math.min(batchSize, n - start);
       const [loss, hits] = tf.tidy(() => {
         const clean = tf.tensor4d(x.subarray(start * d, (start + b) * d), [b, ...shape]);
-        const logits = this.model.apply(tf.add(clean, noise.gaussian([b, ...shape], this.method.sigma)), { training: false }) as tf.Tensor2D;
+        const logits = this.model.apply(tf.add(clean, noise.gaussian([b, ...shape], this.method.sigma)), {
+          training: false,
+        }) as tf.Tensor2D;
         const y = tf.tensor1d(labels.subarray(start, start + b), 'int32');
         return [crossEntropy(logits, y).dataSync()[0]!, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')).dataSync()[0]!];
       });

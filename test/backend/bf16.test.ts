@@ -39,18 +39,34 @@ describe(`bf16 convolutions on ${ENGINE}`, () => {
   const x = () => rand([3, 7, 7, 4], 1) as tf.Tensor4D;
   const filter = () => rand([3, 3, 4, 6], 2) as tf.Tensor4D;
   test('Conv2D (a pending convolution) equals float32 arithmetic on bf16-rounded operands', { skip }, () =>
-    bf16MatchesRoundedCpu((a, w) => tf.conv2d(a, w, 2, 'same'), x(), filter()));
+    bf16MatchesRoundedCpu((a, w) => tf.conv2d(a, w, 2, 'same'), x(), filter()),
+  );
   test('a fused convolution with bias and ReLU (computed at once)', { skip }, () =>
-    bf16MatchesRoundedCpu((a, w) => tf.fused.conv2d({ x: a, filter: w, strides: 1, pad: 'valid', bias: rand([6], 3), activation: 'relu' }), x(), filter()));
+    bf16MatchesRoundedCpu(
+      (a, w) => tf.fused.conv2d({ x: a, filter: w, strides: 1, pad: 'valid', bias: rand([6], 3), activation: 'relu' }),
+      x(),
+      filter(),
+    ),
+  );
   test('conv + bias + residual → ReLU (the residual folded into the bf16 primitive)', { skip }, () =>
-    bf16MatchesRoundedCpu((a, w) => {
-      const c = tf.fused.conv2d({ x: a, filter: w, strides: 1, pad: 'same', bias: rand([6], 4) });
-      return tf.relu(tf.add(c, rand([3, 7, 7, 6], 5)));
-    }, x(), filter()));
+    bf16MatchesRoundedCpu(
+      (a, w) => {
+        const c = tf.fused.conv2d({ x: a, filter: w, strides: 1, pad: 'same', bias: rand([6], 4) });
+        return tf.relu(tf.add(c, rand([3, 7, 7, 6], 5)));
+      },
+      x(),
+      filter(),
+    ),
+  );
 
   test('a ResNet-20 classifier in bf16: close to fp32, not equal to it, and fp32 unchanged after it', { skip }, async () => {
     const data = DATASETS.cifar10;
-    const model = ARCHITECTURES.cifar_resnet20.build({ numClasses: 10, inputShape: data.shape, normalization: data.normalization, seed: 3 });
+    const model = ARCHITECTURES.cifar_resnet20.build({
+      numClasses: 10,
+      inputShape: data.shape,
+      normalization: data.normalization,
+      seed: 3,
+    });
     const images = rand([8, 32, 32, 3], 6, 0, 1).dataSync() as Float32Array;
     const fp32 = await nativeClassifier(model).logits!(images, 8);
     const bf16 = await nativeClassifier(model, undefined, { precision: 'bf16' }).logits!(images, 8);
@@ -65,7 +81,12 @@ describe(`bf16 convolutions on ${ENGINE}`, () => {
   });
 });
 
-test('precision bf16 is refused off the native backend', { skip: ENGINE === 'native' && 'tested where the native backend is not active' }, () => {
+test('precision bf16 is refused off the native backend', {
+  skip: ENGINE === 'native' && 'tested where the native backend is not active',
+}, () => {
   const model = (t: tf.Tensor4D) => tf.sum(t, [1, 2]);
-  assert.throws(() => nativeClassifier(model, { inputShape: [2, 2, 1], numClasses: 1 }, { precision: 'bf16' }), /precision bf16 needs the native backend/);
+  assert.throws(
+    () => nativeClassifier(model, { inputShape: [2, 2, 1], numClasses: 1 }, { precision: 'bf16' }),
+    /precision bf16 needs the native backend/,
+  );
 });

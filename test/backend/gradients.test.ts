@@ -12,11 +12,15 @@ function lossAndGrads(): tf.Tensor[] {
   const x = rand([6, 12, 12, 3], 11, 0, 1) as tf.Tensor4D;
   const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 0], 'int32'), 5);
   const params = {
-    w1: rand([3, 3, 3, 8], 1, -0.3, 0.3), b1: rand([8], 2, -0.1, 0.1),
-    w2: rand([3, 3, 8, 6], 3, -0.3, 0.3), b2: rand([6], 4, -0.1, 0.1),
-    gamma: rand([6], 5, 0.5, 1.5), beta: rand([6], 6, -0.1, 0.1),
+    w1: rand([3, 3, 3, 8], 1, -0.3, 0.3),
+    b1: rand([8], 2, -0.1, 0.1),
+    w2: rand([3, 3, 8, 6], 3, -0.3, 0.3),
+    b2: rand([6], 4, -0.1, 0.1),
+    gamma: rand([6], 5, 0.5, 1.5),
+    beta: rand([6], 6, -0.1, 0.1),
     w3: rand([2, 2, 6, 4], 7, -0.3, 0.3),
-    dense: rand([16, 5], 8, -0.3, 0.3), denseBias: rand([5], 9, -0.1, 0.1),
+    dense: rand([16, 5], 8, -0.3, 0.3),
+    denseBias: rand([5], 9, -0.1, 0.1),
   };
   const names = Object.keys(params) as (keyof typeof params)[];
   const loss = (...values: tf.Tensor[]): tf.Scalar => {
@@ -51,14 +55,30 @@ test('the wasm fallback has a correct Conv2DBackpropFilter (the kernel tfjs-wasm
   ];
   for (const [xShape, filterShape, strides, pad] of cases) {
     const outShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, strides, pad).shape);
-    await assertMatchesCpu(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: rand(xShape, 1), dy: rand(outShape, 2) },
-      { strides, pad, dataFormat: 'NHWC', filterShape }) as tf.Tensor, { atol: 1e-4, rtol: 2e-4 }, 'wasm');
+    await assertMatchesCpu(
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: rand(xShape, 1), dy: rand(outShape, 2) },
+            { strides, pad, dataFormat: 'NHWC', filterShape },
+          ) as tf.Tensor,
+      { atol: 1e-4, rtol: 2e-4 },
+      'wasm',
+    );
   }
 });
 
 test('the wasm fallback routes max-pool gradients of negative windows (tfjs-wasm drops them)', () =>
-  assertMatchesCpu(() => {
-    const x = rand([2, 6, 6, 3], 1, -2, -1) as tf.Tensor4D;
-    const y = tf.maxPool(x, 2, 2, 'valid');
-    return tf.engine().runKernel('MaxPoolGrad', { dy: rand(y.shape, 5), input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor;
-  }, undefined, 'wasm'));
+  assertMatchesCpu(
+    () => {
+      const x = rand([2, 6, 6, 3], 1, -2, -1) as tf.Tensor4D;
+      const y = tf.maxPool(x, 2, 2, 'valid');
+      return tf
+        .engine()
+        .runKernel('MaxPoolGrad', { dy: rand(y.shape, 5), input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor;
+    },
+    undefined,
+    'wasm',
+  ));

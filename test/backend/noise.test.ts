@@ -66,17 +66,25 @@ describe('native Gaussian noise', { skip }, () => {
   test('noisyCopies writes x + sigma·z_j for consecutive samples j', () => {
     const key = { seed: 5, stream: 11, substream: SUBSTREAM.select };
     const x = rand([7, 5, 3], 2, 0, 1).dataSync() as Float32Array;
-    const d = x.length, count = 9, first = 13;
+    const d = x.length,
+      count = 9,
+      first = 13;
     const out = new Float32Array(count * d);
     addon!.noisyCopies(out, x, count, key.seed, key.stream, key.substream, first, 0.75);
     const noise = reference(key, first * d, count * d, 0.75);
-    assertBitsEqual(out, noise.map((z, i) => Math.fround(x[i % d]! + z)), 'noisy copies');
+    assertBitsEqual(
+      out,
+      noise.map((z, i) => Math.fround(x[i % d]! + z)),
+      'noisy copies',
+    );
   });
 
   test('nativePhiloxNoise draws what philoxNoise draws, call after call', () => {
-    const native = nativePhiloxNoise(42, 7), portable = philoxNoise(42, 7);
+    const native = nativePhiloxNoise(42, 7),
+      portable = philoxNoise(42, 7);
     for (const shape of [[3, 5], [2, 4, 4, 1], [1]]) {
-      const a = native.gaussian(shape, 0.5), b = portable.gaussian(shape, 0.5);
+      const a = native.gaussian(shape, 0.5),
+        b = portable.gaussian(shape, 0.5);
       assert.deepEqual(a.shape, shape);
       assertBitsEqual(a.dataSync() as Float32Array, b.dataSync() as Float32Array, `shape ${shape.join('×')}`);
       tf.dispose([a, b]);
@@ -106,7 +114,8 @@ describe('certification counts through nativeClassifier', () => {
 
   test('countNoisy adds to counts from offset on: two halves make the whole', async () => {
     const fast = nativeClassifier(model, shape);
-    const whole = new Float64Array(3), halves = new Float64Array(3);
+    const whole = new Float64Array(3),
+      halves = new Float64Array(3);
     await fast.countNoisy!(x, 0.5, key, 0, 600, 100, whole);
     await fast.countNoisy!(x, 0.5, key, 0, 250, 100, halves);
     await fast.countNoisy!(x, 0.5, key, 250, 350, 100, halves);
@@ -116,6 +125,22 @@ describe('certification counts through nativeClassifier', () => {
 
 test('an addon error reaches JS as an Error instead of aborting the process', { skip }, () => {
   // 9-wide input, 3-wide filter, stride 2, no padding: the output is 4 wide, not 9.
-  assert.throws(() => addon!.conv2d(new Float32Array(81), [1, 9, 9, 1], new Float32Array(9), [3, 3, 1, 1],
-    new Float32Array(81), [1, 9, 9, 1], [2, 2, 1, 1, 0, 0, 0, 0], null, 0, 0, null, false), /smoothcert native/);
+  assert.throws(
+    () =>
+      addon!.conv2d(
+        new Float32Array(81),
+        [1, 9, 9, 1],
+        new Float32Array(9),
+        [3, 3, 1, 1],
+        new Float32Array(81),
+        [1, 9, 9, 1],
+        [2, 2, 1, 1, 0, 0, 0, 0],
+        null,
+        0,
+        0,
+        null,
+        false,
+      ),
+    /smoothcert native/,
+  );
 });

@@ -52,13 +52,17 @@ export async function assertMatchesCpu(fn: () => Result, tol: Tolerance = TOL, b
     assert.deepEqual(a.shape, e.shape, `output ${k}: shape`);
     assert.equal(a.values.constructor, e.values.constructor, `output ${k}: dtype`);
     for (let i = 0; i < e.values.length; i++) {
-      const x = a.values[i]!, y = e.values[i]!;
+      const x = a.values[i]!,
+        y = e.values[i]!;
       if (Number.isNaN(y)) {
         assert.ok(Number.isNaN(x), `output ${k}[${i}]: expected NaN, got ${x}`);
         continue;
       }
       const err = Math.abs(x - y);
-      assert.ok(err <= tol.atol + tol.rtol * Math.abs(y), `output ${k}[${i}] of ${e.values.length}: expected ${y}, got ${x} (|error| ${err})`);
+      assert.ok(
+        err <= tol.atol + tol.rtol * Math.abs(y),
+        `output ${k}[${i}] of ${e.values.length}: expected ${y}, got ${x} (|error| ${err})`,
+      );
     }
   });
 }

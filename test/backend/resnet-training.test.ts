@@ -20,7 +20,12 @@ async function losses(backend: string): Promise<number[]> {
   await tf.setBackend(backend);
   const data = DATASETS.cifar10;
   const shape: [number, number, number] = [8, 8, 3];
-  const model = ARCHITECTURES.cifar_resnet20.build({ numClasses: data.numClasses, inputShape: shape, normalization: data.normalization, seed: 7 });
+  const model = ARCHITECTURES.cifar_resnet20.build({
+    numClasses: data.numClasses,
+    inputShape: shape,
+    normalization: data.normalization,
+    seed: 7,
+  });
   const method = createMethod('consistency', 0.25, { numNoise: 2 });
   const optimizer = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
   const variables = trainableVariables(model);
@@ -45,6 +50,10 @@ test(`ResNet-20 consistency training: the same losses step after step on ${ENGIN
     await tf.setBackend(ENGINE_TFJS);
   }
   // float32 differences of ~1e-7 in the gradients, carried through the weights for a few steps.
-  got.forEach((loss, i) => assert.ok(Math.abs(loss - expected[i]!) <= 1e-5 + 1e-4 * Math.abs(expected[i]!),
-    `step ${i}: ${loss} on ${ENGINE}, ${expected[i]} on cpu`));
+  got.forEach((loss, i) =>
+    assert.ok(
+      Math.abs(loss - expected[i]!) <= 1e-5 + 1e-4 * Math.abs(expected[i]!),
+      `step ${i}: ${loss} on ${ENGINE}, ${expected[i]} on cpu`,
+    ),
+  );
 });

@@ -21,8 +21,10 @@ test('chooseBackend: without the addon the default is wasm, with one warning tha
 });
 
 test('chooseBackend: an unknown SMOOTHCERT_BACKEND is a UserError naming the choices', () => {
-  assert.throws(() => chooseBackend(undefined, 'gpu', undefined), (e: unknown) =>
-    e instanceof UserError && /SMOOTHCERT_BACKEND=gpu/.test(e.message) && /native, wasm, cpu/.test(e.message));
+  assert.throws(
+    () => chooseBackend(undefined, 'gpu', undefined),
+    (e: unknown) => e instanceof UserError && /SMOOTHCERT_BACKEND=gpu/.test(e.message) && /native, wasm, cpu/.test(e.message),
+  );
 });
 
 test('setBackend switches tfjs and activeBackend reports it; unknown names are UserErrors', async () => {

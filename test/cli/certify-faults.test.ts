@@ -12,7 +12,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-faults-'));
 const model = join(tmp, 'model');
 await saveTinyModel(model, [28, 28, 1], 10, 0.25);
 const args = (out: string) => ['certify', '--model', model, '--out', out, '--max', '100', '--n0', '50', '--n', '4000', '--batch', '500'];
-const withoutTime = (f: string) => resultRows(f).slice(1).map((row) => row.slice(0, 5).join('\t'));
+const withoutTime = (f: string) =>
+  resultRows(f)
+    .slice(1)
+    .map((row) => row.slice(0, 5).join('\t'));
 const rowsIn = (f: string) => (existsSync(f) ? resultRows(f).length - 1 : 0);
 
 test('certify killed with SIGKILL at 20 seeded random moments ends with the uninterrupted TSV', async () => {

@@ -16,21 +16,32 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** certify in its own process (asynchronously, so the busy loops keep running beside it). */
 function certify(out: string): Promise<string> {
-  const child = spawn(process.execPath, [BIN, 'certify', '--model', model, '--out', out, '--max', '24', '--n0', '64', '--n', '3000',
-    '--batch', '700', '--seed', '4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'certify', '--model', model, '--out', out, '--max', '24', '--n0', '64', '--n', '3000', '--batch', '700', '--seed', '4'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(stderr) : reject(new Error(`certify exited ${code}: ${stderr}`)))));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => (code === 0 ? resolve(stderr) : reject(new Error(`certify exited ${code}: ${stderr}`)))),
+  );
 }
 
 /** Settings line, header and rows without the time column. */
 function withoutTime(file: string): string[] {
-  return readFileSync(file, 'utf8').trim().split('\n').map((line) => (line.startsWith('#') ? line : line.split('\t').slice(0, -1).join('\t')));
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (line.startsWith('#') ? line : line.split('\t').slice(0, -1).join('\t')));
 }
 
 // What it guards is the native kernels' choice (tfjs-wasm's XNNPACK chooses by shape alone).
-test('certify in two processes, one beside two busy loops, writes the same file but for time',
-  { skip: process.env.SMOOTHCERT_BACKEND === 'wasm' && 'checks the native backend\'s kernel choice' }, async () => {
+test('certify in two processes, one beside two busy loops, writes the same file but for time', {
+  skip: process.env.SMOOTHCERT_BACKEND === 'wasm' && "checks the native backend's kernel choice",
+}, async () => {
   const quiet = join(tmp, 'quiet.tsv');
   const loaded = join(tmp, 'loaded.tsv');
   await certify(quiet);

@@ -16,19 +16,28 @@ const dir = tempDir();
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('smoothcert export writes an ONNX file that onnxruntime runs like the tfjs model', async () => {
-  const normalization = { mean: [0.2860], std: [0.3530] };
+  const normalization = { mean: [0.286], std: [0.353] };
   const model = ARCHITECTURES.lenet.build({ numClasses: 10, inputShape: [28, 28, 1], normalization, seed: 9 });
   const modelDir = join(dir, 'lenet');
   await saveModel(modelDir, model, {
-    format: 'smoothcert-model', version: 1, arch: 'lenet', dataset: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10,
-    normalization, training: { sigma: 0.25 },
+    format: 'smoothcert-model',
+    version: 1,
+    arch: 'lenet',
+    dataset: 'fashion-mnist',
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    normalization,
+    training: { sigma: 0.25 },
   });
   const outDir = join(dir, 'out');
   const out = join(outDir, 'lenet.onnx');
   mkdirSync(outDir);
   const r = cli(['export', '--model', modelDir, '--out', out]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /wrote .*lenet\.onnx .*input 'input' float32 \[batch, 28, 28, 1\] NHWC in \[0, 1\], output 'logits' \[batch, 10\]/);
+  assert.match(
+    r.stdout,
+    /wrote .*lenet\.onnx .*input 'input' float32 \[batch, 28, 28, 1\] NHWC in \[0, 1\], output 'logits' \[batch, 10\]/,
+  );
   // tfjs's CPU backend greets its first tensor with advice to install tfjs-node: not in smoothcert's output.
   assert.doesNotMatch(r.stderr, /looks like you are running TensorFlow\.js in Node\.js/);
   assert.deepEqual(readdirSync(outDir), ['lenet.onnx'], 'no temporary file left behind');
@@ -44,7 +53,12 @@ test('smoothcert export writes an ONNX file that onnxruntime runs like the tfjs 
     assert.equal(into.status, 2);
     assert.match(into.stderr, /is inside a model folder/);
   }
-  assert.deepEqual(readdirSync(modelDir).sort(), readdirSync(modelDir).filter((f) => f !== 'lenet.onnx').sort());
+  assert.deepEqual(
+    readdirSync(modelDir).sort(),
+    readdirSync(modelDir)
+      .filter((f) => f !== 'lenet.onnx')
+      .sort(),
+  );
   const onnx = await loadOnnxClassifier(out, { inputLayout: 'nhwc', expectedShape: [28, 28, 1] });
   const images = randomImages(4, [28, 28, 1], 1);
   assertClose(await onnx.logits(images, 4), tfjsLogits(model, images, 4), 1e-4, 'exported logits');

@@ -2,7 +2,19 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, startUntil } from '../helpers/cli.js';
@@ -24,8 +36,14 @@ function refused(r: ReturnType<typeof cli>, pattern: RegExp): void {
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 }
 
-test('device nodes made with mknod, a FIFO and a socket path as --out are refused before anything is written', { skip: !root && 'mknod needs root' }, () => {
-  for (const [name, args] of [['null', ['c', '1', '3']], ['full', ['c', '1', '7']], ['fifo', ['p']]] as const) {
+test('device nodes made with mknod, a FIFO and a socket path as --out are refused before anything is written', {
+  skip: !root && 'mknod needs root',
+}, () => {
+  for (const [name, args] of [
+    ['null', ['c', '1', '3']],
+    ['full', ['c', '1', '7']],
+    ['fifo', ['p']],
+  ] as const) {
     const node = join(tmp, name);
     const made = spawnSync('mknod', [node, ...args]);
     assert.equal(made.status, 0, String(made.stderr));
@@ -63,8 +81,10 @@ test('-, /proc and an empty name are refused in one line; a symlink to a file is
 /** Starts a long certify, waits for its first rows, applies `damage`, and returns how it ended. */
 async function damagedMidRun(name: string, damage: (out: string) => void) {
   const out = join(tmp, name);
-  const run = await startUntil(['certify', '--model', model, '--out', out, '--max', '400', '--n0', '10', '--n', '3000', '--batch', '500'],
-    () => existsSync(out) && resultRows(out).length >= 3);
+  const run = await startUntil(
+    ['certify', '--model', model, '--out', out, '--max', '400', '--n0', '10', '--n', '3000', '--batch', '500'],
+    () => existsSync(out) && resultRows(out).length >= 3,
+  );
   damage(out);
   const status = await run.exited;
   return { out, status, stderr: run.stderr() };
@@ -76,8 +96,25 @@ test('a results file deleted under a running certify: the run stops in one line 
   assert.match(r.stderr, /deleted\.tsv was deleted while this run wrote it; its \d+ bytes of rows are saved in .*deleted\.tsv: rerun/);
   const rows = resultRows(r.out);
   assert.ok(rows.length >= 3, 'the rows are back');
-  assert.deepEqual(rows.slice(1).map((row) => Number(row[0])), rows.slice(1).map((_, i) => i));
-  const resumed = cli(['certify', '--model', model, '--out', r.out, '--max', String(rows.length + 1), '--n0', '10', '--n', '3000', '--batch', '500']);
+  assert.deepEqual(
+    rows.slice(1).map((row) => Number(row[0])),
+    rows.slice(1).map((_, i) => i),
+  );
+  const resumed = cli([
+    'certify',
+    '--model',
+    model,
+    '--out',
+    r.out,
+    '--max',
+    String(rows.length + 1),
+    '--n0',
+    '10',
+    '--n',
+    '3000',
+    '--batch',
+    '500',
+  ]);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming/);
 });
@@ -90,8 +127,14 @@ test('a results file moved or truncated under a running certify: the run stops i
   const truncated = await damagedMidRun('truncated.tsv', (out) => truncateSync(out, 10));
   assert.equal(truncated.status, 2, truncated.stderr);
   assert.match(truncated.stderr, /truncated\.tsv was truncated by another process while this run wrote it/);
-  const replaced = await damagedMidRun('replaced.tsv', (out) => { unlinkSync(out); writeFileSync(out, 'someone else\n'); });
+  const replaced = await damagedMidRun('replaced.tsv', (out) => {
+    unlinkSync(out);
+    writeFileSync(out, 'someone else\n');
+  });
   assert.equal(replaced.status, 2, replaced.stderr);
-  assert.match(replaced.stderr, /replaced\.tsv was replaced by another file while this run wrote it; .* saved in .*replaced\.tsv\.recovered-\d+/);
+  assert.match(
+    replaced.stderr,
+    /replaced\.tsv was replaced by another file while this run wrote it; .* saved in .*replaced\.tsv\.recovered-\d+/,
+  );
   assert.equal(readFileSync(replaced.out, 'utf8'), 'someone else\n', 'the other file is left alone');
 });

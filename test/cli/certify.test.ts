@@ -26,7 +26,10 @@ test('certify writes the reference columns, one line per selected example', () =
   assert.equal(r.status, 0, r.stderr);
   const t = rows(out);
   assert.deepEqual(t[0], ['idx', 'label', 'predict', 'radius', 'correct', 'time']);
-  assert.deepEqual(t.slice(1).map((row) => Number(row[0])), [0, 3, 6, 9]);
+  assert.deepEqual(
+    t.slice(1).map((row) => Number(row[0])),
+    [0, 3, 6, 9],
+  );
   for (const [, label, predict, radius, correct, time] of t.slice(1)) {
     assert.equal(Number(correct), Number(predict === label));
     assert.ok(Number(radius) >= 0 && (predict !== '-1' || Number(radius) === 0));
@@ -57,7 +60,10 @@ test('a certify run killed with SIGKILL resumes without losing or repeating an e
         resolve();
       }
     }, 20);
-    child.on('exit', () => { clearInterval(poll); reject(new Error('finished before it could be killed; make the run longer')); });
+    child.on('exit', () => {
+      clearInterval(poll);
+      reject(new Error('finished before it could be killed; make the run longer'));
+    });
   });
   await new Promise((resolve) => child.once('exit', resolve));
   const before = rows(out).length - 1;
@@ -66,12 +72,20 @@ test('a certify run killed with SIGKILL resumes without losing or repeating an e
   const r = cli(args);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /resuming/);
-  const ids = rows(out).slice(1).map((row) => Number(row[0]));
-  assert.deepEqual(ids, Array.from({ length: 30 }, (_, i) => i));
+  const ids = rows(out)
+    .slice(1)
+    .map((row) => Number(row[0]));
+  assert.deepEqual(
+    ids,
+    Array.from({ length: 30 }, (_, i) => i),
+  );
   // Results are reproducible: a fresh run with the same seed gives the same predictions and radii.
   const fresh = join(tmp, 'fresh.tsv');
   assert.equal(cli([...args.slice(0, 4), fresh, ...args.slice(5)]).status, 0);
-  const strip = (f: string) => rows(f).slice(1).map((row) => row.slice(0, 5).join('\t'));
+  const strip = (f: string) =>
+    rows(f)
+      .slice(1)
+      .map((row) => row.slice(0, 5).join('\t'));
   assert.deepEqual(strip(fresh), strip(out));
 });
 
@@ -83,7 +97,12 @@ test('certify runs an ONNX model normalized outside its graph, and resumes only 
   assert.equal(first.status, 0, first.stderr);
   const again = cli([...args, '--max', '5']);
   assert.equal(again.status, 0, again.stderr);
-  assert.deepEqual(rows(out).slice(1).map((r) => r[0]), ['0', '1', '2', '3', '4']);
+  assert.deepEqual(
+    rows(out)
+      .slice(1)
+      .map((r) => r[0]),
+    ['0', '1', '2', '3', '4'],
+  );
   const other = cli(['certify', '--model', onnx, '--sigma', '0.25', '--mean', '0.4', '--std', '0.5', '--out', out, ...quick, '--max', '6']);
   assert.equal(other.status, 2);
   assert.match(other.stderr, /made with --mean \[0.5\], but this run has --mean \[0.4\]/);
@@ -117,7 +136,12 @@ test('--precision bf16 is recorded in the settings; a resume in the other precis
   const r = cli([...args, '--precision', 'bf16']);
   if (!native || !addon.info().bf16) {
     assert.equal(r.status, 2);
-    assert.match(r.stderr, native ? /--precision bf16: .*AVX512-BF16/ : /--precision bf16 runs smoothcert model folders on the native backend only \(this run uses wasm\)/);
+    assert.match(
+      r.stderr,
+      native
+        ? /--precision bf16: .*AVX512-BF16/
+        : /--precision bf16 runs smoothcert model folders on the native backend only \(this run uses wasm\)/,
+    );
     assert.equal(r.stderr.trim().split('\n').length, 1);
     return;
   }
@@ -174,10 +198,26 @@ test('bad input gives a specific error and a non-zero exit', () => {
   expect([...base, '--data-dir', corrupt], /t10k-images-idx3-ubyte.*magic/i);
 });
 
-
 // About 150 ms an example on the native backend: long enough for a second process to start while the first runs.
-const longRun = (out: string) => ['certify', '--model', mnistModel, '--out', out, '--max', '20', '--n0', '10', '--n', '20000', '--batch', '1000'];
-const withoutTime = (f: string) => rows(f).slice(1).map((row) => row.slice(0, 5).join('\t'));
+const longRun = (out: string) => [
+  'certify',
+  '--model',
+  mnistModel,
+  '--out',
+  out,
+  '--max',
+  '20',
+  '--n0',
+  '10',
+  '--n',
+  '20000',
+  '--batch',
+  '1000',
+];
+const withoutTime = (f: string) =>
+  rows(f)
+    .slice(1)
+    .map((row) => row.slice(0, 5).join('\t'));
 const reference = join(tmp, 'reference.tsv');
 const referenceRows = () => {
   if (!existsSync(reference)) assert.equal(cli(longRun(reference)).status, 0);
@@ -226,7 +266,23 @@ test('resuming with another --skip is refused, and the settings cannot be lost b
   const other = cli(['certify', '--model', mnistModel, '--out', out, '--skip', '3', '--max', '6', ...quick]);
   assert.equal(other.status, 2);
   assert.match(other.stderr, /made with --skip 2, but this run has --skip 3/);
-  const otherN = cli(['certify', '--model', mnistModel, '--out', out, '--skip', '2', '--max', '6', '--n0', '10', '--n', '300', '--batch', '100']);
+  const otherN = cli([
+    'certify',
+    '--model',
+    mnistModel,
+    '--out',
+    out,
+    '--skip',
+    '2',
+    '--max',
+    '6',
+    '--n0',
+    '10',
+    '--n',
+    '300',
+    '--batch',
+    '100',
+  ]);
   assert.match(otherN.stderr, /made with --n 200, but this run has --n 300/);
   // A file whose settings line is gone (edited by hand, or written by another tool) cannot be resumed.
   const stripped = join(tmp, 'stripped.tsv');
@@ -239,7 +295,12 @@ test('resuming with another --skip is refused, and the settings cannot be lost b
   cpSync(mnistModel, moved, { recursive: true });
   const same = cli(['certify', '--model', moved, '--out', out, '--skip', '2', '--max', '10', ...quick]);
   assert.equal(same.status, 0, same.stderr);
-  assert.deepEqual(rows(out).slice(1).map((row) => row[0]), ['0', '2', '4', '6', '8']);
+  assert.deepEqual(
+    rows(out)
+      .slice(1)
+      .map((row) => row[0]),
+    ['0', '2', '4', '6', '8'],
+  );
 });
 
 test('a model with NaN weights is refused before anything is certified', async () => {
@@ -269,8 +330,23 @@ test('--mean, --std and --input-layout are refused with a model folder instead o
 });
 
 test('adaptive CERTIFY writes the forward passes (and decided radii), resumes after kill -9 to the uninterrupted file, and refuses bad options', async () => {
-  const adaptive = (out: string, ...mode: string[]) => ['certify', '--model', mnistModel, '--out', out, '--adaptive', '--max', '12', '--n0', '20',
-    '--max-n', '20000', '--batch', '1000', ...mode];
+  const adaptive = (out: string, ...mode: string[]) => [
+    'certify',
+    '--model',
+    mnistModel,
+    '--out',
+    out,
+    '--adaptive',
+    '--max',
+    '12',
+    '--n0',
+    '20',
+    '--max-n',
+    '20000',
+    '--batch',
+    '1000',
+    ...mode,
+  ];
   const reference = join(tmp, 'adaptive-reference.tsv');
   assert.equal(cli(adaptive(reference, '--radii', '0,0.1')).status, 0);
   const header = rows(reference)[0]!;
@@ -287,7 +363,10 @@ test('adaptive CERTIFY writes the forward passes (and decided radii), resumes af
   run.child.kill('SIGKILL');
   await run.exited;
   assert.equal(cli(adaptive(out, '--radii', '0,0.1')).status, 0);
-  const strip = (f: string) => rows(f).slice(1).map((row) => [...row.slice(0, 7)].join('\t'));
+  const strip = (f: string) =>
+    rows(f)
+      .slice(1)
+      .map((row) => [...row.slice(0, 7)].join('\t'));
   assert.deepEqual(strip(out), strip(reference));
   // Another question is another run.
   const other = cli(adaptive(out, '--radii', '0,0.2'));
@@ -307,7 +386,10 @@ test('adaptive CERTIFY writes the forward passes (and decided radii), resumes af
   bad(adaptive(x, '--tolerance', '-1'), /--tolerance.*expected a number > 0/);
   bad([...adaptive(x), '--max-n', '10'], /--max-n must be an integer ≥ --n0 = 20 \(got 10\)/);
   bad(adaptive(x, '--radii', '0.5,-0.25'), /--radii.*expected comma-separated radii ≥ 0/);
-  bad(adaptive(x, '--radii', '0.5', '--tolerance', '0.1'), /--radii \(decision mode\) and --tolerance \(radius mode\) ask different questions/);
+  bad(
+    adaptive(x, '--radii', '0.5', '--tolerance', '0.1'),
+    /--radii \(decision mode\) and --tolerance \(radius mode\) ask different questions/,
+  );
   bad(['certify', '--model', mnistModel, '--out', x, '--tolerance', '0.1'], /--tolerance applies to adaptive CERTIFY only; add --adaptive/);
   bad([...adaptive(x), '--n', '500'], /with --adaptive give the budget as --max-n/);
   assert.equal(existsSync(x), false, 'refused runs write nothing');
@@ -330,7 +412,10 @@ test('weights under any file name are part of the fingerprint: a resume after th
   cpSync(join(other, readdirSync(other).find((f) => f.startsWith('weights-'))!), join(renamed, 'group1-shard1of1.bin'));
   const r = cli(['certify', '--model', renamed, '--out', out, '--max', '4', ...quick]);
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /made with the model whose fingerprint is "[0-9a-f]{16}", but this run has the model whose fingerprint is "[0-9a-f]{16}"/);
+  assert.match(
+    r.stderr,
+    /made with the model whose fingerprint is "[0-9a-f]{16}", but this run has the model whose fingerprint is "[0-9a-f]{16}"/,
+  );
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.equal(rows(out).length, 1 + 2, 'no row added');
 });
@@ -346,7 +431,8 @@ test('an --n that can never certify or predict is refused in one line, naming th
   assert.equal(cli(['certify', '--model', mnistModel, '--out', join(tmp, 'n10.tsv'), '--n', '10', '--n0', '10', '--max', '1']).status, 0);
   // Unsorted, repeated radii ask the same question as sorted ones: the file resumes with either spelling.
   const out = join(tmp, 'radii.tsv');
-  const adaptive = (radii: string, max: string) => cli(['certify', '--model', mnistModel, '--out', out, '--adaptive', '--radii', radii, '--max-n', '2000', '--n0', '10', '--max', max]);
+  const adaptive = (radii: string, max: string) =>
+    cli(['certify', '--model', mnistModel, '--out', out, '--adaptive', '--radii', radii, '--max-n', '2000', '--n0', '10', '--max', max]);
   assert.equal(adaptive('0.5,0.25,0.5', '1').status, 0);
   assert.deepEqual(resultSettings(out).radii, [0.25, 0.5]);
   const again = adaptive('0.25,0.5', '2');

@@ -17,7 +17,11 @@ function epochsCommitted(run: string): number {
     return -1;
   }
 }
-const logRows = (dir: string) => readFileSync(join(dir, 'log.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+const logRows = (dir: string) =>
+  readFileSync(join(dir, 'log.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
 
 test('a run killed after its first checkpoint resumes with every epoch logged exactly once', async () => {
   const run = join(tmp, 'killed');
@@ -30,7 +34,10 @@ test('a run killed after its first checkpoint resumes with every epoch logged ex
         resolve();
       }
     }, 10);
-    child.on('exit', (code) => { clearInterval(poll); if (code !== null) reject(new Error(`run ended (${code}) before it was killed`)); });
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      if (code !== null) reject(new Error(`run ended (${code}) before it was killed`));
+    });
   });
   await new Promise((resolve) => child.once('exit', resolve));
   assert.ok(logRows(run).length - 1 < 3, 'the run was killed before its last epoch');
@@ -39,12 +46,18 @@ test('a run killed after its first checkpoint resumes with every epoch logged ex
   assert.match(resumed.stderr, /resuming .* after epoch [12] of 3/);
   const rows = logRows(run);
   assert.deepEqual(rows[0], ['epoch', 'time', 'lr', 'train_loss', 'train_acc', 'test_loss', 'test_acc']);
-  assert.deepEqual(rows.slice(1).map((r) => r[0]), ['0', '1', '2']);
+  assert.deepEqual(
+    rows.slice(1).map((r) => r[0]),
+    ['0', '1', '2'],
+  );
 
   // The resumed run continues exactly as an uninterrupted one (same noise, order and state).
   const straight = join(tmp, 'straight');
   assert.equal(cli(['train', '--out', straight, ...small]).status, 0);
-  const losses = (dir: string) => logRows(dir).slice(1).map((r) => Number(r[3]));
+  const losses = (dir: string) =>
+    logRows(dir)
+      .slice(1)
+      .map((r) => Number(r[3]));
   losses(run).forEach((l, i) => assert.ok(Math.abs(l - losses(straight)[i]!) < 2e-3, `epoch ${i}: ${l} vs ${losses(straight)[i]}`));
   // The run folder is a model that certify accepts.
   const out = join(tmp, 'certify.tsv');
@@ -66,7 +79,10 @@ test('bad training input gives a clear error, a non-zero exit, and overwrites no
   expect(['--out', out, '--sigma', '0.5', '--num-noise', '1'], /needs m ≥ 2 noisy copies/);
   expect(['--out', out, '--sigma', '-0.25'], /--sigma.*expected a noise level > 0/);
   expect(['--out', out, '--sigma', '0.5', '--lbd', '-1'], /--lbd.*expected a number ≥ 0/);
-  expect(['--out', out, '--sigma', '0.5', '--arch', 'cifar_resnet20'], /architecture "cifar_resnet20" expects 32×32×3.*fashion-mnist.*choose one of: lenet/);
+  expect(
+    ['--out', out, '--sigma', '0.5', '--arch', 'cifar_resnet20'],
+    /architecture "cifar_resnet20" expects 32×32×3.*fashion-mnist.*choose one of: lenet/,
+  );
   expect(['--out', out], /--sigma is required/);
   assert.equal(existsSync(out), false, 'a refused run leaves no folder behind');
 
@@ -86,7 +102,10 @@ test('bad training input gives a clear error, a non-zero exit, and overwrites no
   assert.deepEqual(readFileSync(join(copy, 'model.json')), readFileSync(join(done, 'model.json')));
   writeFileSync(join(done, 'checkpoint.ckpt'), 'not a checkpoint');
   expect(['--out', done, '--resume'], /checkpoint .*checkpoint\.ckpt is corrupt/);
-  expect(['--out', join(tmp, 'never'), '--resume'], /holds no training run to resume \(no checkpoint\.ckpt\); start the run without --resume/);
+  expect(
+    ['--out', join(tmp, 'never'), '--resume'],
+    /holds no training run to resume \(no checkpoint\.ckpt\); start the run without --resume/,
+  );
 });
 
 test('the demo trains, certifies and reports end to end (smoke test at toy scale)', () => {
@@ -105,20 +124,43 @@ test('ImageNet folders train a ResNet-50 end to end (streamed decoding, random r
   }
   const { default: sharp } = await import('sharp');
   const root = join(tmp, 'imagenet');
-  for (const [split, wnid, shade] of [['train', 'n01', 40], ['train', 'n02', 200], ['val', 'n01', 50], ['val', 'n02', 190]] as const) {
+  for (const [split, wnid, shade] of [
+    ['train', 'n01', 40],
+    ['train', 'n02', 200],
+    ['val', 'n01', 50],
+    ['val', 'n02', 190],
+  ] as const) {
     mkdirSync(join(root, split, wnid), { recursive: true });
     const image = sharp({ create: { width: 300, height: 260, channels: 3, background: { r: shade, g: shade / 2, b: 255 - shade } } });
     await image.jpeg().toFile(join(root, split, wnid, 'a.JPEG'));
   }
   const out = join(tmp, 'imagenet-run');
-  const r = cli(['train', '--dataset', 'imagenet', '--data-dir', root, '--arch', 'resnet50', '--method', 'gaussian', '--sigma', '0.5', '--out', out,
-    '--epochs', '1', '--batch', '2', '--eval-size', '1']);
+  const r = cli([
+    'train',
+    '--dataset',
+    'imagenet',
+    '--data-dir',
+    root,
+    '--arch',
+    'resnet50',
+    '--method',
+    'gaussian',
+    '--sigma',
+    '0.5',
+    '--out',
+    out,
+    '--epochs',
+    '1',
+    '--batch',
+    '2',
+    '--eval-size',
+    '1',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const meta = JSON.parse(readFileSync(join(out, 'smoothcert.json'), 'utf8'));
   assert.deepEqual([meta.arch, meta.dataset, meta.inputShape, meta.numClasses], ['resnet50', 'imagenet', [224, 224, 3], 2]);
   assert.equal(logRows(out).length, 2);
 });
-
 
 test('a second trainer on the same run folder is refused; Ctrl-C stops the first within seconds and it resumes to the uninterrupted losses', async () => {
   const run = join(tmp, 'sigint');
@@ -134,7 +176,10 @@ test('a second trainer on the same run folder is refused; Ctrl-C stops the first
   assert.match(second.stderr, new RegExp(`training run folder .*sigint is in use by process ${first.child.pid} `));
   assert.equal(await first.exited, 130, first.stderr());
   assert.ok(performance.now() - sent < 2000, `stopped ${(performance.now() - sent).toFixed(0)} ms after Ctrl-C`);
-  assert.match(first.stderr(), /interrupted: .*sigint holds [12] finished epoch\(s\); continue with: smoothcert train --out .*sigint --resume/);
+  assert.match(
+    first.stderr(),
+    /interrupted: .*sigint holds [12] finished epoch\(s\); continue with: smoothcert train --out .*sigint --resume/,
+  );
   const resumed = cli(['train', '--out', run, '--resume']);
   assert.equal(resumed.status, 0, resumed.stderr);
   const straight = join(tmp, 'sigint-straight');
@@ -142,9 +187,17 @@ test('a second trainer on the same run folder is refused; Ctrl-C stops the first
   // The same numbers up to float rounding: the native backend's reductions may differ in the last bits
   // between processes (OpenMP), and the noisy test accuracy counts 64 images.
   const [a, b] = [logRows(run).slice(1), logRows(straight).slice(1)];
-  assert.deepEqual(a.map((r) => r[0]), b.map((r) => r[0]));
+  assert.deepEqual(
+    a.map((r) => r[0]),
+    b.map((r) => r[0]),
+  );
   a.forEach((row, i) => {
-    for (const [col, tol] of [[3, 5e-3], [5, 5e-3], [4, 0.5], [6, 2]] as const) {
+    for (const [col, tol] of [
+      [3, 5e-3],
+      [5, 5e-3],
+      [4, 0.5],
+      [6, 2],
+    ] as const) {
       assert.ok(Math.abs(Number(row[col]) - Number(b[i]![col])) <= tol, `epoch ${i}, column ${col}: ${row[col]} vs ${b[i]![col]}`);
     }
   });
@@ -161,10 +214,15 @@ test('a run killed between its first log line and its first checkpoint resumes f
   const resumed = cli(['train', '--out', run, '--resume', ...small, '--epochs', '1']);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /no checkpoint yet .* starting the run from epoch 0/);
-  assert.deepEqual(logRows(run).slice(1).map((r) => r[0]), ['0']);
+  assert.deepEqual(
+    logRows(run)
+      .slice(1)
+      .map((r) => r[0]),
+    ['0'],
+  );
 });
 
-test('Ctrl-C before the first epoch finishes prints the README\'s --resume command, and that command runs it', async () => {
+test("Ctrl-C before the first epoch finishes prints the README's --resume command, and that command runs it", async () => {
   const run = join(tmp, 'first-epoch');
   // 50 batches: the signal lands long before the first epoch could finish.
   const longer = ['--sigma', '0.5', '--train-size', '3200', '--batch', '64', '--eval-size', '64', '--epochs', '1'];
@@ -178,7 +236,12 @@ test('Ctrl-C before the first epoch finishes prints the README\'s --resume comma
   assert.deepEqual(args, ['train', '--out', run, '--resume']);
   const again = cli(args);
   assert.equal(again.status, 0, again.stderr);
-  assert.deepEqual(logRows(run).slice(1).map((r) => r[0]), ['0']);
+  assert.deepEqual(
+    logRows(run)
+      .slice(1)
+      .map((r) => r[0]),
+    ['0'],
+  );
 });
 
 test('flag errors name flags that exist', () => {
@@ -193,7 +256,7 @@ test('flag errors name flags that exist', () => {
   assert.equal(existsSync(join(tmp, 'flags')), false);
 });
 
-test('the README\'s recovery command works at every point: killed early in epoch 1, mid-run, after the last epoch', async () => {
+test("the README's recovery command works at every point: killed early in epoch 1, mid-run, after the last epoch", async () => {
   const weights = (dir: string) => readdirSync(dir).filter((f) => /^weights-[0-9a-f]{16}\.bin$/.test(f));
   const straight = join(tmp, 'recover-straight');
   assert.equal(cli(['train', '--out', straight, ...small]).status, 0);
@@ -210,16 +273,28 @@ test('the README\'s recovery command works at every point: killed early in epoch
     const resumed = cli(['train', '--out', run, '--resume']);
     assert.equal(resumed.status, 0, `${name}: ${resumed.stderr}`);
     assert.deepEqual(weights(run), weights(straight), `${name}: the uninterrupted run's weights`);
-    assert.deepEqual(readdirSync(run).filter((f) => f.endsWith('.tmp')), [], `${name}: no temporary file left`);
+    assert.deepEqual(
+      readdirSync(run).filter((f) => f.endsWith('.tmp')),
+      [],
+      `${name}: no temporary file left`,
+    );
   }
   const done = cli(['train', '--out', straight, '--resume']);
   assert.equal(done.status, 0, done.stderr);
-  assert.deepEqual(logRows(straight).slice(1).map((r) => r[0]), ['0', '1', '2']);
+  assert.deepEqual(
+    logRows(straight)
+      .slice(1)
+      .map((r) => r[0]),
+    ['0', '1', '2'],
+  );
 });
 
 test('a run that could take no step, a subset beyond the split and unsorted --lr-steps are refused in one line', () => {
   for (const [args, pattern] of [
-    [['--train-size', '1'], /--train-size 1 is fewer than the 2 noisy copies each step splits a batch into, so no training step would be taken/],
+    [
+      ['--train-size', '1'],
+      /--train-size 1 is fewer than the 2 noisy copies each step splits a batch into, so no training step would be taken/,
+    ],
     [['--batch', '1'], /--batch 1 is fewer than the 2 noisy copies/],
     [['--train-size', '100000'], /--train-size is 100000 but the fashion-mnist training split has \d+ images/],
     [['--lr-steps', '60,30'], /--lr-steps must be an increasing list of epochs/],

@@ -12,9 +12,11 @@ const value = (n: number, y: number, x: number, c: number): number => 1 + n * 10
 function batch(n: number): Float32Array {
   const out = new Float32Array(n * size);
   for (let i = 0; i < n; i++) {
-    for (let y = 0; y < 6; y++) for (let x = 0; x < 5; x++) for (let c = 0; c < 2; c++) {
-      out[i * size + (y * 5 + x) * 2 + c] = value(i, y, x, c);
-    }
+    for (let y = 0; y < 6; y++)
+      for (let x = 0; x < 5; x++)
+        for (let c = 0; c < 2; c++) {
+          out[i * size + (y * 5 + x) * 2 + c] = value(i, y, x, c);
+        }
   }
   return out;
 }
@@ -22,11 +24,13 @@ function batch(n: number): Float32Array {
 /** The expected crop from the definition: shifted content, zeros in the padding, optional mirror. */
 function expected(n: number, pad: number, top: number, left: number, flip: boolean): number[] {
   const out: number[] = [];
-  for (let y = 0; y < 6; y++) for (let x = 0; x < 5; x++) for (let c = 0; c < 2; c++) {
-    const sy = y + top - pad;
-    const sx = (flip ? 4 - x : x) + left - pad;
-    out.push(sy >= 0 && sy < 6 && sx >= 0 && sx < 5 ? value(n, sy, sx, c) : 0);
-  }
+  for (let y = 0; y < 6; y++)
+    for (let x = 0; x < 5; x++)
+      for (let c = 0; c < 2; c++) {
+        const sy = y + top - pad;
+        const sx = (flip ? 4 - x : x) + left - pad;
+        out.push(sy >= 0 && sy < 6 && sx >= 0 && sx < 5 ? value(n, sy, sx, c) : 0);
+      }
   return out;
 }
 
@@ -45,9 +49,11 @@ test('flip reverses the columns', () => {
   const src = batch(1);
   const dst = new Float32Array(size);
   cropPadFlip(src, dst, shape, 0, 0, 0, true);
-  for (let y = 0; y < 6; y++) for (let x = 0; x < 5; x++) for (let c = 0; c < 2; c++) {
-    assert.equal(dst[(y * 5 + x) * 2 + c], src[(y * 5 + (4 - x)) * 2 + c]);
-  }
+  for (let y = 0; y < 6; y++)
+    for (let x = 0; x < 5; x++)
+      for (let c = 0; c < 2; c++) {
+        assert.equal(dst[(y * 5 + x) * 2 + c], src[(y * 5 + (4 - x)) * 2 + c]);
+      }
 });
 
 test('each random output is one valid crop/flip of its own image; offsets and flips vary', () => {
@@ -58,9 +64,11 @@ test('each random output is one valid crop/flip of its own image; offsets and fl
   for (let i = 0; i < n; i++) {
     const got = [...out.subarray(i * size, (i + 1) * size)];
     const matches: string[] = [];
-    for (let top = 0; top <= 2 * pad; top++) for (let left = 0; left <= 2 * pad; left++) for (const flip of [false, true]) {
-      if (JSON.stringify(got) === JSON.stringify(expected(i, pad, top, left, flip))) matches.push(`${top},${left},${flip}`);
-    }
+    for (let top = 0; top <= 2 * pad; top++)
+      for (let left = 0; left <= 2 * pad; left++)
+        for (const flip of [false, true]) {
+          if (JSON.stringify(got) === JSON.stringify(expected(i, pad, top, left, flip))) matches.push(`${top},${left},${flip}`);
+        }
     assert.equal(matches.length, 1, `image ${i} is not exactly one crop/flip`);
     seen.add(matches[0]);
   }

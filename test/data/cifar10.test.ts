@@ -8,8 +8,12 @@ import { CIFAR10_FILES, decodeCifarBatch, readCifar10, resolveCifarDir } from '.
 import { loadDataset } from '../../src/data/registry.js';
 
 let dir: string;
-before(async () => { dir = await mkdtemp(join(tmpdir(), 'smoothcert-cifar-')); });
-after(async () => { await rm(dir, { recursive: true, force: true }); });
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smoothcert-cifar-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 /** Byte stored on disk for record r, channel c, row y, column x: distinct per (c, y, x) and r. */
 const pixel = (r: number, c: number, y: number, x: number): number => (r * 7 + c * 85 + y * 3 + x * 5) % 256;
@@ -49,10 +53,14 @@ test('corrupt batches are UserErrors naming the file', () => {
   const images = new Float32Array(2 * 3072);
   const labels = new Int32Array(2);
   const truncated = makeBatch([1, 2]).subarray(0, 3073 + 100);
-  assert.throws(() => decodeCifarBatch(truncated, '/x/data_batch_1.bin', images, labels, 0),
-    (e: unknown) => e instanceof UserError && /\/x\/data_batch_1\.bin.*not a whole number/.test(e.message));
-  assert.throws(() => decodeCifarBatch(makeBatch([1, 57]), '/x/test_batch.bin', images, labels, 0),
-    (e: unknown) => e instanceof UserError && /\/x\/test_batch\.bin: label 57 of record 1/.test(e.message));
+  assert.throws(
+    () => decodeCifarBatch(truncated, '/x/data_batch_1.bin', images, labels, 0),
+    (e: unknown) => e instanceof UserError && /\/x\/data_batch_1\.bin.*not a whole number/.test(e.message),
+  );
+  assert.throws(
+    () => decodeCifarBatch(makeBatch([1, 57]), '/x/test_batch.bin', images, labels, 0),
+    (e: unknown) => e instanceof UserError && /\/x\/test_batch\.bin: label 57 of record 1/.test(e.message),
+  );
 });
 
 test('files are found directly or in cifar-10-batches-bin/, train concatenates 5 batches', async () => {
@@ -74,8 +82,9 @@ test('files are found directly or in cifar-10-batches-bin/, train concatenates 5
 });
 
 test('missing folder or data dir is a UserError that says what to pass', async () => {
-  await assert.rejects(resolveCifarDir(join(dir, 'nowhere'), 'test'),
-    (e: unknown) => e instanceof UserError && /test_batch\.bin not found/.test(e.message));
-  await assert.rejects(loadDataset('cifar10', 'test'),
-    (e: unknown) => e instanceof UserError && /--data-dir/.test(e.message));
+  await assert.rejects(
+    resolveCifarDir(join(dir, 'nowhere'), 'test'),
+    (e: unknown) => e instanceof UserError && /test_batch\.bin not found/.test(e.message),
+  );
+  await assert.rejects(loadDataset('cifar10', 'test'), (e: unknown) => e instanceof UserError && /--data-dir/.test(e.message));
 });

@@ -8,8 +8,12 @@ import { UserError } from '../../src/errors.js';
 import { encodeIdx, readIdx, readIdxImageSet } from '../../src/data/idx.js';
 
 let dir: string;
-before(async () => { dir = await mkdtemp(join(tmpdir(), 'smoothcert-idx-')); });
-after(async () => { await rm(dir, { recursive: true, force: true }); });
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smoothcert-idx-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 /** IDX bytes built by hand from the format description, independent of encodeIdx. */
 function handIdx(typeAndDims: number[], dims: number[], data: number[]): Uint8Array {

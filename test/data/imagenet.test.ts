@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../src/errors.js';
 import {
-  centerCropBox, indexImageFolder, loadTestImage, loadTrainImage, randomResizedCropBox, resizeShorter, roundHalfEven,
+  centerCropBox,
+  indexImageFolder,
+  loadTestImage,
+  loadTrainImage,
+  randomResizedCropBox,
+  resizeShorter,
+  roundHalfEven,
 } from '../../src/data/imagenet.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { Mulberry32, type Rng } from '../../src/data/rng.js';
@@ -17,33 +23,43 @@ let gradientFile: string;
 
 function gradient(height: number, width: number): Buffer {
   const raw = Buffer.alloc(height * width * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    raw[(y * width + x) * 3] = x % 256;
-    raw[(y * width + x) * 3 + 1] = y % 256;
-    raw[(y * width + x) * 3 + 2] = 7;
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      raw[(y * width + x) * 3] = x % 256;
+      raw[(y * width + x) * 3 + 1] = y % 256;
+      raw[(y * width + x) * 3 + 2] = 7;
+    }
   return raw;
 }
 
 /** A constant image; `grey` stores it with one channel, to check the expansion to RGB. */
 const solid = (width: number, height: number, grey: boolean, value: number) =>
-  sharp({ create: { width, height, channels: 3, background: { r: value, g: value, b: value } } })
-    .toColourspace(grey ? 'b-w' : 'srgb');
+  sharp({ create: { width, height, channels: 3, background: { r: value, g: value, b: value } } }).toColourspace(grey ? 'b-w' : 'srgb');
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'smoothcert-imagenet-'));
   for (const split of ['train', 'val']) {
     for (const wnid of ['n10', 'n01', 'n02']) await mkdir(join(root, split, wnid), { recursive: true });
     gradientFile = join(root, split, 'n01', 'a.png');
-    await sharp(gradient(256, 300), { raw: { width: 300, height: 256, channels: 3 } }).png().toFile(gradientFile);
-    await solid(30, 40, false, 200).jpeg().toFile(join(root, split, 'n01', 'b.JPEG'));
-    await solid(60, 50, true, 77).png().toFile(join(root, split, 'n02', 'c.PNG'));
+    await sharp(gradient(256, 300), { raw: { width: 300, height: 256, channels: 3 } })
+      .png()
+      .toFile(gradientFile);
+    await solid(30, 40, false, 200)
+      .jpeg()
+      .toFile(join(root, split, 'n01', 'b.JPEG'));
+    await solid(60, 50, true, 77)
+      .png()
+      .toFile(join(root, split, 'n02', 'c.PNG'));
     await mkdir(join(root, split, 'n10', 'sub'));
-    await solid(20, 20, false, 10).png().toFile(join(root, split, 'n10', 'sub', 'd.png'));
+    await solid(20, 20, false, 10)
+      .png()
+      .toFile(join(root, split, 'n10', 'sub', 'd.png'));
     await writeFile(join(root, split, 'n10', 'notes.txt'), 'not an image');
   }
 });
-after(async () => { await rm(root, { recursive: true, force: true }); });
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 class Scripted implements Rng {
   private k = 0;
@@ -57,7 +73,10 @@ class Scripted implements Rng {
 test('classes are sorted folder names; files found recursively, any case of extension, non-images skipped', async () => {
   const index = await indexImageFolder(join(root, 'train'));
   assert.deepEqual(index.classes, ['n01', 'n02', 'n10']);
-  assert.deepEqual(index.files.map((f) => f.slice(root.length + 7)), ['n01/a.png', 'n01/b.JPEG', 'n02/c.PNG', 'n10/sub/d.png']);
+  assert.deepEqual(
+    index.files.map((f) => f.slice(root.length + 7)),
+    ['n01/a.png', 'n01/b.JPEG', 'n02/c.PNG', 'n10/sub/d.png'],
+  );
   assert.deepEqual([...index.labels], [0, 0, 1, 2]);
 });
 
@@ -73,12 +92,13 @@ test('test transform: 224×224×3 in [0, 1], center crop at the torchvision offs
   const img = await loadTestImage(gradientFile);
   assert.equal(img.length, 224 * 224 * 3);
   // Shorter side already 256: no resampling; crop top = round(32/2) = 16, left = round(76/2) = 38.
-  for (let r = 0; r < 224; r += 37) for (let c = 0; c < 224; c += 29) {
-    const p = (r * 224 + c) * 3;
-    assert.equal(img[p], Math.fround(((38 + c) % 256) / 255));
-    assert.equal(img[p + 1], Math.fround((16 + r) / 255));
-    assert.equal(img[p + 2], Math.fround(7 / 255));
-  }
+  for (let r = 0; r < 224; r += 37)
+    for (let c = 0; c < 224; c += 29) {
+      const p = (r * 224 + c) * 3;
+      assert.equal(img[p], Math.fround(((38 + c) % 256) / 255));
+      assert.equal(img[p + 1], Math.fround((16 + r) / 255));
+      assert.equal(img[p + 2], Math.fround(7 / 255));
+    }
   const greyFile = join(root, 'val', 'n02', 'c.PNG');
   assert.equal((await sharp(greyFile).metadata()).channels, 1);
   const grey = await loadTestImage(greyFile); // one channel, upscaled 50×60 → 256×307
@@ -98,7 +118,10 @@ test('random resized crop parameters stay within scale and ratio; same seed, sam
     assert.ok(w / h > 0.74 && w / h < 1.35, `ratio ${w / h}`);
   }
   const again = new Mulberry32(3);
-  assert.deepEqual(Array.from({ length: 200 }, () => randomResizedCropBox(300, 400, again)), boxes);
+  assert.deepEqual(
+    Array.from({ length: 200 }, () => randomResizedCropBox(300, 400, again)),
+    boxes,
+  );
 });
 
 test('random resized crop falls back to the ratio-clamped central crop after 10 misses', () => {
@@ -111,18 +134,19 @@ test('random resized crop falls back to the ratio-clamped central crop after 10 
 
 test('training transform crops the drawn box and flips', async () => {
   // Ratio draw 0.5 gives aspect exp(0) = 1; the scale draw gives area 224², so no resampling.
-  const u = (224 * 224 / (256 * 300) - 0.08) / 0.92;
+  const u = ((224 * 224) / (256 * 300) - 0.08) / 0.92;
   const draws = (flip: number) => [u, 0.5, 10.5 / 33, 20.5 / 77, flip]; // i = 10, j = 20
   assert.deepEqual(randomResizedCropBox(256, 300, new Scripted(draws(0).slice(0, 4))), { i: 10, j: 20, h: 224, w: 224 });
   const plain = await loadTrainImage(gradientFile, new Scripted(draws(0.7)));
   const flipped = await loadTrainImage(gradientFile, new Scripted(draws(0.2)));
-  for (let r = 0; r < 224; r += 31) for (let c = 0; c < 224; c += 17) {
-    const p = (r * 224 + c) * 3;
-    assert.equal(plain[p], Math.fround(((20 + c) % 256) / 255));
-    assert.equal(plain[p + 1], Math.fround((10 + r) / 255));
-    assert.equal(flipped[p], Math.fround(((20 + 223 - c) % 256) / 255));
-    assert.equal(flipped[p + 1], plain[p + 1]);
-  }
+  for (let r = 0; r < 224; r += 31)
+    for (let c = 0; c < 224; c += 17) {
+      const p = (r * 224 + c) * 3;
+      assert.equal(plain[p], Math.fround(((20 + c) % 256) / 255));
+      assert.equal(plain[p + 1], Math.fround((10 + r) / 255));
+      assert.equal(flipped[p], Math.fround(((20 + 223 - c) % 256) / 255));
+      assert.equal(flipped[p + 1], plain[p + 1]);
+    }
 });
 
 test('training transform on any image: 224×224×3 in [0, 1], reproducible from the seed', async () => {
@@ -150,8 +174,10 @@ test('folder errors are UserErrors', async () => {
     await mkdir(join(other, 'train', 'n01'), { recursive: true });
     await mkdir(join(other, 'val', 'n02'), { recursive: true });
     await writeFile(join(other, 'val', 'n02', 'x.png'), await solid(4, 4, false, 1).png().toBuffer());
-    await assert.rejects(loadDataset('imagenet', 'test', { dataDir: other }),
-      (e: unknown) => e instanceof UserError && /different class folders/.test(e.message));
+    await assert.rejects(
+      loadDataset('imagenet', 'test', { dataDir: other }),
+      (e: unknown) => e instanceof UserError && /different class folders/.test(e.message),
+    );
     await writeFile(join(other, 'val', 'n02', 'broken.jpg'), 'not a jpeg');
     await rm(join(other, 'train'), { recursive: true });
     const ds = await loadDataset('imagenet', 'test', { dataDir: other });

@@ -20,7 +20,10 @@ test('getState/setState resumes the stream exactly', () => {
   const expected = Array.from({ length: 10 }, () => rng.next());
   const resumed = new Mulberry32(0);
   resumed.setState(saved);
-  assert.deepEqual(Array.from({ length: 10 }, () => resumed.next()), expected);
+  assert.deepEqual(
+    Array.from({ length: 10 }, () => resumed.next()),
+    expected,
+  );
   assert.throws(() => resumed.setState(-1), RangeError);
   assert.throws(() => resumed.setState(1.5), RangeError);
 });

@@ -11,13 +11,25 @@ test('a checkpoint round-trips state, weights and optimizer buffers', () => {
   const path = join(dir, 'a.ckpt');
   const ckpt = {
     state: { epoch: 3, rng: 12345, note: 'x' },
-    weights: [{ shape: [2, 3], values: Float32Array.from([1, 2, 3, 4, 5, 6]) }, { shape: [1], values: Float32Array.from([-0.5]) }],
+    weights: [
+      { shape: [2, 3], values: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+      { shape: [1], values: Float32Array.from([-0.5]) },
+    ],
     optimizer: [null, { shape: [1], values: Float32Array.from([0.25]) }],
   };
   writeCheckpoint(path, ckpt);
   const back = readCheckpoint<typeof ckpt.state>(path);
   assert.deepEqual(back.state, ckpt.state);
-  assert.deepEqual(back.weights.map((t) => [t.shape, Array.from(t.values)]), [[[2, 3], [1, 2, 3, 4, 5, 6]], [[1], [-0.5]]]);
+  assert.deepEqual(
+    back.weights.map((t) => [t.shape, Array.from(t.values)]),
+    [
+      [
+        [2, 3],
+        [1, 2, 3, 4, 5, 6],
+      ],
+      [[1], [-0.5]],
+    ],
+  );
   assert.equal(back.optimizer[0], null);
   assert.deepEqual(Array.from(back.optimizer[1]!.values), [0.25]);
 });
@@ -37,11 +49,19 @@ test('a checkpoint whose weights were changed (a NaN written into it, one flippe
   const path = join(dir, 'c.ckpt');
   writeCheckpoint(path, { state: { epoch: 1 }, weights: [{ shape: [3], values: Float32Array.from([0.5, -1, 2]) }], optimizer: [] });
   const good = readFileSync(path);
-  for (const damage of [(b: Buffer) => b.writeFloatLE(Number.NaN, b.length - 8), (b: Buffer) => { b[b.length - 1]! ^= 1; }]) {
+  for (const damage of [
+    (b: Buffer) => b.writeFloatLE(Number.NaN, b.length - 8),
+    (b: Buffer) => {
+      b[b.length - 1]! ^= 1;
+    },
+  ]) {
     const bytes = Buffer.from(good);
     damage(bytes);
     writeFileSync(path, bytes);
-    assert.throws(() => readCheckpoint(path), (e: Error) => e.message.includes(path) && /checksum does not match/.test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => readCheckpoint(path),
+      (e: Error) => e.message.includes(path) && /checksum does not match/.test(e.message) && !e.message.includes('\n'),
+    );
   }
   writeFileSync(path, good);
   assert.deepEqual(Array.from(readCheckpoint(path).weights[0]!.values), [0.5, -1, 2]);

@@ -17,17 +17,21 @@ async function holder(path: string) {
     lockOutput(${JSON.stringify(path)}, 'test output'); console.log('locked'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('locked')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`the holder exited (${code}) before locking`)));
   });
   return child;
 }
 
-test('a second writer is refused with the holder\'s pid; the lock is free again once released', () => {
+test("a second writer is refused with the holder's pid; the lock is free again once released", () => {
   const path = join(tmp, 'a.tsv');
   const release = lockOutput(path, 'result file');
-  assert.throws(() => lockOutput(path, 'result file'),
-    (e: unknown) => e instanceof UserError && new RegExp(`result file .*a\\.tsv is in use by process ${process.pid} on `).test(e.message));
+  assert.throws(
+    () => lockOutput(path, 'result file'),
+    (e: unknown) => e instanceof UserError && new RegExp(`result file .*a\\.tsv is in use by process ${process.pid} on `).test(e.message),
+  );
   release();
   release(); // idempotent
   assert.equal(existsSync(`${path}.lock`), false);

@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../../bin/smoothcert.js', import.meta.url));
 
-export interface CliResult { status: number | null; stdout: string; stderr: string }
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the smoothcert binary to completion. */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
@@ -20,10 +24,20 @@ export function cliStart(args: string[]) {
 export async function startUntil(args: string[], ready: () => boolean) {
   const child = cliStart(args);
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => { if (ready()) { clearInterval(poll); resolve(); } }, 10);
-    child.once('exit', () => { clearInterval(poll); reject(new Error(`the run finished before it was ready; make it longer\n${stderr}`)); });
+    const poll = setInterval(() => {
+      if (ready()) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 10);
+    child.once('exit', () => {
+      clearInterval(poll);
+      reject(new Error(`the run finished before it was ready; make it longer\n${stderr}`));
+    });
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited, stderr: () => stderr };

@@ -30,6 +30,8 @@ export function linearClassifier(b: number, w: Float64Array = UNIT): BaseClassif
       }
       return out;
     },
-    get calls() { return calls; },
+    get calls() {
+      return calls;
+    },
   };
 }

@@ -9,12 +9,17 @@ export async function underLoad<T>(count: number, body: () => Promise<T>): Promi
   try {
     return await body();
   } finally {
-    await Promise.all(loops.map((p) => new Promise<void>((resolve) => {
-      if (p.exitCode !== null || p.signalCode !== null) resolve();
-      else {
-        p.once('exit', () => resolve());
-        p.kill('SIGKILL');
-      }
-    })));
+    await Promise.all(
+      loops.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode !== null) resolve();
+            else {
+              p.once('exit', () => resolve());
+              p.kill('SIGKILL');
+            }
+          }),
+      ),
+    );
   }
 }

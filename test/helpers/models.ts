@@ -16,7 +16,12 @@ export async function saveTinyModel(dir: string, inputShape: ImageShape, numClas
   });
   if (fill !== undefined) model.setWeights(model.getWeights().map((w) => tf.fill(w.shape, fill)));
   await saveModel(dir, model, {
-    format: 'smoothcert-model', version: 1, arch: 'tiny-dense', dataset: 'test', inputShape, numClasses,
+    format: 'smoothcert-model',
+    version: 1,
+    arch: 'tiny-dense',
+    dataset: 'test',
+    inputShape,
+    numClasses,
     normalization: { mean: [0], std: [1] },
     ...(sigma === undefined ? {} : { training: { sigma } }),
   });

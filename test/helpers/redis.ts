@@ -25,7 +25,11 @@ export class TestRedis {
   private log = '';
 
   /** `extra`: more redis-server arguments (say --requirepass). */
-  constructor(readonly port: number, readonly dir: string, private readonly extra: string[] = []) {}
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly extra: string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -33,13 +37,35 @@ export class TestRedis {
 
   /** Starts the server and resolves once it answers PING (after loading its AOF). */
   async start(): Promise<void> {
-    this.child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
-      '--dir', this.dir, '--maxmemory-policy', 'noeviction', ...this.extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d: Buffer) => { this.log += d.toString(); });
-    this.child.stderr!.on('data', (d: Buffer) => { this.log += d.toString(); });
+    this.child = spawn(
+      REDIS_SERVER,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--dir',
+        this.dir,
+        '--maxmemory-policy',
+        'noeviction',
+        ...this.extra,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.log += d.toString();
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.log += d.toString();
+    });
     const deadline = Date.now() + 10_000;
     while (!(await ping(this.port))) {
-      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${this.port}:\n${this.log}`);
+      if (this.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`redis-server did not start on port ${this.port}:\n${this.log}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -59,7 +85,10 @@ function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
     let reply = '';
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(1000, () => done(false));
     socket.on('error', () => done(false));
     socket.on('connect', () => socket.write('PING\r\n'));

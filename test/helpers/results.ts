@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 
 /** The rows of a result TSV (header first) without smoothcert's settings line. */
 export function resultRows(file: string): string[][] {
-  return readFileSync(file, 'utf8').trim().split('\n').filter((l) => !l.startsWith('#')).map((l) => l.split('\t'));
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.split('\t'));
 }
 
 /** The settings a result TSV records in its first line (`# smoothcert <command> <json>`). */

@@ -9,11 +9,15 @@ import { UserError } from '../../src/errors.js';
 
 const MNIST: ModelDatasetInfo = { name: 'mnist', shape: [28, 28, 1], numClasses: 10, normalization: { mean: [0], std: [1] } };
 const CIFAR: ModelDatasetInfo = {
-  name: 'cifar10', shape: [32, 32, 3], numClasses: 10,
+  name: 'cifar10',
+  shape: [32, 32, 3],
+  numClasses: 10,
   normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] },
 };
 const IMAGENET: ModelDatasetInfo = {
-  name: 'imagenet', shape: [224, 224, 3], numClasses: 1000,
+  name: 'imagenet',
+  shape: [224, 224, 3],
+  numClasses: 1000,
   normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
 };
 
@@ -31,7 +35,11 @@ function cifarResNetCount(depth: number, k: number): number {
   const n = (depth - 2) / 6;
   let total = convP(3, 16, 3) + bnP(16);
   let inPlanes = 16;
-  for (const [planes, stride] of [[16, 1], [32, 2], [64, 2]] as const) {
+  for (const [planes, stride] of [
+    [16, 1],
+    [32, 2],
+    [64, 2],
+  ] as const) {
     for (let i = 0; i < n; i++) {
       const s = i === 0 ? stride : 1;
       total += convP(inPlanes, planes, 3) + bnP(planes) + convP(planes, planes, 3) + bnP(planes);
@@ -57,9 +65,15 @@ function densenet40Count(k: number): number {
 function resnet50Count(k: number): number {
   let total = convP(3, 64, 7) + bnP(64);
   let inPlanes = 64;
-  for (const [planes, blocks] of [[64, 3], [128, 4], [256, 6], [512, 3]] as const) {
+  for (const [planes, blocks] of [
+    [64, 3],
+    [128, 4],
+    [256, 6],
+    [512, 3],
+  ] as const) {
     for (let i = 0; i < blocks; i++) {
-      total += convP(inPlanes, planes, 1) + bnP(planes) + convP(planes, planes, 3) + bnP(planes) + convP(planes, 4 * planes, 1) + bnP(4 * planes);
+      total +=
+        convP(inPlanes, planes, 1) + bnP(planes) + convP(planes, planes, 3) + bnP(planes) + convP(planes, 4 * planes, 1) + bnP(4 * planes);
       if (i === 0) total += convP(inPlanes, 4 * planes, 1) + bnP(4 * planes);
       inPlanes = 4 * planes;
     }
@@ -96,7 +110,10 @@ for (const [arch, data, formula, literal] of cases) {
 }
 
 test('lenet and cifar_resnet20 run on concrete batches, in inference and training mode', () => {
-  for (const [arch, data] of [['lenet', MNIST], ['cifar_resnet20', CIFAR]] as const) {
+  for (const [arch, data] of [
+    ['lenet', MNIST],
+    ['cifar_resnet20', CIFAR],
+  ] as const) {
     const model = buildModel(arch, data, 2);
     const x = tf.randomUniform([3, ...data.shape], 0, 1, 'float32', 1);
     for (const training of [false, true]) {
@@ -119,12 +136,22 @@ test('layer names follow the reference state dict (option-B shortcuts only where
 });
 
 test('buildModel rejects unknown architectures and ones that do not fit the data', () => {
-  assert.throws(() => buildModel('vgg16', CIFAR), (e: unknown) =>
-    e instanceof UserError && e.message.includes('vgg16') && Object.keys(ARCHITECTURES).every((n) => e.message.includes(n)));
-  assert.throws(() => buildModel('lenet', CIFAR), (e: unknown) =>
-    e instanceof UserError && /lenet.*28×28×1.*32×32×3/.test(e.message) && e.message.includes('cifar_resnet110'));
-  assert.throws(() => buildModel('cifar_resnet20', MNIST), (e: unknown) => e instanceof UserError && e.message.includes('lenet'));
+  assert.throws(
+    () => buildModel('vgg16', CIFAR),
+    (e: unknown) => e instanceof UserError && e.message.includes('vgg16') && Object.keys(ARCHITECTURES).every((n) => e.message.includes(n)),
+  );
+  assert.throws(
+    () => buildModel('lenet', CIFAR),
+    (e: unknown) => e instanceof UserError && /lenet.*28×28×1.*32×32×3/.test(e.message) && e.message.includes('cifar_resnet110'),
+  );
+  assert.throws(
+    () => buildModel('cifar_resnet20', MNIST),
+    (e: unknown) => e instanceof UserError && e.message.includes('lenet'),
+  );
   assert.throws(() => buildModel('resnet50', MNIST), UserError);
-  assert.throws(() => buildModel('cifar_densenet40', { ...CIFAR, normalization: { mean: [0], std: [1] } }), /one mean and one positive std per channel/);
+  assert.throws(
+    () => buildModel('cifar_densenet40', { ...CIFAR, normalization: { mean: [0], std: [1] } }),
+    /one mean and one positive std per channel/,
+  );
   assert.throws(() => buildModel('lenet', { ...MNIST, numClasses: 1 }), /at least 2 classes/);
 });

@@ -11,17 +11,27 @@ function torchConv(x: number[][], w: number[][], stride: number, pad: number): n
   const k = w.length;
   const outSize = Math.floor((n + 2 * pad - k) / stride) + 1;
   const at = (i: number, j: number) => (i < 0 || j < 0 || i >= n || j >= n ? 0 : x[i]![j]!);
-  return Array.from({ length: outSize }, (_, i) => Array.from({ length: outSize }, (_, j) => {
-    let s = 0;
-    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) s += w[a]![b]! * at(i * stride - pad + a, j * stride - pad + b);
-    return s;
-  }));
+  return Array.from({ length: outSize }, (_, i) =>
+    Array.from({ length: outSize }, (_, j) => {
+      let s = 0;
+      for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) s += w[a]![b]! * at(i * stride - pad + a, j * stride - pad + b);
+      return s;
+    }),
+  );
 }
 
-for (const [stride, size] of [[1, 6], [2, 6], [2, 7]] as const) {
+for (const [stride, size] of [
+  [1, 6],
+  [2, 6],
+  [2, 7],
+] as const) {
   test(`conv(3×3, stride ${stride}, padding 1) on ${size}×${size} matches PyTorch's padding`, () => {
     const x = Array.from({ length: size }, (_, i) => Array.from({ length: size }, (_, j) => ((i * 5 + j * 3) % 7) / 7));
-    const w = [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6], [-0.7, 0.8, 0.9]];
+    const w = [
+      [0.1, -0.2, 0.3],
+      [0.4, 0.5, -0.6],
+      [-0.7, 0.8, 0.9],
+    ];
     const input = tfl.input({ shape: [size, size, 1] });
     const out = conv(input, { name: 'c', filters: 1, kernel: 3, stride, padding: 1, init: 'he' }, new TorchInit(1));
     const model = tfl.model({ inputs: input, outputs: out });

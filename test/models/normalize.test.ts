@@ -11,13 +11,14 @@ const std = [0.2023, 0.1994, 0.201];
 function tinyModel(): tfl.LayersModel {
   const input = tfl.input({ shape: [2, 2, 3] });
   const x = new Normalize({ mean, std, name: 'normalize' }).apply(input) as tfl.SymbolicTensor;
-  const y = tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.randomNormal({ seed: 3 }) })
+  const y = tfl.layers
+    .dense({ units: 2, kernelInitializer: tfl.initializers.randomNormal({ seed: 3 }) })
     .apply(tfl.layers.flatten().apply(x)) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: y });
 }
 
 test('Normalize computes (x − mean) / std per channel of NHWC input', () => {
-  const values = Array.from({ length: 2 * 2 * 2 * 3 }, (_, i) => (i * 7 % 11) / 10);
+  const values = Array.from({ length: 2 * 2 * 2 * 3 }, (_, i) => ((i * 7) % 11) / 10);
   const out = new Normalize({ mean, std }).apply(tf.tensor4d(values, [2, 2, 2, 3])) as tf.Tensor;
   const got = out.dataSync();
   values.forEach((v, i) => assert.ok(Math.abs(got[i]! - (v - mean[i % 3]!) / std[i % 3]!) < 1e-5, `element ${i}`));
@@ -48,10 +49,12 @@ test('a model with Normalize survives toJSON → modelFromJSON', async () => {
 test('a model with Normalize survives save → tf.loadLayersModel', async () => {
   const model = tinyModel();
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const restored = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
   assert.ok(restored.getLayer('normalize') instanceof Normalize);
   const x = tf.randomUniform([2, 2, 2, 3], 0, 1, 'float32', 6);

@@ -20,7 +20,12 @@ test('a noise stream does not depend on how it is split into batches', () => {
   const whole = new Float32Array(103);
   fillGaussian(whole, key, 5, 0.5);
   const parts = new Float32Array(103);
-  for (const [from, to] of [[0, 1], [1, 38], [38, 103]] as const) fillGaussian(parts.subarray(from, to), key, 5 + from, 0.5);
+  for (const [from, to] of [
+    [0, 1],
+    [1, 38],
+    [38, 103],
+  ] as const)
+    fillGaussian(parts.subarray(from, to), key, 5 + from, 0.5);
   assert.deepEqual(parts, whole);
 });
 
@@ -41,17 +46,22 @@ test('noise has the moments and tail mass of N(0, sigma^2)', () => {
   const n = 200_000;
   const z = new Float32Array(n);
   fillGaussian(z, { seed: 11, stream: 0, substream: 0 }, 0, sigma);
-  let sum = 0, sq = 0, quart = 0, beyond = 0;
+  let sum = 0,
+    sq = 0,
+    quart = 0,
+    beyond = 0;
   for (const v of z) {
-    sum += v; sq += v * v; quart += v ** 4;
+    sum += v;
+    sq += v * v;
+    quart += v ** 4;
     if (Math.abs(v) > 1.96 * sigma) beyond++;
   }
   const mean = sum / n;
   const variance = sq / n - mean * mean;
   // Standard errors: sigma/sqrt(n) for the mean, sigma^2*sqrt(2/n) for the variance.
-  assert.ok(Math.abs(mean) < 5 * sigma / Math.sqrt(n), `mean ${mean}`);
+  assert.ok(Math.abs(mean) < (5 * sigma) / Math.sqrt(n), `mean ${mean}`);
   assert.ok(Math.abs(variance - sigma ** 2) < 5 * sigma ** 2 * Math.sqrt(2 / n), `variance ${variance}`);
   assert.ok(Math.abs(quart / n / sigma ** 4 - 3) < 0.1, 'kurtosis of a Gaussian is 3');
   const p = 0.05;
-  assert.ok(Math.abs(beyond / n - p) < 5 * Math.sqrt(p * (1 - p) / n), `two-sided 5% tail ${beyond / n}`);
+  assert.ok(Math.abs(beyond / n - p) < 5 * Math.sqrt((p * (1 - p)) / n), `two-sided 5% tail ${beyond / n}`);
 });

@@ -25,7 +25,7 @@ test('philoxNoise is reproducible per (seed, step), has the requested σ, and di
   assert.notDeepEqual(a.slice(0, 8), c.slice(0, 8));
   const mean = a.reduce((s, v) => s + v, 0) / a.length;
   const sd = Math.sqrt(a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length);
-  assert.ok(Math.abs(mean) < 4 * 0.25 / Math.sqrt(a.length), `mean ${mean}`);
+  assert.ok(Math.abs(mean) < (4 * 0.25) / Math.sqrt(a.length), `mean ${mean}`);
   assert.ok(Math.abs(sd / 0.25 - 1) < 0.03, `sd ${sd}`);
 });
 

@@ -57,7 +57,8 @@ async function sameCertificate(model: tfl.LayersModel, onnx: OnnxClassifier, x: 
   const ref = argmaxWithGap(tfjsLogits(model, noisy, n), k);
   const got = await onnx.classify(noisy, n);
   ref.labels.forEach((label, j) => {
-    if (got[j] !== label) assert.ok(ref.gaps[j]! <= TOL * 10, `sample ${j}: engines disagree (${label} vs ${got[j]}) with logit gap ${ref.gaps[j]}`);
+    if (got[j] !== label)
+      assert.ok(ref.gaps[j]! <= TOL * 10, `sample ${j}: engines disagree (${label} vs ${got[j]}) with logit gap ${ref.gaps[j]}`);
   });
   const nearTies = ref.labels.filter((label, j) => got[j] !== label).length;
   // nativeClassifier counts in the addon (noise and arg-max there) when the native backend is active.
@@ -79,7 +80,14 @@ test('every supported layer type round-trips (functional graph with merges, NCHW
   s = tfl.layers.reLU({ maxValue: 0.5 }).apply(s) as Sym;
   // 'same' average pooling with stride: border windows are partly outside, where tfjs averages the in-bounds pixels only
   const p = tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(s) as Sym; // 3×3
-  let z = tfl.layers.zeroPadding2d({ padding: [[1, 0], [0, 2]] }).apply(p) as Sym; // 4×5
+  let z = tfl.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 0],
+        [0, 2],
+      ],
+    })
+    .apply(p) as Sym; // 4×5
   z = tfl.layers.conv2d({ filters: 6, kernelSize: 2, activation: 'tanh' }).apply(z) as Sym; // 3×4×6
   z = tfl.layers.softmax({ axis: -1 }).apply(z) as Sym; // over channels: axis 1 of the NCHW graph
   const side = tfl.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'softplus' }).apply(z) as Sym;
@@ -113,13 +121,26 @@ test('a Sequential model: Flatten follows the NHWC order of tfjs, so Dense weigh
 });
 
 test('the exported file: opset 13, IR 7, dynamic batch, documented NHWC input, metadata', () => {
-  const model = ARCHITECTURES.lenet.build({ numClasses: 10, inputShape: [28, 28, 1], normalization: { mean: [0.5], std: [0.25] }, seed: 1 });
+  const model = ARCHITECTURES.lenet.build({
+    numClasses: 10,
+    inputShape: [28, 28, 1],
+    normalization: { mean: [0.5], std: [0.25] },
+    seed: 1,
+  });
   const bytes = exportOnnx(model, { producerVersion: '9.9.9', metadata: { arch: 'lenet' } });
   const type = onnxRoot.lookupType('onnx.ModelProto');
   const decoded = type.toObject(type.decode(bytes), { longs: Number, defaults: false }) as {
-    irVersion: number; producerName: string; producerVersion: string; docString: string;
-    opsetImport: { domain?: string; version: number }[]; metadataProps: { key: string; value: string }[];
-    graph: { node: { opType: string }[]; input: { name: string; type: { tensorType: { elemType: number; shape: { dim: object[] } } } }[]; output: { name: string; type: { tensorType: { shape: { dim: object[] } } } }[] };
+    irVersion: number;
+    producerName: string;
+    producerVersion: string;
+    docString: string;
+    opsetImport: { domain?: string; version: number }[];
+    metadataProps: { key: string; value: string }[];
+    graph: {
+      node: { opType: string }[];
+      input: { name: string; type: { tensorType: { elemType: number; shape: { dim: object[] } } } }[];
+      output: { name: string; type: { tensorType: { shape: { dim: object[] } } } }[];
+    };
   };
   assert.equal(decoded.irVersion, 7);
   assert.deepEqual(decoded.opsetImport, [{ version: 13 }]);
@@ -133,7 +154,10 @@ test('the exported file: opset 13, IR 7, dynamic batch, documented NHWC input, m
   assert.deepEqual(input!.type.tensorType.shape.dim, [{ dimParam: 'batch' }, { dimValue: 28 }, { dimValue: 28 }, { dimValue: 1 }]);
   assert.deepEqual(decoded.graph.output[0]!.type.tensorType.shape.dim, [{ dimParam: 'batch' }, { dimValue: 10 }]);
   // normalization inside the graph: Sub then Div on the raw input, before anything else
-  assert.deepEqual(decoded.graph.node.slice(0, 2).map((n) => n.opType), ['Sub', 'Div']);
+  assert.deepEqual(
+    decoded.graph.node.slice(0, 2).map((n) => n.opType),
+    ['Sub', 'Div'],
+  );
 });
 
 /**
@@ -144,7 +168,15 @@ async function trainedLenet(): Promise<tfl.LayersModel> {
   const train = await loadDataset('fashion-mnist', 'train', { dataDir: fashionMnistSampleDir() });
   const model = ARCHITECTURES.lenet.build({ numClasses: 10, inputShape: [28, 28, 1], normalization: { mean: [0], std: [1] }, seed: 5 });
   const trainer = new Trainer(model, createMethod('consistency', 0.25), {
-    epochs: 2, batchSize: 64, lr: 0.05, lrMilestones: [], lrGamma: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4, seed: 5,
+    epochs: 2,
+    batchSize: 64,
+    lr: 0.05,
+    lrMilestones: [],
+    lrGamma: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 1e-4,
+    seed: 5,
   });
   const data = trainingData(train, 'none', 512);
   while (!trainer.done) await trainer.trainEpoch(data);
@@ -170,7 +202,10 @@ test('a trained LeNet: same logits and the same CERTIFY counts on tfjs and onnxr
 
 test('CIFAR ResNet-20 (random weights, random BN statistics): same logits and CERTIFY counts', async () => {
   const model = ARCHITECTURES.cifar_resnet20.build({
-    numClasses: 10, inputShape: [32, 32, 3], normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] }, seed: 2,
+    numClasses: 10,
+    inputShape: [32, 32, 3],
+    normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] },
+    seed: 2,
   });
   randomizeWeights(model, 6);
   const images = randomImages(2, [32, 32, 3], 7);
@@ -181,7 +216,10 @@ test('CIFAR ResNet-20 (random weights, random BN statistics): same logits and CE
 
 test('DenseNet-40 (concatenations, average pooling) round-trips at batch 2', async () => {
   const model = ARCHITECTURES.cifar_densenet40.build({
-    numClasses: 10, inputShape: [32, 32, 3], normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, seed: 3,
+    numClasses: 10,
+    inputShape: [32, 32, 3],
+    normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+    seed: 3,
   });
   randomizeWeights(model, 8);
   (await roundTrip(model, randomImages(2, [32, 32, 3], 9), 2)).dispose();
@@ -189,7 +227,10 @@ test('DenseNet-40 (concatenations, average pooling) round-trips at batch 2', asy
 
 test('ResNet-50 (zero padding + max pooling stem, bottlenecks) round-trips on small 32×32 inputs', async () => {
   const model = ARCHITECTURES.resnet50.build({
-    numClasses: 10, inputShape: [32, 32, 3], normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, seed: 4,
+    numClasses: 10,
+    inputShape: [32, 32, 3],
+    normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    seed: 4,
   });
   randomizeWeights(model, 10);
   (await roundTrip(model, randomImages(1, [32, 32, 3], 11), 1)).dispose();
@@ -199,8 +240,14 @@ test('an unsupported layer or activation is refused by name', () => {
   const input = tfl.input({ shape: [8, 8, 2] });
   const depthwise = tfl.layers.depthwiseConv2d({ kernelSize: 3, name: 'dw' }).apply(input) as Sym;
   const m1 = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 2 }).apply(tfl.layers.flatten().apply(depthwise)) as Sym });
-  assert.throws(() => exportOnnx(m1), (e: Error) => e instanceof UserError && /layer dw/.test(e.message) && /DepthwiseConv2D is not supported/.test(e.message));
+  assert.throws(
+    () => exportOnnx(m1),
+    (e: Error) => e instanceof UserError && /layer dw/.test(e.message) && /DepthwiseConv2D is not supported/.test(e.message),
+  );
   const selu = tfl.layers.dense({ units: 2, activation: 'selu', name: 'head' }).apply(tfl.layers.flatten().apply(input)) as Sym;
   const m2 = tfl.model({ inputs: input, outputs: selu });
-  assert.throws(() => exportOnnx(m2), (e: Error) => e instanceof UserError && /layer head: activation 'selu' is not supported/.test(e.message));
+  assert.throws(
+    () => exportOnnx(m2),
+    (e: Error) => e instanceof UserError && /layer head: activation 'selu' is not supported/.test(e.message),
+  );
 });

@@ -27,7 +27,11 @@ function withExternalData(folder: string, location: string, scale = 1): string {
     const bytes = Buffer.from(t.rawData);
     if (scale !== 1) for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeFloatLE(bytes.readFloatLE(i) * scale, i);
     chunks.push(bytes);
-    t.externalData = [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(bytes.length) }];
+    t.externalData = [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(bytes.length) },
+    ];
     t.dataLocation = 1;
     t.rawData = new Uint8Array(0);
     offset += bytes.length;
@@ -39,8 +43,32 @@ function withExternalData(folder: string, location: string, scale = 1): string {
 }
 
 function certify(model: string, out: string, cwd: string) {
-  return spawnSync(process.execPath, [BIN, 'certify', '--model', model, '--sigma', '0.25', '--mean', '0.5', '--std', '0.5', '--out', out,
-    '--max', '4', '--n0', '10', '--n', '300', '--batch', '100'], { encoding: 'utf8', cwd });
+  return spawnSync(
+    process.execPath,
+    [
+      BIN,
+      'certify',
+      '--model',
+      model,
+      '--sigma',
+      '0.25',
+      '--mean',
+      '0.5',
+      '--std',
+      '0.5',
+      '--out',
+      out,
+      '--max',
+      '4',
+      '--n0',
+      '10',
+      '--n',
+      '300',
+      '--batch',
+      '100',
+    ],
+    { encoding: 'utf8', cwd },
+  );
 }
 
 test('external data resolves against the model folder, not the working directory, and the fingerprint covers it', () => {
@@ -59,8 +87,32 @@ test('external data resolves against the model folder, not the working directory
   assert.notEqual(readOnnxFiles(model).fingerprint, readOnnxFiles(join(elsewhere, 'model.onnx')).fingerprint);
   // The weights changed under the same graph: a resume is refused in one line.
   withExternalData(join(dir, 'model'), 'W.bin', 2);
-  const r2 = spawnSync(process.execPath, [BIN, 'certify', '--model', model, '--sigma', '0.25', '--mean', '0.5', '--std', '0.5', '--out', out,
-    '--max', '6', '--n0', '10', '--n', '300', '--batch', '100'], { encoding: 'utf8', cwd: elsewhere });
+  const r2 = spawnSync(
+    process.execPath,
+    [
+      BIN,
+      'certify',
+      '--model',
+      model,
+      '--sigma',
+      '0.25',
+      '--mean',
+      '0.5',
+      '--std',
+      '0.5',
+      '--out',
+      out,
+      '--max',
+      '6',
+      '--n0',
+      '10',
+      '--n',
+      '300',
+      '--batch',
+      '100',
+    ],
+    { encoding: 'utf8', cwd: elsewhere },
+  );
   assert.equal(r2.status, 2, r2.stderr);
   assert.match(r2.stderr, /fingerprint/i);
   assert.equal(r2.stderr.trim().split('\n').length, 1, r2.stderr);

@@ -16,23 +16,46 @@ import { assertClose } from './helpers.js';
  * The JSON holds the first test images with PyTorch's clean logits and predictions.
  */
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/onnx/fashion-tiny.onnx', import.meta.url));
-interface Recorded { index: number; label: number; pixels_base64: string; logits: number[]; prediction: number }
+interface Recorded {
+  index: number;
+  label: number;
+  pixels_base64: string;
+  logits: number[];
+  prediction: number;
+}
 const record = JSON.parse(readFileSync(FIXTURE.replace(/\.onnx$/, '.json'), 'utf8')) as {
-  input_layout: 'nchw'; mean: number[]; std: number[]; num_classes: number; images: Recorded[];
+  input_layout: 'nchw';
+  mean: number[];
+  std: number[];
+  num_classes: number;
+  images: Recorded[];
 };
 const D = 28 * 28;
 const pixels = (r: Recorded): Float32Array => Float32Array.from(Buffer.from(r.pixels_base64, 'base64'), (p) => p / 255);
 const images = new Float32Array(record.images.length * D);
 record.images.forEach((r, i) => images.set(pixels(r), i * D));
-const asRecorded = { inputLayout: record.input_layout, mean: record.mean, std: record.std, expectedShape: [28, 28, 1] as [number, number, number] };
+const asRecorded = {
+  inputLayout: record.input_layout,
+  mean: record.mean,
+  std: record.std,
+  expectedShape: [28, 28, 1] as [number, number, number],
+};
 
 test('the PyTorch fixture: clean logits and predictions match those PyTorch recorded', async () => {
   const f = await loadOnnxClassifier(FIXTURE, asRecorded);
   assert.deepEqual(f.inputShape, [28, 28, 1]);
   assert.equal(f.numClasses, record.num_classes);
   const n = record.images.length;
-  assertClose(await f.logits(images, n), record.images.flatMap((r) => r.logits), 1e-4, 'fixture logits');
-  assert.deepEqual(Array.from(await f.classify(images, n)), record.images.map((r) => r.prediction));
+  assertClose(
+    await f.logits(images, n),
+    record.images.flatMap((r) => r.logits),
+    1e-4,
+    'fixture logits',
+  );
+  assert.deepEqual(
+    Array.from(await f.classify(images, n)),
+    record.images.map((r) => r.prediction),
+  );
   // batching does not matter: one image at a time gives the same labels
   for (let i = 0; i < n; i++) assert.equal((await f.classify(images.subarray(i * D, (i + 1) * D), 1))[0], record.images[i]!.prediction);
   f.dispose();
@@ -87,14 +110,26 @@ test('CERTIFY on the fixture: the counts of an independent onnxruntime loop, and
 });
 
 test('the fixture read with the wrong layout or for another dataset is refused with the fix', async () => {
-  await assert.rejects(loadOnnxClassifier(FIXTURE, { ...asRecorded, inputLayout: 'nhwc' }), (e: Error) =>
-    e instanceof UserError && /\[batch, 1, 28, 28\]/.test(e.message)
-    // One sentence that does not contradict itself: the wrong reading fails, the other one fits.
-    && /read as \[batch, H, W, C\] \(--input-layout nhwc\), which does not fit the dataset's 28×28×1 \(H×W×C\) images; read as --input-layout nchw, it fits$/.test(e.message));
-  await assert.rejects(loadOnnxClassifier(FIXTURE, { ...asRecorded, expectedShape: [32, 32, 3] }), (e: Error) =>
-    e instanceof UserError && /does not fit the dataset's 32×32×3/.test(e.message));
-  await assert.rejects(loadOnnxClassifier(FIXTURE, { ...asRecorded, mean: [0.5, 0.5, 0.5] }), (e: Error) =>
-    e instanceof UserError && /--mean has 3 values but the model's input has 1 channels/.test(e.message));
-  await assert.rejects(loadOnnxClassifier(FIXTURE, { ...asRecorded, std: [0] }), (e: Error) =>
-    e instanceof UserError && /--std values must be > 0/.test(e.message));
+  await assert.rejects(
+    loadOnnxClassifier(FIXTURE, { ...asRecorded, inputLayout: 'nhwc' }),
+    (e: Error) =>
+      e instanceof UserError &&
+      /\[batch, 1, 28, 28\]/.test(e.message) &&
+      // One sentence that does not contradict itself: the wrong reading fails, the other one fits.
+      /read as \[batch, H, W, C\] \(--input-layout nhwc\), which does not fit the dataset's 28×28×1 \(H×W×C\) images; read as --input-layout nchw, it fits$/.test(
+        e.message,
+      ),
+  );
+  await assert.rejects(
+    loadOnnxClassifier(FIXTURE, { ...asRecorded, expectedShape: [32, 32, 3] }),
+    (e: Error) => e instanceof UserError && /does not fit the dataset's 32×32×3/.test(e.message),
+  );
+  await assert.rejects(
+    loadOnnxClassifier(FIXTURE, { ...asRecorded, mean: [0.5, 0.5, 0.5] }),
+    (e: Error) => e instanceof UserError && /--mean has 3 values but the model's input has 1 channels/.test(e.message),
+  );
+  await assert.rejects(
+    loadOnnxClassifier(FIXTURE, { ...asRecorded, std: [0] }),
+    (e: Error) => e instanceof UserError && /--std values must be > 0/.test(e.message),
+  );
 });

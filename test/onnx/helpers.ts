@@ -27,18 +27,21 @@ export function randomizeWeights(model: LayersModel, seed: number): void {
   for (const layer of model.layers) {
     const weights = layer.weights;
     if (weights.length === 0) continue;
-    layer.setWeights(weights.map((w) => {
-      const shape = w.shape as number[];
-      const size = shape.reduce((a, b) => a * b, 1);
-      const kind = w.originalName.split('/').pop()!;
-      const fanIn = size / shape[shape.length - 1]!;
-      const draw = kind === 'kernel'
-        ? () => (2 * u() - 1) * Math.sqrt(3 / fanIn)
-        : kind === 'gamma' || kind === 'moving_variance'
-          ? () => 0.5 + u()
-          : () => (2 * u() - 1) * 0.2;
-      return tf.tensor(Float32Array.from({ length: size }, draw), shape);
-    }));
+    layer.setWeights(
+      weights.map((w) => {
+        const shape = w.shape as number[];
+        const size = shape.reduce((a, b) => a * b, 1);
+        const kind = w.originalName.split('/').pop()!;
+        const fanIn = size / shape[shape.length - 1]!;
+        const draw =
+          kind === 'kernel'
+            ? () => (2 * u() - 1) * Math.sqrt(3 / fanIn)
+            : kind === 'gamma' || kind === 'moving_variance'
+              ? () => 0.5 + u()
+              : () => (2 * u() - 1) * 0.2;
+        return tf.tensor(Float32Array.from({ length: size }, draw), shape);
+      }),
+    );
   }
 }
 
@@ -66,9 +69,15 @@ export function assertClose(actual: Float32Array, expected: Float32Array | numbe
   let at = -1;
   for (let i = 0; i < actual.length; i++) {
     const diff = Math.abs(actual[i]! - expected[i]!);
-    if (!(diff <= worst)) { worst = diff; at = i; }
+    if (!(diff <= worst)) {
+      worst = diff;
+      at = i;
+    }
   }
-  assert.ok(worst <= tol * (1 + scale), `${what}: max |diff| ${worst} at ${at} (${actual[at]} vs ${expected[at]}) exceeds ${tol} · (1 + ${scale})`);
+  assert.ok(
+    worst <= tol * (1 + scale),
+    `${what}: max |diff| ${worst} at ${at} (${actual[at]} vs ${expected[at]}) exceeds ${tol} · (1 + ${scale})`,
+  );
 }
 
 /** Row-wise argmax (first maximum) and the gap between the two largest logits of each row. */

@@ -19,7 +19,13 @@ const options = { inputLayout: 'nchw' as const, mean: [0.5], std: [0.5], expecte
 function withSoftmax(name: string, keepLogits: boolean): string {
   const model = decodeModel(readFileSync(FIXTURE));
   const logits = model.graph.output[0]!;
-  model.graph.node.push({ name: 'softmax', opType: 'Softmax', input: [logits.name], output: ['probs'], attribute: [{ name: 'axis', type: AttributeType.INT, i: 1 }] });
+  model.graph.node.push({
+    name: 'softmax',
+    opType: 'Softmax',
+    input: [logits.name],
+    output: ['probs'],
+    attribute: [{ name: 'axis', type: AttributeType.INT, i: 1 }],
+  });
   const probs = { ...logits, name: 'probs' };
   model.graph.output = keepLogits ? [logits, probs] : [probs];
   const path = join(dir, name);
@@ -29,17 +35,57 @@ function withSoftmax(name: string, keepLogits: boolean): string {
 
 test('a graph with two outputs is refused unless one is named; the named one is read', async () => {
   const two = withSoftmax('two.onnx', true);
-  await assert.rejects(loadOnnxClassifier(two, options),
-    (e: unknown) => e instanceof UserError && /has 2 outputs \('.*', 'probs'\); name the one with the class scores with --output/.test(e.message));
+  await assert.rejects(
+    loadOnnxClassifier(two, options),
+    (e: unknown) =>
+      e instanceof UserError && /has 2 outputs \('.*', 'probs'\); name the one with the class scores with --output/.test(e.message),
+  );
   await assert.rejects(loadOnnxClassifier(two, { ...options, output: 'nope' }), /has no output 'nope'; its outputs are/);
   const probs = await loadOnnxClassifier(two, { ...options, output: 'probs' });
   assert.equal(probs.outputName, 'probs');
   assert.equal(probs.scores, 'probabilities');
-  const r = cli(['certify', '--model', two, '--sigma', '0.25', '--mean', '0.5', '--std', '0.5', '--out', join(dir, 'two.tsv'), '--max', '1', '--n0', '10', '--n', '100']);
+  const r = cli([
+    'certify',
+    '--model',
+    two,
+    '--sigma',
+    '0.25',
+    '--mean',
+    '0.5',
+    '--std',
+    '0.5',
+    '--out',
+    join(dir, 'two.tsv'),
+    '--max',
+    '1',
+    '--n0',
+    '10',
+    '--n',
+    '100',
+  ]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /has 2 outputs .*--output/);
-  const named = cli(['certify', '--model', two, '--output', 'probs', '--sigma', '0.25', '--mean', '0.5', '--std', '0.5', '--out', join(dir, 'two.tsv'),
-    '--max', '1', '--n0', '10', '--n', '100']);
+  const named = cli([
+    'certify',
+    '--model',
+    two,
+    '--output',
+    'probs',
+    '--sigma',
+    '0.25',
+    '--mean',
+    '0.5',
+    '--std',
+    '0.5',
+    '--out',
+    join(dir, 'two.tsv'),
+    '--max',
+    '1',
+    '--n0',
+    '10',
+    '--n',
+    '100',
+  ]);
   assert.equal(named.status, 0, named.stderr);
 });
 

@@ -5,24 +5,46 @@ import { displayUrl, redisOptions } from '../../src/queue/connection.js';
 import { jobId, parseCountsJob, type CountsJob } from '../../src/queue/job.js';
 
 const valid: CountsJob = {
-  v: 1, run: 'abc', model: { path: '/m', fingerprint: 'f1' }, data: { dataset: 'fashion-mnist', split: 'test', fingerprint: 'f2' },
-  sigma: 0.25, seed: 0, example: 3, substream: 1, offset: 10_000, num: 10_000, batch: 1000,
+  v: 1,
+  run: 'abc',
+  model: { path: '/m', fingerprint: 'f1' },
+  data: { dataset: 'fashion-mnist', split: 'test', fingerprint: 'f2' },
+  sigma: 0.25,
+  seed: 0,
+  example: 3,
+  substream: 1,
+  offset: 10_000,
+  num: 10_000,
+  batch: 1000,
 };
 
 test('a well-formed payload is accepted as it is; each malformed field is named', () => {
   assert.deepEqual(parseCountsJob(valid), valid);
-  assert.deepEqual(parseCountsJob({ ...valid, model: { ...valid.model, inputLayout: 'nchw', mean: [0.5], std: [0.5] } }),
-    { ...valid, model: { ...valid.model, inputLayout: 'nchw', mean: [0.5], std: [0.5] } });
-  assert.deepEqual(parseCountsJob({ ...valid, model: { ...valid.model, precision: 'bf16' } }), { ...valid, model: { ...valid.model, precision: 'bf16' } });
-  assert.equal(parseCountsJob({ ...valid, model: { ...valid.model, precision: 'fp16' } }), 'malformed payload: model.precision must be bf16 or absent');
+  assert.deepEqual(parseCountsJob({ ...valid, model: { ...valid.model, inputLayout: 'nchw', mean: [0.5], std: [0.5] } }), {
+    ...valid,
+    model: { ...valid.model, inputLayout: 'nchw', mean: [0.5], std: [0.5] },
+  });
+  assert.deepEqual(parseCountsJob({ ...valid, model: { ...valid.model, precision: 'bf16' } }), {
+    ...valid,
+    model: { ...valid.model, precision: 'bf16' },
+  });
+  assert.equal(
+    parseCountsJob({ ...valid, model: { ...valid.model, precision: 'fp16' } }),
+    'malformed payload: model.precision must be bf16 or absent',
+  );
   assert.equal(parseCountsJob(null), 'malformed payload: not an object');
   assert.equal(parseCountsJob({ ...valid, example: 2 ** 32 }), 'malformed payload: example must be an integer in [0, 2^32)');
-  assert.equal(parseCountsJob({ ...valid, data: { ...valid.data, split: 'val' }, num: 0.5 }),
-    'malformed payload: data.split must be train or test; num must be an integer in [1, 10000000]');
+  assert.equal(
+    parseCountsJob({ ...valid, data: { ...valid.data, split: 'val' }, num: 0.5 }),
+    'malformed payload: data.split must be train or test; num must be an integer in [1, 10000000]',
+  );
   // Bounded work: a job of 2^53 samples or a batch of 2^31 images fails at once.
   assert.match(parseCountsJob({ ...valid, num: 2 ** 53 }) as string, /num must be an integer in \[1, 10000000\]/);
   assert.match(parseCountsJob({ ...valid, batch: 2 ** 31 }) as string, /batch must be an integer in \[1, 100000\]/);
-  assert.match(parseCountsJob({ ...valid, model: { ...valid.model, mean: ['a'] } }) as string, /model.mean and model.std must be lists of numbers/);
+  assert.match(
+    parseCountsJob({ ...valid, model: { ...valid.model, mean: ['a'] } }) as string,
+    /model.mean and model.std must be lists of numbers/,
+  );
 });
 
 test('job ids are a function of the run, example, phase and range only, without the colon BullMQ refuses', () => {
@@ -47,7 +69,12 @@ test('jobs are cut at multiples of the batch, at least one batch each', () => {
   assert.equal(alignedChunk(10_000, 500), 10_000);
   assert.equal(alignedChunk(10_000, 384), 9_984);
   assert.equal(alignedChunk(1_000, 1_500), 1_500);
-  for (const [chunk, batch] of [[7, 3], [1, 1], [99_999, 1000], [5, 5]] as const) {
+  for (const [chunk, batch] of [
+    [7, 3],
+    [1, 1],
+    [99_999, 1000],
+    [5, 5],
+  ] as const) {
     const c = alignedChunk(chunk, batch);
     assert.ok(c % batch === 0 && c >= batch && (c <= chunk || c === batch), `${chunk}, ${batch} → ${c}`);
   }

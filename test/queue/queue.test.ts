@@ -30,7 +30,9 @@ function processGroup(pgid: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (fields[0] !== 'Z' && Number(fields[2]) === pgid) found.push(Number(entry));
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return found;
 }
@@ -45,7 +47,9 @@ interface WorkerProcess {
 function startWorker(url: string, ...extra: string[]): WorkerProcess {
   const child = spawn(process.execPath, [BIN, 'worker', '--queue', url, ...extra], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let log = '';
-  child.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, log: () => log, exited };
 }
@@ -54,7 +58,9 @@ async function killWorker(w: WorkerProcess, signal: NodeJS.Signals): Promise<voi
   if (w.child.exitCode !== null || w.child.signalCode !== null) return;
   try {
     process.kill(-w.child.pid!, signal);
-  } catch { /* already gone */ }
+  } catch {
+    /* already gone */
+  }
   await w.exited;
 }
 
@@ -100,15 +106,33 @@ test('a malformed job fails at once with its reason, and the workers keep servin
   try {
     const bad = [
       { id: 'bad-not-object', data: 'hello', reason: /^malformed payload: not an object$/ },
-      { id: 'bad-fields', data: { v: 1, run: 'r', sigma: -1, seed: 0, example: 0, substream: 0, offset: 0, num: 0, batch: 10 },
-        reason: /malformed payload: model must be an object; data must be an object; sigma must be a number > 0 and ≤ 2\^125; num must be an integer in \[1, 10000000\]/ },
+      {
+        id: 'bad-fields',
+        data: { v: 1, run: 'r', sigma: -1, seed: 0, example: 0, substream: 0, offset: 0, num: 0, batch: 10 },
+        reason:
+          /malformed payload: model must be an object; data must be an object; sigma must be a number > 0 and ≤ 2\^125; num must be an integer in \[1, 10000000\]/,
+      },
       { id: 'bad-version', data: { v: 99 }, reason: /payload version 99 is not 1/ },
       // Well-formed but unbounded work: it would hold the worker for ever, or ask for terabytes.
-      ...[{ num: 2 ** 53, batch: 10, reason: /^malformed payload: num must be an integer in \[1, 10000000\]/ },
-        { num: 100, batch: 2 ** 31, reason: /^malformed payload: batch must be an integer in \[1, 100000\]$/ }].map((b, k) => ({
-        id: `bad-bounds-${k}`, reason: b.reason,
-        data: { v: 1, run: 'r', model: { path: model, fingerprint: 'f' }, data: { dataset: 'fashion-mnist', split: 'test', fingerprint: 'g' },
-          sigma: 0.25, seed: 0, example: 0, substream: 0, offset: 0, num: b.num, batch: b.batch },
+      ...[
+        { num: 2 ** 53, batch: 10, reason: /^malformed payload: num must be an integer in \[1, 10000000\]/ },
+        { num: 100, batch: 2 ** 31, reason: /^malformed payload: batch must be an integer in \[1, 100000\]$/ },
+      ].map((b, k) => ({
+        id: `bad-bounds-${k}`,
+        reason: b.reason,
+        data: {
+          v: 1,
+          run: 'r',
+          model: { path: model, fingerprint: 'f' },
+          data: { dataset: 'fashion-mnist', split: 'test', fingerprint: 'g' },
+          sigma: 0.25,
+          seed: 0,
+          example: 0,
+          substream: 0,
+          offset: 0,
+          num: b.num,
+          batch: b.batch,
+        },
       })),
     ];
     for (const b of bad) await queue.add('counts', b.data, { jobId: b.id, attempts: 5 });
@@ -125,7 +149,10 @@ test('a malformed job fails at once with its reason, and the workers keep servin
   } finally {
     await queue.close();
   }
-  assert.ok(workers.every((w) => w.child.exitCode === null), 'every worker is still running');
+  assert.ok(
+    workers.every((w) => w.child.exitCode === null),
+    'every worker is still running',
+  );
   assert.match(workers.map((w) => w.log()).join(''), /failed job bad-not-object: malformed payload: not an object/);
 });
 
@@ -142,7 +169,24 @@ test('certify and predict on the queue write the single-process file, all column
   assert.deepEqual(withoutTime(join(tmp, 'queue-predict.tsv')), reference(predict));
 
   // Adaptive asks for its ranges look by look: ranges that do not start on a chunk boundary.
-  const adaptive = (o: string) => ['certify', '--model', model, '--out', o, '--max', '2', '--n0', '20', '--adaptive', '--max-n', '400', '--radii', '0,0.1', '--batch', '100'];
+  const adaptive = (o: string) => [
+    'certify',
+    '--model',
+    model,
+    '--out',
+    o,
+    '--max',
+    '2',
+    '--n0',
+    '20',
+    '--adaptive',
+    '--max-n',
+    '400',
+    '--radii',
+    '0,0.1',
+    '--batch',
+    '100',
+  ];
   const a = cli([...adaptive(join(tmp, 'queue-adaptive.tsv')), '--queue', redis.url, '--chunk', '150']);
   assert.equal(a.status, 0, a.stderr);
   assert.deepEqual(withoutTime(join(tmp, 'queue-adaptive.tsv')), reference(adaptive));
@@ -154,7 +198,10 @@ test('kill -9 of a worker mid-run beside two busy loops: its job goes to another
   const logged = victim.log().length;
   const expected = reference(fixedN); // made on a quiet machine
   await underLoad(2, async () => {
-    const run = await startUntil(onQueue(fixedN(out)), () => victim.log().slice(logged).includes(' done ') && existsSync(out) && rows(out).length >= 2);
+    const run = await startUntil(
+      onQueue(fixedN(out)),
+      () => victim.log().slice(logged).includes(' done ') && existsSync(out) && rows(out).length >= 2,
+    );
     await killWorker(victim, 'SIGKILL');
     assert.equal(await run.exited, 0, run.stderr());
   });
@@ -172,7 +219,12 @@ test('kill -9 of the coordinator and a restart: the same file, no line missing o
   const rest = cli(onQueue(fixedN(out)));
   assert.equal(rest.status, 0, rest.stderr);
   assert.match(rest.stderr, /resuming .*: \d+ of 16 examples already done/);
-  assert.deepEqual(rows(out).slice(1).map((row) => Number(row[0])), Array.from({ length: 16 }, (_, i) => i));
+  assert.deepEqual(
+    rows(out)
+      .slice(1)
+      .map((row) => Number(row[0])),
+    Array.from({ length: 16 }, (_, i) => i),
+  );
   assert.deepEqual(withoutTime(out), reference(fixedN));
 });
 
@@ -186,7 +238,10 @@ test('Redis killed mid-run and started again from its append-only file: the same
   assert.equal(await run.exited, 0, run.stderr());
   assert.ok(during < 16, `Redis was killed after ${during} of 16 rows`);
   assert.deepEqual(withoutTime(out), reference(fixedN));
-  assert.ok(workers.every((w) => w.child.exitCode === null), 'every worker survived the outage');
+  assert.ok(
+    workers.every((w) => w.child.exitCode === null),
+    'every worker survived the outage',
+  );
 });
 
 test('an unreachable Redis is a one-line error within seconds, for the coordinator and for a worker', { skip }, async () => {
@@ -195,7 +250,10 @@ test('an unreachable Redis is a one-line error within seconds, for the coordinat
     const began = performance.now();
     const r = cli(args);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^smoothcert: error: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ within 3 s \(.*ECONNREFUSED.*\); start redis-server there or check --queue\n$/);
+    assert.match(
+      r.stderr,
+      /^smoothcert: error: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ within 3 s \(.*ECONNREFUSED.*\); start redis-server there or check --queue\n$/,
+    );
     assert.ok(performance.now() - began < 10_000, `${args[0]} took ${(performance.now() - began).toFixed(0)} ms`);
   }
   assert.equal(existsSync(join(tmp, 'unreachable.tsv')), false, 'no file is touched');
@@ -211,9 +269,18 @@ test('a worker with another model refuses the run, naming both fingerprints; a r
     const small = (o: string) => ['certify', '--model', model, '--out', o, '--max', '2', '--n0', '20', '--n', '200', '--batch', '100'];
     const out = join(tmp, 'refused.tsv');
     const run = await startUntil([...small(out), '--queue', own.url], () => /refusing run/.test(wrong.log()));
-    const fingerprint = (dir: string) => createHash('sha256').update(readFileSync(join(dir, 'model.json'))).digest('hex').slice(0, 16);
+    const fingerprint = (dir: string) =>
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'model.json')))
+        .digest('hex')
+        .slice(0, 16);
     assert.equal(resultSettings(out).modelFingerprint, fingerprint(model));
-    assert.match(wrong.log(), new RegExp(`this worker's model .*other-model has fingerprint ${fingerprint(otherModel)}, the run's model has fingerprint ${fingerprint(model)}`));
+    assert.match(
+      wrong.log(),
+      new RegExp(
+        `this worker's model .*other-model has fingerprint ${fingerprint(otherModel)}, the run's model has fingerprint ${fingerprint(model)}`,
+      ),
+    );
     await killWorker(wrong, 'SIGTERM');
     assert.equal(await wrong.exited, 143, 'the refusing worker kept running until stopped');
     right = startWorker(own.url);
@@ -229,7 +296,9 @@ test('a worker with another model refuses the run, naming both fingerprints; a r
 // The queue's behaviour does not depend on the engine: these three run in the native pass only.
 const nativeOnly = skip || (process.env.SMOOTHCERT_BACKEND === 'wasm' && 'engine-independent; run in the native pass');
 
-test('a misconfigured worker beside a good one: it hands the jobs back without spending attempts and the run completes', { skip: nativeOnly }, async () => {
+test('a misconfigured worker beside a good one: it hands the jobs back without spending attempts and the run completes', {
+  skip: nativeOnly,
+}, async () => {
   const own = new TestRedis(await freePort(), join(tmp, 'redis-mixed'));
   mkdirSync(own.dir);
   await own.start();
@@ -263,8 +332,28 @@ test('kill -9 of a worker in the middle of a long job: none of its processes is 
   try {
     const out = join(tmp, 'orphan.tsv');
     // Jobs of 200,000 samples: seconds each, so the kill lands inside one.
-    const run = await startUntil(['certify', '--model', model, '--out', out, '--max', '2', '--n0', '50', '--n', '200000', '--batch', '1000',
-      '--queue', own.url, '--chunk', '200000'], () => true);
+    const run = await startUntil(
+      [
+        'certify',
+        '--model',
+        model,
+        '--out',
+        out,
+        '--max',
+        '2',
+        '--n0',
+        '50',
+        '--n',
+        '200000',
+        '--batch',
+        '1000',
+        '--queue',
+        own.url,
+        '--chunk',
+        '200000',
+      ],
+      () => true,
+    );
     // The worker's process group (it was started detached): the worker and, once a job runs, its processor.
     let children: number[] = [];
     for (let t = 0; t < 100 && children.length < 2; t++) {
@@ -285,20 +374,49 @@ test('kill -9 of a worker in the middle of a long job: none of its processes is 
   }
 });
 
-test('Redis passwords from the URL, an environment variable or a file; refused, missing and TLS failures told apart', { skip: nativeOnly }, async () => {
+test('Redis passwords from the URL, an environment variable or a file; refused, missing and TLS failures told apart', {
+  skip: nativeOnly,
+}, async () => {
   const secured = new TestRedis(await freePort(), join(tmp, 'redis-auth'), ['--requirepass', 'open sesame']);
   mkdirSync(secured.dir);
   await secured.start();
   const certifyOn = (url: string, env: NodeJS.ProcessEnv = {}) =>
-    cli(['certify', '--model', model, '--out', join(tmp, 'auth.tsv'), '--max', '1', '--n0', '10', '--n', '100', '--batch', '100', '--queue', url], env);
+    cli(
+      [
+        'certify',
+        '--model',
+        model,
+        '--out',
+        join(tmp, 'auth.tsv'),
+        '--max',
+        '1',
+        '--n0',
+        '10',
+        '--n',
+        '100',
+        '--batch',
+        '100',
+        '--queue',
+        url,
+      ],
+      env,
+    );
   try {
     const host = `127.0.0.1:${secured.port}`;
     for (const [url, env, pattern] of [
       [`redis://${host}`, {}, /Redis at redis:\/\/127\.0\.0\.1:\d+ needs a password; give it in the URL .*SMOOTHCERT_REDIS_PASSWORD/],
       [`redis://:wrong@${host}`, {}, /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the password/],
       [`redis://${host}`, { SMOOTHCERT_REDIS_PASSWORD: 'wrong' }, /refused the password/],
-      [`rediss://${host}`, { SMOOTHCERT_REDIS_PASSWORD: 'open sesame' }, /the TLS connection to Redis at rediss:\/\/127\.0\.0\.1:\d+ failed .*SMOOTHCERT_REDIS_CA_FILE/],
-      [`redis://${host}`, { SMOOTHCERT_REDIS_CA_FILE: '/nonexistent' }, /SMOOTHCERT_REDIS_CA_FILE is set but --queue .* is not rediss:\/\//],
+      [
+        `rediss://${host}`,
+        { SMOOTHCERT_REDIS_PASSWORD: 'open sesame' },
+        /the TLS connection to Redis at rediss:\/\/127\.0\.0\.1:\d+ failed .*SMOOTHCERT_REDIS_CA_FILE/,
+      ],
+      [
+        `redis://${host}`,
+        { SMOOTHCERT_REDIS_CA_FILE: '/nonexistent' },
+        /SMOOTHCERT_REDIS_CA_FILE is set but --queue .* is not rediss:\/\//,
+      ],
     ] as const) {
       const r = certifyOn(url, env);
       assert.equal(r.status, 2, `${url} ${JSON.stringify(env)}: ${r.stderr}`);
@@ -309,12 +427,20 @@ test('Redis passwords from the URL, an environment variable or a file; refused, 
     const secret = join(tmp, 'redis-password');
     writeFileSync(secret, 'open sesame\n');
     const env = { SMOOTHCERT_REDIS_PASSWORD_FILE: secret };
-    const worker = spawn(process.execPath, [BIN, 'worker', '--queue', `redis://${host}`], { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...env } });
+    const worker = spawn(process.execPath, [BIN, 'worker', '--queue', `redis://${host}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+      env: { ...process.env, ...env },
+    });
     const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     try {
       const r = certifyOn(`redis://${host}`, env);
       assert.equal(r.status, 0, r.stderr);
-      assert.doesNotMatch(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout ?? '', /open sesame/, 'the password is in no command line');
+      assert.doesNotMatch(
+        spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout ?? '',
+        /open sesame/,
+        'the password is in no command line',
+      );
     } finally {
       process.kill(-worker.pid!, 'SIGKILL');
       await exited;

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.js';
-import { averageCertifiedRadius, certifiedAccuracy, MAX_RADII, parseCertifyTsv, radiusGrid, totalSamples, type CertifyRow } from '../../src/report/analyze.js';
+import {
+  averageCertifiedRadius,
+  certifiedAccuracy,
+  MAX_RADII,
+  parseCertifyTsv,
+  radiusGrid,
+  totalSamples,
+  type CertifyRow,
+} from '../../src/report/analyze.js';
 import { readCertifyFile, summarize } from '../../src/report/read.js';
 import { ADAPTIVE_FIXTURE, FIXTURE } from './fixture.js';
 
@@ -50,7 +58,10 @@ test('radiusGrid includes max and rejects a zero step', () => {
   assert.throws(() => radiusGrid(0, 1), UserError);
   // A grid too large for any table is refused at once instead of exhausting memory.
   assert.equal(radiusGrid(1e-5, 1).length, MAX_RADII + 1);
-  assert.throws(() => radiusGrid(1e-9, 2.5), (e: unknown) => e instanceof UserError && /has 2500000001 radii \(at most 100001\)/.test(e.message));
+  assert.throws(
+    () => radiusGrid(1e-9, 2.5),
+    (e: unknown) => e instanceof UserError && /has 2500000001 radii \(at most 100001\)/.test(e.message),
+  );
   assert.throws(() => radiusGrid(0.25, 1e12), UserError);
 });
 
@@ -68,7 +79,10 @@ test('a last line without a newline is an interrupted write and is ignored', () 
 
 test('malformed input is a UserError naming the file and line', () => {
   const bad = (body: string, pattern: RegExp): void => {
-    assert.throws(() => parseCertifyTsv(HEADER + body, 'run.tsv'), (err: unknown) => err instanceof UserError && pattern.test(err.message));
+    assert.throws(
+      () => parseCertifyTsv(HEADER + body, 'run.tsv'),
+      (err: unknown) => err instanceof UserError && pattern.test(err.message),
+    );
   };
   bad('0\t1\t1\t0.5\t1\t0:00:01\n\n', /run\.tsv, line 3: expected 6 tab-separated fields, found 1/);
   bad('0\t1\t1\t0.5\t1\n', /line 2: expected 6 .* found 5/);
@@ -84,7 +98,10 @@ test('malformed input is a UserError naming the file and line', () => {
   bad('', /run\.tsv: no certified examples/);
   assert.throws(() => parseCertifyTsv('idx\tlabel\tpredict\tcorrect\ttime\n', 'p.tsv'), /p\.tsv: header 'idx\\tlabel/);
   assert.throws(() => parseCertifyTsv('', 'e.tsv'), /e\.tsv: no complete header line/);
-  assert.throws(() => readCertifyFile('/nonexistent/certify.tsv'), (err: unknown) => err instanceof UserError && /cannot read \/nonexistent/.test(err.message));
+  assert.throws(
+    () => readCertifyFile('/nonexistent/certify.tsv'),
+    (err: unknown) => err instanceof UserError && /cannot read \/nonexistent/.test(err.message),
+  );
 });
 
 // The adaptive fixture's 5 examples (idx: radius, outcome, forward passes):
@@ -114,7 +131,10 @@ test('an adaptive file in radius mode has a samples column and no certified colu
 test('malformed adaptive rows are UserErrors naming the file and line', () => {
   const header = 'idx\tlabel\tpredict\tradius\tcorrect\tsamples\tcertified\ttime\n';
   const bad = (body: string, pattern: RegExp): void => {
-    assert.throws(() => parseCertifyTsv(header + body, 'a.tsv'), (err: unknown) => err instanceof UserError && pattern.test(err.message));
+    assert.throws(
+      () => parseCertifyTsv(header + body, 'a.tsv'),
+      (err: unknown) => err instanceof UserError && pattern.test(err.message),
+    );
   };
   bad('0\t1\t1\t0.5\t1\t0\t0\t1.0\n', /a\.tsv, line 2: samples must be an integer ≥ 1, got '0'/);
   bad('0\t1\t1\t0.5\t1\tmany\t0\t1.0\n', /samples must be an integer/);

@@ -11,7 +11,13 @@ test('histogram counts by hand: half-open bins, the last one closed', () => {
 });
 
 test('commonRange spans every set, and widens a single value to a bin of positive width', () => {
-  assert.deepEqual(commonRange([[1, 3], [-2, 0]]), { lo: -2, hi: 3 });
+  assert.deepEqual(
+    commonRange([
+      [1, 3],
+      [-2, 0],
+    ]),
+    { lo: -2, hi: 3 },
+  );
   assert.deepEqual(commonRange([[4, 4]]), { lo: 3.5, hi: 4.5 });
   assert.throws(() => commonRange([[]]), /at least one value/);
 });

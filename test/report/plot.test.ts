@@ -20,7 +20,10 @@ const other = [
   { idx: 0, label: 0, predict: 0, radius: 1, correct: true },
   { idx: 1, label: 1, predict: 1, radius: 3, correct: true },
 ];
-const SERIES: PlotSeries[] = [{ label: 'gaussian', rows: fixture }, { label: 'consistency', rows: other }];
+const SERIES: PlotSeries[] = [
+  { label: 'gaussian', rows: fixture },
+  { label: 'consistency', rows: other },
+];
 
 test('the spec samples each curve on a 0.01 grid up to one step past the largest radius', () => {
   const spec = plotSpec(SERIES) as unknown as { data: { values: { model: string; radius: number; accuracy: number }[] } };
@@ -56,23 +59,40 @@ test('writes an SVG with the labels and a PNG, atomically', async () => {
 });
 
 test('an unknown image type is a UserError', async () => {
-  await assert.rejects(writePlot(SERIES, join(dir, 'curves.pdf')), (err: unknown) => err instanceof UserError && /\.svg or \.png/.test(err.message));
+  await assert.rejects(
+    writePlot(SERIES, join(dir, 'curves.pdf')),
+    (err: unknown) => err instanceof UserError && /\.svg or \.png/.test(err.message),
+  );
 });
 
 test('the accuracy chart of a committed study run holds its percentages (log.tsv is in percent)', () => {
   const file = fileURLToPath(new URL('../../../docs/results/fashion-mnist/consistency-s0.5/log.tsv', import.meta.url));
   const rows = parseTrainingLog(readFileSync(file, 'utf8'), file);
   const spec = trainingPlotSpec([{ label: 'consistency-s0.5', rows }], 'acc') as unknown as {
-    data: { values: { value: number }[] }; encoding: { y: { scale: { domain: [number, number] } } };
+    data: { values: { value: number }[] };
+    encoding: { y: { scale: { domain: [number, number] } } };
   };
   const [lo, hi] = spec.encoding.y.scale.domain;
   const values = spec.data.values.map((v) => v.value);
   assert.ok(Math.max(...values) > 50, 'the study reaches more than 50 % accuracy');
-  assert.ok(values.every((v) => v >= lo && v <= hi), `every value in [${lo}, ${hi}]`);
+  assert.ok(
+    values.every((v) => v >= lo && v <= hi),
+    `every value in [${lo}, ${hi}]`,
+  );
 });
 
 test('a plot of 300,000 rows (three ImageNet-validation-sized TSVs) does not overflow the stack', () => {
-  const rows = Array.from({ length: 300_000 }, (_, i) => ({ idx: i, label: 0, predict: i % 5 === 0 ? -1 : 0, radius: (i % 997) / 500, correct: i % 5 !== 0, time: '0:00:00.1' }));
-  const spec = plotSpec([{ label: 'a', rows }, { label: 'b', rows }]) as unknown as { data: { values: { radius: number }[] } };
+  const rows = Array.from({ length: 300_000 }, (_, i) => ({
+    idx: i,
+    label: 0,
+    predict: i % 5 === 0 ? -1 : 0,
+    radius: (i % 997) / 500,
+    correct: i % 5 !== 0,
+    time: '0:00:00.1',
+  }));
+  const spec = plotSpec([
+    { label: 'a', rows },
+    { label: 'b', rows },
+  ]) as unknown as { data: { values: { radius: number }[] } };
   assert.ok(Math.max(...spec.data.values.map((v) => v.radius)) > 1.99, 'the grid reaches the largest radius');
 });

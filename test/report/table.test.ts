@@ -55,7 +55,10 @@ test('radius headings and format names', () => {
   assert.equal(formatRadius(3.5), '3.50');
   assert.equal(formatRadius(0.125), '0.125');
   assert.equal(parseTableFormat('latex'), 'latex');
-  assert.throws(() => parseTableFormat('html'), (err: unknown) => err instanceof UserError && /unknown table format 'html'.*markdown, latex, csv/.test(err.message));
+  assert.throws(
+    () => parseTableFormat('html'),
+    (err: unknown) => err instanceof UserError && /unknown table format 'html'.*markdown, latex, csv/.test(err.message),
+  );
 });
 
 test('forward passes: a last, never bold column when some row records them', () => {

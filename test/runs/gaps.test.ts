@@ -32,12 +32,20 @@ test('gaps histograms a model with known logits exactly as computed by hand', as
   const x = await test.image(INDEX);
   const kernel = new Float32Array(784 * 10);
   kernel[PIXEL * 10 + label] = 1;
-  const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10, useBias: false })] });
+  const model = tfl.sequential({
+    layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10, useBias: false })],
+  });
   model.setWeights([tf.tensor2d(kernel, [784, 10])]);
   const dir = join(tmp, 'known-s0.5'); // a dot in the folder name: the default label keeps it
   await saveModel(dir, model, {
-    format: 'smoothcert-model', version: 1, arch: 'known', dataset: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10,
-    normalization: { mean: [0], std: [1] }, training: { sigma: SIGMA },
+    format: 'smoothcert-model',
+    version: 1,
+    arch: 'known',
+    dataset: 'fashion-mnist',
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    normalization: { mean: [0], std: [1] },
+    training: { sigma: SIGMA },
   });
   const n = 500;
   const noise = new Float32Array(n * 784);
@@ -47,12 +55,39 @@ test('gaps histograms a model with known logits exactly as computed by hand', as
   const counts = histogram(want, 8, lo, hi).counts;
 
   const out = join(tmp, 'known.csv');
-  const r = cli(['gaps', '--model', dir, '--index', String(INDEX), '--n', String(n), '--seed', '3', '--bins', '8', '--batch', '128',
-    '--out', out, '--plot', join(tmp, 'known.svg')]);
+  const r = cli([
+    'gaps',
+    '--model',
+    dir,
+    '--index',
+    String(INDEX),
+    '--n',
+    String(n),
+    '--seed',
+    '3',
+    '--bins',
+    '8',
+    '--batch',
+    '128',
+    '--out',
+    out,
+    '--plot',
+    join(tmp, 'known.svg'),
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-  assert.ok(rows.every((row) => row[0] === 'known-s0.5'), 'the default label is the folder name');
-  assert.deepEqual(rows.map((row) => Number(row[4])), counts);
+  const rows = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
+  assert.ok(
+    rows.every((row) => row[0] === 'known-s0.5'),
+    'the default label is the folder name',
+  );
+  assert.deepEqual(
+    rows.map((row) => Number(row[4])),
+    counts,
+  );
   assert.ok(Math.abs(Number(rows[0]![2]) - lo) < 1e-6 && Math.abs(Number(rows.at(-1)![3]) - hi) < 1e-6);
   assert.match(readFileSync(join(tmp, 'known.svg'), 'utf8'), /^<svg/);
   const wrong = want.filter((g) => g < 0).length;
@@ -69,7 +104,10 @@ test('gaps refuses an image out of range, a model that does not fit the data, an
     assert.equal(r.status, 2, args.join(' '));
     assert.match(r.stderr, pattern);
   };
-  expect(['--model', mnist, '--index', '10000', '--n', '10'], /--index 10000 is out of range: the fashion-mnist test split has images 0 to 9999/);
+  expect(
+    ['--model', mnist, '--index', '10000', '--n', '10'],
+    /--index 10000 is out of range: the fashion-mnist test split has images 0 to 9999/,
+  );
   expect(['--model', cifar, '--index', '0', '--n', '10'], /takes 32×32×3 images but dataset fashion-mnist has 28×28×1/);
   expect(['--model', mnist, '--model', mnist, '--labels', 'one', '--index', '0', '--n', '10'], /--labels has 1 labels for 2 models/);
 });

@@ -23,7 +23,8 @@ function cifarFixture(dir: string): void {
     bytes[0] = label % 10;
     for (let c = 0; c < 3; c++) {
       const [fx, fy, phase] = [rng.next() / 3, rng.next() / 3, 6 * rng.next()];
-      for (let p = 0; p < 1024; p++) bytes[1 + c * 1024 + p] = Math.round(127.5 + 100 * Math.sin(fx * (p % 32) + fy * Math.floor(p / 32) + phase));
+      for (let p = 0; p < 1024; p++)
+        bytes[1 + c * 1024 + p] = Math.round(127.5 + 100 * Math.sin(fx * (p % 32) + fy * Math.floor(p / 32) + phase));
     }
     writeFileSync(join(dir, file), bytes);
   });
@@ -34,15 +35,35 @@ async function oneEpoch(backend: string, dataDir: string, out: string): Promise<
   if (backend === 'wasm') await setBackend('wasm');
   else await tf.setBackend(backend);
   let record: EpochRecord | undefined;
-  await train({ dataset: 'cifar10', arch: 'cifar_resnet20', method: 'consistency', sigma: 0.25, methodOptions: { numNoise: 2 },
-    epochs: 1, batchSize: 4, lr: 0.01, seed: 5 }, { out, dataDir, notify: () => {}, onEpoch: (e) => { record = e; } });
+  await train(
+    {
+      dataset: 'cifar10',
+      arch: 'cifar_resnet20',
+      method: 'consistency',
+      sigma: 0.25,
+      methodOptions: { numNoise: 2 },
+      epochs: 1,
+      batchSize: 4,
+      lr: 0.01,
+      seed: 5,
+    },
+    {
+      out,
+      dataDir,
+      notify: () => {},
+      onEpoch: (e) => {
+        record = e;
+      },
+    },
+  );
   return record!;
 }
 
 // The CPU backend needs ~30 s for this epoch (its convolution gradients are plain JS loops):
 // run for the native kernels, whose parity it checks end to end; tfjs-wasm's are tfjs's own.
-test(`a ResNet-20 trained one epoch on a CIFAR-format fixture: the same losses on ${ENGINE} and the CPU backend`,
-  { skip: ENGINE !== 'native' && 'checks the native kernels; ~30 s of CPU backend' }, async () => {
+test(`a ResNet-20 trained one epoch on a CIFAR-format fixture: the same losses on ${ENGINE} and the CPU backend`, {
+  skip: ENGINE !== 'native' && 'checks the native kernels; ~30 s of CPU backend',
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'smoothcert-cifar-'));
   try {
     // 5 training images: one loader batch of 4 (m = 2: two steps of 2 images, 4 noisy samples each), 1 test image.
@@ -66,8 +87,10 @@ test(`a ResNet-20 trained one epoch on a CIFAR-format fixture: the same losses o
       // A kernel that computes something else misses by far more (a wrong choice once gave 3.58
       // for 9.00 here).
       const spread = Math.max(Math.abs(other[key] - expected[key]), 2 ** -20 * Math.abs(expected[key]));
-      assert.ok(Math.abs(got[key] - expected[key]) <= 64 * spread,
-        `${key}: ${got[key]} on ${ENGINE}, ${expected[key]} on cpu (wasm ${other[key]}; allowed ±${64 * spread})`);
+      assert.ok(
+        Math.abs(got[key] - expected[key]) <= 64 * spread,
+        `${key}: ${got[key]} on ${ENGINE}, ${expected[key]} on cpu (wasm ${other[key]}; allowed ±${64 * spread})`,
+      );
     }
     assert.equal(got.trainAcc, expected.trainAcc);
   } finally {

@@ -27,11 +27,16 @@ function bernoulli(p: number, rand: () => number): CountSelected {
 // show); the allowed frequency is alpha plus three standard errors of a frequency whose true value is alpha.
 const ALPHA = 0.05;
 const TRIALS = 10_000;
-const MARGIN = 3 * Math.sqrt(ALPHA * (1 - ALPHA) / TRIALS);
+const MARGIN = 3 * Math.sqrt((ALPHA * (1 - ALPHA)) / TRIALS);
 
 test('radius mode: the certified radius exceeds σ·Φ⁻¹(p) at most alpha + 3 s.e. of the time', async (t) => {
   const sigma = 0.5;
-  const cases = [['union-cp', 0.6], ['union-cp', normalCdf(1) + 0.005], ['union-cp', 0.97], ['beta-mixture', normalCdf(1) + 0.005]] as const;
+  const cases = [
+    ['union-cp', 0.6],
+    ['union-cp', normalCdf(1) + 0.005],
+    ['union-cp', 0.97],
+    ['beta-mixture', normalCdf(1) + 0.005],
+  ] as const;
   for (const [i, [sequence, p]] of cases.entries()) {
     const plan = planAdaptive({ alpha: ALPHA, maxN: 1000, tolerance: 0.05, sequence }, sigma);
     const rand = mulberry(300 + i);
@@ -70,7 +75,8 @@ test('decision mode: a radius just beyond reach is certified at most alpha + 3 s
 });
 
 test('easy cases stop far below maxN; a hopeless one stops early in decision mode', async () => {
-  const run = async (p: number, options: AdaptiveOptions, seed: number) => adaptiveEstimate(planAdaptive(options, 0.25), bernoulli(p, mulberry(seed)));
+  const run = async (p: number, options: AdaptiveOptions, seed: number) =>
+    adaptiveEstimate(planAdaptive(options, 0.25), bernoulli(p, mulberry(seed)));
   // Decision mode, default radii 0, 0.25, 0.5, 0.75 (0.75 needs p_A > Φ(3) = 0.99865).
   const sure = await run(1, {}, 1);
   assert.deepEqual(sure.decisions, { radii: [0, 0.25, 0.5, 0.75], certified: [true, true, true, true] });
@@ -106,7 +112,11 @@ function countingClassifier(b: number): BaseClassifier {
 test('with a single look at maxN, adaptive CERTIFY (union bound) is fixed-n CERTIFY', async () => {
   const smooth = new Smooth(linearClassifier(0.2), 0.5, 3);
   const fixed = await smooth.certify(image, 100, 3000, 0.001, 256, 8);
-  const adaptive = await smooth.certifyAdaptive(image, { n0: 100, maxN: 3000, alpha: 0.001, firstLook: 3000, tolerance: 0.01, sequence: 'union-cp', batchSize: 256 }, 8);
+  const adaptive = await smooth.certifyAdaptive(
+    image,
+    { n0: 100, maxN: 3000, alpha: 0.001, firstLook: 3000, tolerance: 0.01, sequence: 'union-cp', batchSize: 256 },
+    8,
+  );
   assert.deepEqual({ ...adaptive }, { ...fixed, samples: 3100 });
 });
 
@@ -117,7 +127,10 @@ test('estimation continues one noise stream, through classify and through countN
     const whole = await smooth.sampleCounts(image, 1000, 128, key);
     const first = await smooth.sampleCounts(image, 370, 128, key);
     const rest = await smooth.sampleCounts(image, 630, 128, key, 370);
-    assert.deepEqual(whole, first.map((c, k) => c + rest[k]!));
+    assert.deepEqual(
+      whole,
+      first.map((c, k) => c + rest[k]!),
+    );
   }
   const options = { maxN: 5000, tolerance: 0.05, alpha: 0.01, batchSize: 300 };
   const viaClassify = await new Smooth(linearClassifier(0.1), 0.5, 4).certifyAdaptive(image, options, 6);
@@ -145,10 +158,15 @@ test('adaptive CERTIFY overstates the true radius of a linear classifier no more
   const alpha = 0.05;
   const trials = 300;
   const smooth = new Smooth(linearClassifier(margin), sigma, 7);
-  let over = 0, abstained = 0, sum = 0;
+  let over = 0,
+    abstained = 0,
+    sum = 0;
   for (let t = 0; t < trials; t++) {
     const r = await smooth.certifyAdaptive(image, { maxN: 500, alpha, tolerance: 0.1, batchSize: 500 }, t);
-    if (r.prediction === ABSTAIN) { abstained++; continue; }
+    if (r.prediction === ABSTAIN) {
+      abstained++;
+      continue;
+    }
     assert.equal(r.prediction, 1, 'a wrong class would be certified');
     sum += r.radius;
     if (r.radius > margin) over++;
@@ -173,7 +191,8 @@ test('decision mode on a linear classifier: certified exactly below the true rad
 
 test('a diffuse classifier (p_A = 1/3) abstains after few samples in decision mode', async () => {
   const three: BaseClassifier = {
-    inputShape: shape, numClasses: 3,
+    inputShape: shape,
+    numClasses: 3,
     async classify(batch, batchSize) {
       return Int32Array.from({ length: batchSize }, (_, i) => {
         const z = batch[i * d]! - 0.5;
@@ -189,7 +208,10 @@ test('a diffuse classifier (p_A = 1/3) abstains after few samples in decision mo
 
 test('bad options are refused with a RangeError naming the reason', async () => {
   const bad = (options: AdaptiveOptions, pattern: RegExp): void => {
-    assert.throws(() => planAdaptive(options, 0.5), (err: unknown) => err instanceof RangeError && pattern.test(err.message));
+    assert.throws(
+      () => planAdaptive(options, 0.5),
+      (err: unknown) => err instanceof RangeError && pattern.test(err.message),
+    );
   };
   bad({ tolerance: 0 }, /tolerance must be a finite number > 0 \(got 0\)/);
   bad({ tolerance: -0.1 }, /tolerance must be a finite number > 0/);

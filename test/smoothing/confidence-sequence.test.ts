@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lowerConfidenceBound, normalCdf } from '../../src/smoothing/bounds.js';
 import {
-  betaMixtureLower, betaMixtureSequence, confidenceSequence, geometricLooks, unionBoundSequence, type ConfidenceSequence,
+  betaMixtureLower,
+  betaMixtureSequence,
+  confidenceSequence,
+  geometricLooks,
+  unionBoundSequence,
+  type ConfidenceSequence,
 } from '../../src/smoothing/confidence-sequence.js';
 import { mulberry } from '../helpers/rng.js';
 
@@ -33,7 +38,11 @@ test('union bound: Clopper–Pearson at alpha/2 at the last look and alpha/(2(K 
 
 test('Beta mixture: closed form when every trial succeeds, and the bound sits on the edge of the set', () => {
   // S = t, prior Beta(1, 1): M_t(p0) = B(t + 1, 1) / p0^t = 1 / ((t + 1) p0^t), so M_t = 1/alpha at p0 = (alpha / (t + 1))^(1/t).
-  for (const [t, alpha] of [[10, 0.05], [1000, 0.001], [100_000, 0.001]] as const) {
+  for (const [t, alpha] of [
+    [10, 0.05],
+    [1000, 0.001],
+    [100_000, 0.001],
+  ] as const) {
     close(betaMixtureLower(t, t, alpha), (alpha / (t + 1)) ** (1 / t), 1e-11, `t = ${t}`);
   }
   assert.equal(betaMixtureLower(0, 50, 0.05), 0);
@@ -82,7 +91,7 @@ function exceedance(lower: (s: number, t: number) => number, p: number, checks: 
 // with probability about 0.1 % per case.
 const ALPHA = 0.05;
 const TRIALS = 10_000;
-const MARGIN = 3 * Math.sqrt(ALPHA * (1 - ALPHA) / TRIALS);
+const MARGIN = 3 * Math.sqrt((ALPHA * (1 - ALPHA)) / TRIALS);
 const MAX_N = 1000;
 const LOOKS = geometricLooks(20, 1.1, MAX_N);
 // Decision thresholds Φ(r/σ) for r/σ = 0.5 and 1, with p a little on either side; and p near 1.

@@ -35,10 +35,15 @@ test('CERTIFY overstates the true radius no more often than alpha allows', async
   const alpha = 0.05;
   const trials = 300;
   const smooth = new Smooth(linearClassifier(margin), sigma, 7);
-  let over = 0, abstained = 0, sum = 0;
+  let over = 0,
+    abstained = 0,
+    sum = 0;
   for (let t = 0; t < trials; t++) {
     const r = await smooth.certify(image, 100, 500, alpha, 500, t);
-    if (r.prediction === ABSTAIN) { abstained++; continue; }
+    if (r.prediction === ABSTAIN) {
+      abstained++;
+      continue;
+    }
     assert.equal(r.prediction, 1, 'a wrong class would be certified');
     sum += r.radius;
     if (r.radius > margin) over++;
@@ -52,7 +57,8 @@ test('CERTIFY overstates the true radius no more often than alpha allows', async
 test('CERTIFY abstains when the top class is not a majority', async () => {
   // Three classes by the first coordinate's noise: p = (1/3, 1/3, 1/3), so p_A < 1/2.
   const three: BaseClassifier = {
-    inputShape: shape, numClasses: 3,
+    inputShape: shape,
+    numClasses: 3,
     async classify(batch, batchSize) {
       return Int32Array.from({ length: batchSize }, (_, i) => {
         const z = batch[i * d]! - 0.5;
@@ -66,8 +72,11 @@ test('CERTIFY abstains when the top class is not a majority', async () => {
 
 test('PREDICT abstains on an exact tie and predicts a clear winner', async () => {
   const alternating: BaseClassifier = {
-    inputShape: shape, numClasses: 3,
-    async classify(_batch, batchSize) { return Int32Array.from({ length: batchSize }, (_, i) => i % 2); },
+    inputShape: shape,
+    numClasses: 3,
+    async classify(_batch, batchSize) {
+      return Int32Array.from({ length: batchSize }, (_, i) => i % 2);
+    },
   };
   const tie = await new Smooth(alternating, 0.5).predict(image, 1000, 0.001, 100);
   assert.equal(tie.prediction, ABSTAIN);
@@ -89,7 +98,13 @@ test('counts depend on the seed and stream only, not on the batch size', async (
 test('batches start at multiples of the batch size in the stream, so any split of a range runs the same batches', async () => {
   const base = linearClassifier(0.05);
   const sizes: number[] = [];
-  const recording: BaseClassifier = { ...base, classify: (batch, n) => { sizes.push(n); return base.classify(batch, n); } };
+  const recording: BaseClassifier = {
+    ...base,
+    classify: (batch, n) => {
+      sizes.push(n);
+      return base.classify(batch, n);
+    },
+  };
   const smooth = new Smooth(recording, 0.5, 5);
   const key = { seed: 5, stream: 9, substream: 1 };
   // Samples [300, 1700) in batches of 500: [300, 500), [500, 1000), [1000, 1500), [1500, 1700).
@@ -100,7 +115,10 @@ test('batches start at multiples of the batch size in the stream, so any split o
   const first = await smooth.sampleCounts(image, 700, 500, key, 300);
   const second = await smooth.sampleCounts(image, 700, 500, key, 1000);
   assert.deepEqual(sizes, [200, 500, 500, 200]);
-  assert.deepEqual(Array.from(whole), Array.from(first).map((c, k) => c + second[k]!));
+  assert.deepEqual(
+    Array.from(whole),
+    Array.from(first).map((c, k) => c + second[k]!),
+  );
 });
 
 test('a tfjs model certifies like the same linear function in plain JS', async () => {
@@ -131,18 +149,28 @@ test('bad arguments are refused with the reason', async () => {
 test('a base classifier with NaN or infinite logits is refused, not counted as votes for class 0', async () => {
   const broken = (value: number) => (x: tf.Tensor4D) => tf.fill([x.shape[0], 3], value);
   for (const value of [NaN, Infinity, -Infinity]) {
-    for (const [name, make] of [['tfjs', tfjsClassifier], ['native', nativeClassifier]] as const) {
+    for (const [name, make] of [
+      ['tfjs', tfjsClassifier],
+      ['native', nativeClassifier],
+    ] as const) {
       const base = make(broken(value), { inputShape: shape, numClasses: 3 });
-      await assert.rejects(new Smooth(base, 0.25).certify(new Float32Array(d), 10, 50, 0.001, 20),
-        (e: unknown) => e instanceof NonFiniteLogitsError && /NaN or infinite logits/.test(e.message), `${name}, ${value}`);
+      await assert.rejects(
+        new Smooth(base, 0.25).certify(new Float32Array(d), 10, 50, 0.001, 20),
+        (e: unknown) => e instanceof NonFiniteLogitsError && /NaN or infinite logits/.test(e.message),
+        `${name}, ${value}`,
+      );
     }
   }
   // One broken row among finite ones is enough.
-  const oneBad = tfjsClassifier((x) => tf.tidy(() => {
-    const rows = x.shape[0];
-    const last = tf.tile(tf.reshape(tf.oneHot(tf.tensor1d([rows - 1], 'int32'), rows), [rows, 1]), [1, 3]);
-    return tf.where(tf.cast(last, 'bool'), tf.fill([rows, 3], NaN), tf.zeros([rows, 3]));
-  }), { inputShape: shape, numClasses: 3 });
+  const oneBad = tfjsClassifier(
+    (x) =>
+      tf.tidy(() => {
+        const rows = x.shape[0];
+        const last = tf.tile(tf.reshape(tf.oneHot(tf.tensor1d([rows - 1], 'int32'), rows), [rows, 1]), [1, 3]);
+        return tf.where(tf.cast(last, 'bool'), tf.fill([rows, 3], NaN), tf.zeros([rows, 3]));
+      }),
+    { inputShape: shape, numClasses: 3 },
+  );
   await assert.rejects(new Smooth(oneBad, 0.25).predict(new Float32Array(d), 10, 0.001, 10), NonFiniteLogitsError);
 });
 
@@ -150,14 +178,17 @@ test('an aborted signal stops certify between two batches', async () => {
   const controller = new AbortController();
   let batches = 0;
   const base: BaseClassifier = {
-    inputShape: shape, numClasses: 2,
+    inputShape: shape,
+    numClasses: 2,
     async classify(_batch, n) {
       if (++batches === 3) controller.abort();
       return new Int32Array(n);
     },
   };
-  await assert.rejects(new Smooth(base, 0.25, 0, { signal: controller.signal }).certify(new Float32Array(d), 10, 1000, 0.001, 10),
-    (e: unknown) => e instanceof Error && e.name === 'AbortError');
+  await assert.rejects(
+    new Smooth(base, 0.25, 0, { signal: controller.signal }).certify(new Float32Array(d), 10, 1000, 0.001, 10),
+    (e: unknown) => e instanceof Error && e.name === 'AbortError',
+  );
   assert.equal(batches, 3);
 });
 
@@ -180,8 +211,18 @@ test('σ beyond 2^125 (x + σz would overflow float32) and non-finite inputs are
 test('adaptive CERTIFY computes whole batches only (one shape) and counts exactly the samples it asks for', async () => {
   const base = linearClassifier(0.05);
   const sizes: number[] = [];
-  const recording: BaseClassifier = { ...base, classify: (batch, n) => { sizes.push(n); return base.classify(batch, n); } };
-  const r = await new Smooth(recording, 0.5, 3).certifyAdaptive(image, { n0: 100, maxN: 20_000, alpha: 0.001, radii: [0.25], batchSize: 500 }, 7);
+  const recording: BaseClassifier = {
+    ...base,
+    classify: (batch, n) => {
+      sizes.push(n);
+      return base.classify(batch, n);
+    },
+  };
+  const r = await new Smooth(recording, 0.5, 3).certifyAdaptive(
+    image,
+    { n0: 100, maxN: 20_000, alpha: 0.001, radii: [0.25], batchSize: 500 },
+    7,
+  );
   assert.ok(sizes.length > 0 && sizes.every((n) => n === 500), `batch sizes ${[...new Set(sizes)].join(', ')}`);
   // The same ranges counted batch by batch as asked (no whole batches) give the same counts.
   const key = { seed: 3, stream: 7, substream: 1 };

@@ -7,9 +7,7 @@ import { crossEntropy } from '../../src/training/losses/cross-entropy.js';
 import { stabilityLoss } from '../../src/training/losses/stability.js';
 import { macerLoss } from '../../src/training/losses/macer.js';
 import { mulberry } from '../helpers/rng.js';
-import {
-  consistencyRef, crossEntropyRef, finiteDifferences, macerRef, softmax, stabilityRef, unflatten,
-} from './reference.js';
+import { consistencyRef, crossEntropyRef, finiteDifferences, macerRef, softmax, stabilityRef, unflatten } from './reference.js';
 
 const close = (got: number, want: number, tol: number, what = '') =>
   assert.ok(Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `${what} got ${got}, want ${want}`);
@@ -32,8 +30,12 @@ function randomLogits(n: number, seed: number, scale = 2): number[] {
 test('consistency loss by hand: m = 2, one example, two classes', () => {
   // softmax([0, 0]) = (1/2, 1/2), softmax([ln 3, 0]) = (3/4, 1/4), mean (5/8, 3/8)
   const pbar = [5 / 8, 3 / 8];
-  const kl = (pbar[0]! * Math.log(pbar[0]! / 0.5) + pbar[1]! * Math.log(pbar[1]! / 0.5)
-    + pbar[0]! * Math.log(pbar[0]! / 0.75) + pbar[1]! * Math.log(pbar[1]! / 0.25)) / 2;
+  const kl =
+    (pbar[0]! * Math.log(pbar[0]! / 0.5) +
+      pbar[1]! * Math.log(pbar[1]! / 0.5) +
+      pbar[0]! * Math.log(pbar[0]! / 0.75) +
+      pbar[1]! * Math.log(pbar[1]! / 0.25)) /
+    2;
   const h = -(pbar[0]! * Math.log(pbar[0]!) + pbar[1]! * Math.log(pbar[1]!));
   const copies = [tf.tensor2d([[0, 0]]), tf.tensor2d([[Math.log(3), 0]])];
   close(consistencyLoss(copies, 10, 0.5).dataSync()[0]!, 10 * kl + 0.5 * h, 1e-6, 'default');
@@ -61,12 +63,15 @@ test("form 'xent' equals 'default' when eta = lbd", () => {
 });
 
 test('the KL term is zero for identical copies', () => {
-  const row = tf.tensor2d([[1, -2, 0.5], [3, 3, -1]]);
+  const row = tf.tensor2d([
+    [1, -2, 0.5],
+    [3, 3, -1],
+  ]);
   assert.ok(Math.abs(consistencyLoss([row, row, row], 10, 0.5, 'kl').dataSync()[0]!) < 1e-6);
   assert.ok(Math.abs(consistencyLoss([row, row], 10, 0.5, 'mse').dataSync()[0]!) < 1e-12);
   // With identical copies the default form is η·H(p) alone.
   const h = (r: number[]) => -softmax(r).reduce((s, p) => s + p * Math.log(p), 0);
-  close(consistencyLoss([row, row], 10, 0.5).dataSync()[0]!, 0.5 * (h([1, -2, 0.5]) + h([3, 3, -1])) / 2, 1e-6);
+  close(consistencyLoss([row, row], 10, 0.5).dataSync()[0]!, (0.5 * (h([1, -2, 0.5]) + h([3, 3, -1]))) / 2, 1e-6);
 });
 
 test('consistency loss rejects m = 1 and stays finite when softmax underflows', () => {
@@ -104,7 +109,10 @@ test('stability loss: value and gradient (through the clean soft target too) mat
   const flat = randomLogits(2 * b * k, 5);
   const labels = [2, 0, 1];
   const y = tf.tensor1d(labels, 'int32');
-  const ref = (x: number[]) => { const [c, n] = unflatten(x, 2, b, k); return stabilityRef(c!, n!, labels, 2); };
+  const ref = (x: number[]) => {
+    const [c, n] = unflatten(x, 2, b, k);
+    return stabilityRef(c!, n!, labels, 2);
+  };
   const { value, grad } = tfLossAndGrad(flat, 2, b, k, ([c, n]) => stabilityLoss(c!, n!, y, 2));
   close(value, ref(flat), 1e-6);
   finiteDifferences(ref, flat).forEach((g, i) => close(grad[i]!, g, GRAD_TOL, `d/dlogit ${i}`));
@@ -129,7 +137,7 @@ test('MACER: value and gradient match the reference while the hinge is active', 
   finiteDifferences(ref, flat).forEach((g, i) => close(grad[i]!, g, GRAD_TOL, `d/dlogit ${i}`));
 });
 
-test("MACER: the hinge term is zero when ξ is beyond γ, and for misclassified examples", () => {
+test('MACER: the hinge term is zero when ξ is beyond γ, and for misclassified examples', () => {
   const [m, b, k] = [2, 2, 3];
   // q ≈ (0.93, 0.05, 0.02): ξ = Φ⁻¹(q_2) − Φ⁻¹(q_1) ≈ −3.1, beyond γ = 1.
   const flat = [3, 0.1, -1, 3, 0.1, -1, 3, 0.1, -1, 3, 0.1, -1];
@@ -145,8 +153,11 @@ test("MACER: the hinge term is zero when ξ is beyond γ, and for misclassified 
   const inside = tfLossAndGrad(flat, m, b, k, (c) => macerLoss(c, y, { ...o, gamma: 8 })).value;
   assert.ok(inside > classification + 1);
   const wrong = tf.tensor1d([1, 1], 'int32');
-  close(tfLossAndGrad(flat, m, b, k, (c) => macerLoss(c, wrong, { ...o, gamma: 8 })).value,
-    -Math.log(softmax([3, 0.1, -1])[1]! + 1e-10), 1e-6);
+  close(
+    tfLossAndGrad(flat, m, b, k, (c) => macerLoss(c, wrong, { ...o, gamma: 8 })).value,
+    -Math.log(softmax([3, 0.1, -1])[1]! + 1e-10),
+    1e-6,
+  );
 });
 
 test('MACER: saturated probabilities (q_2 = 0) are dropped without NaN gradients', () => {

@@ -32,17 +32,33 @@ test('METHODS lists the five methods with the paper defaults', () => {
 
 test('bad methods and options are UserErrors that say how to fix them', () => {
   const userError = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message);
-  assert.throws(() => createMethod('adversarial', 0.25), userError(/unknown training method "adversarial".*gaussian, consistency, smoothadv, stability, macer/));
-  assert.throws(() => createMethod('consistency', 0.25, { numNoise: 1 }), (e: unknown) => e instanceof UserError && e.message ===
-    'consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); pass numNoise 2 or more');
+  assert.throws(
+    () => createMethod('adversarial', 0.25),
+    userError(/unknown training method "adversarial".*gaussian, consistency, smoothadv, stability, macer/),
+  );
+  assert.throws(
+    () => createMethod('consistency', 0.25, { numNoise: 1 }),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.message === 'consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); pass numNoise 2 or more',
+  );
   assert.throws(() => createMethod('smoothadv', 0.25, { numNoise: 1, lbd: 1 }), userError(/m ≥ 2 noisy copies/));
   assert.equal(createMethod('smoothadv', 0.25, { numNoise: 1 }).numNoise, 1);
-  assert.throws(() => createMethod('gaussian', -0.25), userError(/sigma must be a number ≥ 0 and ≤ 2\^125 \(x \+ σz finite in float32\), got -0.25/));
+  assert.throws(
+    () => createMethod('gaussian', -0.25),
+    userError(/sigma must be a number ≥ 0 and ≤ 2\^125 \(x \+ σz finite in float32\), got -0.25/),
+  );
   assert.throws(() => createMethod('gaussian', 2 ** 126), userError(/sigma must be a number ≥ 0 and ≤ 2\^125/));
   assert.throws(() => createMethod('consistency', 0.25, { lbd: -1 }), userError(/lbd must be a finite number ≥ 0, got -1/));
   assert.throws(() => createMethod('consistency', 0.25, { numNoise: 2.5 }), userError(/numNoise must be an integer ≥ 1/));
-  assert.throws(() => createMethod('consistency', 0.25, { form: 'l1' as MethodOptions['form'] }), userError(/form must be one of default, xent, kl, mse/));
-  assert.throws(() => createMethod('consistency', 0.25, { gamma: 8 }), userError(/gamma does not apply to method consistency \(its options: numNoise, lbd, eta, form\)/));
+  assert.throws(
+    () => createMethod('consistency', 0.25, { form: 'l1' as MethodOptions['form'] }),
+    userError(/form must be one of default, xent, kl, mse/),
+  );
+  assert.throws(
+    () => createMethod('consistency', 0.25, { gamma: 8 }),
+    userError(/gamma does not apply to method consistency \(its options: numNoise, lbd, eta, form\)/),
+  );
   assert.throws(() => createMethod('macer', 0.25, { beta: 0 }), userError(/beta must be a finite number > 0/));
   assert.throws(() => createMethod('smoothadv', 0.25, { warmup: 0 }), userError(/warmup must be an integer ≥ 1/));
 });
@@ -50,8 +66,13 @@ test('bad methods and options are UserErrors that say how to fix them', () => {
 test('option errors keep the option key, so a front end can name it in its own words', () => {
   const flags: Record<string, string> = { form: '--consistency-loss', numNoise: '--num-noise' };
   const name = (key: string) => flags[key] ?? key;
-  assert.throws(() => createMethod('gaussian', 0.25, { form: 'kl' }), (e: unknown) => e instanceof SettingError && e.setting === 'form'
-    && e.describe(name) === 'option --consistency-loss does not apply to method gaussian (its options: --num-noise)');
+  assert.throws(
+    () => createMethod('gaussian', 0.25, { form: 'kl' }),
+    (e: unknown) =>
+      e instanceof SettingError &&
+      e.setting === 'form' &&
+      e.describe(name) === 'option --consistency-loss does not apply to method gaussian (its options: --num-noise)',
+  );
 });
 
 // ---- wiring, checked at σ = 0 against closed forms of the model's own outputs ----
@@ -104,7 +125,8 @@ test('at σ = 0 each method reduces to a closed form of f(x)', () => {
 test('SmoothAdv ε warm-up: ε_t = min(ε, (epoch + 1)·ε / warmup)', () => {
   const model = denseModel();
   const batch = smallBatch();
-  const loss = (o: MethodOptions, epoch: number) => stepLoss(createMethod('smoothadv', 0, { numNoise: 2, numSteps: 3, ...o }), model, batch, epoch).loss;
+  const loss = (o: MethodOptions, epoch: number) =>
+    stepLoss(createMethod('smoothadv', 0, { numNoise: 2, numSteps: 3, ...o }), model, batch, epoch).loss;
   const clean = loss({ epsilon: 0 }, 0);
   const warm0 = loss({ epsilon: 1, warmup: 10 }, 0);
   assert.ok(Math.abs(warm0 - loss({ epsilon: 0.1, warmup: 1 }, 0)) < 1e-6);
@@ -129,7 +151,12 @@ test('noise is reproducible per (seed, step); MACER defers λ for deferEpochs', 
 test('every method that allows m = 1 runs with a single noisy copy', () => {
   const model = denseModel();
   const batch = smallBatch();
-  for (const [name, options] of [['gaussian', {}], ['smoothadv', { numNoise: 1, numSteps: 2 }], ['macer', { numNoise: 1 }], ['stability', {}]] as const) {
+  for (const [name, options] of [
+    ['gaussian', {}],
+    ['smoothadv', { numNoise: 1, numSteps: 2 }],
+    ['macer', { numNoise: 1 }],
+    ['stability', {}],
+  ] as const) {
     const r = stepLoss(createMethod(name, 0.25, options), model, batch);
     assert.ok(Number.isFinite(r.loss), name);
     assert.equal(r.numSamples, 4);
@@ -145,10 +172,11 @@ function blobs(n: number, seed: number) {
   const labels = Array.from({ length: n }, (_, i) => i % 2);
   const pixels: number[] = [];
   for (const label of labels) {
-    for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) {
-      const bright = (c < 4) === (label === 0);
-      pixels.push(Math.min(1, Math.max(0, 0.5 + (bright ? 0.2 : -0.2) + 0.1 * gauss())));
-    }
+    for (let r = 0; r < 8; r++)
+      for (let c = 0; c < 8; c++) {
+        const bright = c < 4 === (label === 0);
+        pixels.push(Math.min(1, Math.max(0, 0.5 + (bright ? 0.2 : -0.2) + 0.1 * gauss())));
+      }
   }
   return { x: tf.tensor4d(pixels, [n, 8, 8, 1]), labels: tf.tensor1d(labels, 'int32') };
 }

@@ -29,7 +29,29 @@ test('Φ⁻¹ keeps its relative accuracy deep in the lower tail (checked throug
 });
 
 test('tensor Φ⁻¹ matches the float64 evaluation within 3e-7·max(1, |x|), across all branches and the endpoints', () => {
-  const ps = [0, 1e-45, 1e-38, 1e-20, 1.3e-11, 1.5e-11, 1e-8, 1e-3, 0.0749, 0.075, 0.0751, 0.1, 0.3, 0.5, 0.7, 0.9, 0.925, 0.9251, 0.99, 1 - 1e-6, 1];
+  const ps = [
+    0,
+    1e-45,
+    1e-38,
+    1e-20,
+    1.3e-11,
+    1.5e-11,
+    1e-8,
+    1e-3,
+    0.0749,
+    0.075,
+    0.0751,
+    0.1,
+    0.3,
+    0.5,
+    0.7,
+    0.9,
+    0.925,
+    0.9251,
+    0.99,
+    1 - 1e-6,
+    1,
+  ];
   const p32 = Float32Array.from([...ps, ...grid(1e-40, 0.5, 300), ...grid(1e-7, 0.5, 300).map((p) => 1 - p)]);
   const got = normalQuantileTensor(tf.tensor1d(p32)).dataSync();
   p32.forEach((p, i) => {
@@ -41,7 +63,9 @@ test('tensor Φ⁻¹ matches the float64 evaluation within 3e-7·max(1, |x|), ac
 
 test('tensor Φ⁻¹ has the exact derivative 1/φ(Φ⁻¹(p))', () => {
   const p32 = Float32Array.from([1e-30, 1e-6, 0.01, 0.2, 0.5, 0.8, 0.99, 0.999999]);
-  const grad = tf.grad((p: tf.Tensor) => tf.sum(normalQuantileTensor(p)))(tf.tensor1d(p32)).dataSync();
+  const grad = tf
+    .grad((p: tf.Tensor) => tf.sum(normalQuantileTensor(p)))(tf.tensor1d(p32))
+    .dataSync();
   p32.forEach((p, i) => {
     const x = normalQuantile(p);
     const want = Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);

@@ -40,14 +40,21 @@ export function consistencyRef(copies: number[][][], lbd: number, eta: number, f
 }
 
 export function stabilityRef(clean: number[][], noisy: number[][], labels: number[], lbd: number): number {
-  const soft = mean(clean.map((row, i) => {
-    const target = softmax(row);
-    return -logSoftmax(noisy[i]!).reduce((s, l, k) => s + target[k]! * l, 0);
-  }));
+  const soft = mean(
+    clean.map((row, i) => {
+      const target = softmax(row);
+      return -logSoftmax(noisy[i]!).reduce((s, l, k) => s + target[k]! * l, 0);
+    }),
+  );
   return crossEntropyRef(clean, labels) + lbd * soft;
 }
 
-export interface MacerRefOptions { sigma: number; lbd: number; gamma: number; beta: number }
+export interface MacerRefOptions {
+  sigma: number;
+  lbd: number;
+  gamma: number;
+  beta: number;
+}
 
 /** MACER as in the authors' macer.py, with an exact Φ⁻¹ (stdlib). */
 export function macerRef(copies: number[][][], labels: number[], o: MacerRefOptions): number {

@@ -13,7 +13,10 @@ test('SGD with Nesterov momentum and weight decay follows PyTorch’s update rul
   // step 2: d = (1 + 0.0886, 0 − 0.2057) = (1.0886, −0.2057); b = 0.9·(0.6, 0.3) + d = (1.6286, 0.0643)
   //         w −= 0.1·(d + 0.9·b) = 0.1·(2.55434, −0.14783) → (0.630566, −2.042217)
   opt.step([w], { w: tf.tensor1d([0.5, 0.5]) }, 0.1);
-  assert.deepEqual(Array.from(w.dataSync(), (v) => +v.toFixed(6)), [0.886, -2.057]);
+  assert.deepEqual(
+    Array.from(w.dataSync(), (v) => +v.toFixed(6)),
+    [0.886, -2.057],
+  );
   opt.step([w], { w: tf.tensor1d([1, 0]) }, 0.1);
   const got = Array.from(w.dataSync());
   [0.630566, -2.042217].forEach((v, i) => assert.ok(Math.abs(got[i]! - v) < 1e-5, `${got[i]} vs ${v}`));

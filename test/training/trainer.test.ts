@@ -9,7 +9,11 @@ import { Trainer } from '../../src/training/trainer.js';
 /** A method that records the images and labels of every optimizer step it is given. */
 function recordingMethod(numNoise: number, splitsBatch: boolean, seen: { images: number[]; labels: number[][] }): TrainingMethod {
   return {
-    name: 'gaussian', sigma: 0.1, options: {}, numNoise, splitsBatch,
+    name: 'gaussian',
+    sigma: 0.1,
+    options: {},
+    numNoise,
+    splitsBatch,
     prepare(model, { x, labels }) {
       seen.images.push(x.shape[0]);
       seen.labels.push(Array.from(labels.dataSync()));
@@ -35,7 +39,17 @@ const data: TrainingData = {
   },
 };
 
-const config = { epochs: 2, batchSize: 4, lr: 0.1, lrMilestones: [1], lrGamma: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0, seed: 3 };
+const config = {
+  epochs: 2,
+  batchSize: 4,
+  lr: 0.1,
+  lrMilestones: [1],
+  lrGamma: 0.1,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 0,
+  seed: 3,
+};
 
 test('a loader batch of B images becomes m optimizer steps of floor(B/m) images, the rest dropped', async () => {
   const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [1] })] });
@@ -59,7 +73,10 @@ test('a method that does not split takes the whole loader batch per step; epochs
   const trainer = new Trainer(model, recordingMethod(16, false, seen), config);
   await trainer.trainEpoch(data);
   assert.deepEqual(seen.images, [4, 4, 2]);
-  assert.deepEqual([...seen.labels.flat()].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...seen.labels.flat()].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   const first = seen.labels.flat();
   await trainer.trainEpoch(data);
   assert.notDeepEqual(seen.labels.slice(3).flat(), first, 'the second epoch has another order');

@@ -49,8 +49,16 @@ before(async () => {
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems: string[] = [];
@@ -69,29 +77,37 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the dashboard shows the runs, the ACR analyze computes, and the corrupt file\'s problem', { skip: !onWasm && 'needs the wasm backend' }, async () => {
+test("the dashboard shows the runs, the ACR analyze computes, and the corrupt file's problem", {
+  skip: !onWasm && 'needs the wasm backend',
+}, async () => {
   const rows = parseCertifyTsv(readFileSync(fixture.certify, 'utf8'), fixture.certify);
   const acr = averageCertifiedRadius(rows).toFixed(3);
   const cell = page.locator('tr[data-file="tiny/certify-0.25.tsv"] td.acr');
   await cell.waitFor({ timeout: 15_000 });
   assert.equal(await cell.textContent(), acr);
-  assert.match(await page.locator('[data-run="broken"]').textContent() ?? '', /radius must be a finite number ≥ 0, got 'lots'/);
+  assert.match((await page.locator('[data-run="broken"]').textContent()) ?? '', /radius must be a finite number ≥ 0, got 'lots'/);
   await page.locator('#plot-certify svg').waitFor();
   await page.locator('#plot-acc svg').waitFor();
   // A committed study run: log.tsv holds percent, shown as such, not multiplied by 100 again.
   const study = parseTrainingLog(readFileSync(STUDY_LOG, 'utf8'), STUDY_LOG);
   const last = study[study.length - 1]!;
   assert.ok(last.test_acc > 1 && last.test_acc <= 100, 'the study log is in percent');
-  assert.equal(await page.locator('.file-row[data-key="study/log.tsv"] .summary').textContent(),
-    `${study.length} epochs, test accuracy ${last.test_acc.toFixed(1)} %`);
+  assert.equal(
+    await page.locator('.file-row[data-key="study/log.tsv"] .summary').textContent(),
+    `${study.length} epochs, test accuracy ${last.test_acc.toFixed(1)} %`,
+  );
   await page.locator('.file-row[data-key="study/log.tsv"] input[type=checkbox]').check();
-  await page.waitForFunction(() => document.querySelectorAll('#plot-acc svg path').length > 0 && document.querySelector('#plot-acc')?.textContent?.includes('study'));
+  await page.waitForFunction(
+    () => document.querySelectorAll('#plot-acc svg path').length > 0 && document.querySelector('#plot-acc')?.textContent?.includes('study'),
+  );
   const height = await page.locator('#plot-acc svg').evaluate((svg) => svg.getBoundingClientRect().height);
   assert.ok(height < 600, `the accuracy chart is ${height} px tall`);
   await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
 });
 
-test('the playground certifies in the page with the counts of Smooth in Node (tfjs-wasm, same seed)', { skip: !onWasm && 'needs the wasm backend' }, async () => {
+test('the playground certifies in the page with the counts of Smooth in Node (tfjs-wasm, same seed)', {
+  skip: !onWasm && 'needs the wasm backend',
+}, async () => {
   await page.click('#tab-playground');
   await page.selectOption('#model-select', 'tiny');
   await page.locator(`#samples canvas[data-index="${SETTINGS.image}"]`).click({ timeout: 20_000 });
@@ -105,7 +121,11 @@ test('the playground certifies in the page with the counts of Smooth in Node (tf
   const x = await (await loadDataset('fashion-mnist', 'test')).image(SETTINGS.image);
   const smooth = new Smooth(tfjsClassifier(model), SETTINGS.sigma, SETTINGS.seed);
   const expected = await smooth.certify(x, SETTINGS.n0, SETTINGS.n, SETTINGS.alpha, SETTINGS.batch, SETTINGS.image);
-  const counts = await smooth.sampleCounts(x, SETTINGS.n, SETTINGS.batch, { seed: SETTINGS.seed, stream: SETTINGS.image, substream: SUBSTREAM.estimate });
+  const counts = await smooth.sampleCounts(x, SETTINGS.n, SETTINGS.batch, {
+    seed: SETTINGS.seed,
+    stream: SETTINGS.image,
+    substream: SUBSTREAM.estimate,
+  });
   model.dispose();
   assert.deepEqual(JSON.parse(shown.counts!), [...counts]);
   assert.equal(Number(shown.nA), expected.nA);

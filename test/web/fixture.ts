@@ -14,8 +14,13 @@ export interface RunsFixture {
   certify: string;
 }
 
-export const LOG = ['epoch\ttime\tlr\ttrain_loss\ttrain_acc\ttest_loss\ttest_acc',
-  '0\t12.1\t0.01\t1.9\t41.0\t1.6\t52.0', '1\t11.8\t0.01\t1.2\t63.0\t1.1\t66.0', '2\t11.9\t0.01\t0.9\t71.0\t0.95\t70.0', ''].join('\n');
+export const LOG = [
+  'epoch\ttime\tlr\ttrain_loss\ttrain_acc\ttest_loss\ttest_acc',
+  '0\t12.1\t0.01\t1.9\t41.0\t1.6\t52.0',
+  '1\t11.8\t0.01\t1.2\t63.0\t1.1\t66.0',
+  '2\t11.9\t0.01\t0.9\t71.0\t0.95\t70.0',
+  '',
+].join('\n');
 
 /** A committed run of the Fashion-MNIST study: its log.tsv as the trainer wrote it (accuracies in percent). */
 export const STUDY_LOG = fileURLToPath(new URL('../../../docs/results/fashion-mnist/consistency-s0.5/log.tsv', import.meta.url));
@@ -28,14 +33,23 @@ export const STUDY_LOG = fileURLToPath(new URL('../../../docs/results/fashion-mn
  */
 async function saveLeaningModel(dir: string): Promise<void> {
   const model = tfl.sequential({
-    layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10, kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) })],
+    layers: [
+      tfl.layers.flatten({ inputShape: [28, 28, 1] }),
+      tfl.layers.dense({ units: 10, kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+    ],
   });
   const bias = new Float32Array(10);
   bias[1] = 2;
   model.setWeights([model.getWeights()[0]!, tf.tensor1d(bias)]);
   await saveModel(dir, model, {
-    format: 'smoothcert-model', version: 1, arch: 'tiny-dense', dataset: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10,
-    normalization: { mean: [0], std: [1] }, training: { sigma: 0.25 },
+    format: 'smoothcert-model',
+    version: 1,
+    arch: 'tiny-dense',
+    dataset: 'fashion-mnist',
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    normalization: { mean: [0], std: [1] },
+    training: { sigma: 0.25 },
   });
   model.dispose();
 }

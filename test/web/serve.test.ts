@@ -33,11 +33,16 @@ after(async () => {
 function get(path: string, opts: { method?: string; host?: string } = {}): Promise<{ status: number; body: string }> {
   const url = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method: opts.method ?? 'GET', headers: { host: opts.host ?? url.host } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, path, method: opts.method ?? 'GET', headers: { host: opts.host ?? url.host } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -47,13 +52,24 @@ test('/api/runs lists the runs with summaries, and a corrupt file with its probl
   const { status, body } = await get('/api/runs');
   assert.equal(status, 200);
   const { runs: listed } = JSON.parse(body) as RunsResponse;
-  assert.deepEqual(listed.map((r) => r.id), ['broken', 'study', 'tiny'], 'symlinked folders are not followed');
+  assert.deepEqual(
+    listed.map((r) => r.id),
+    ['broken', 'study', 'tiny'],
+    'symlinked folders are not followed',
+  );
   // The committed study run's log: test accuracy in percent, as log.tsv holds it.
   const study = listed.find((r) => r.id === 'study')!;
   assert.equal(study.files[0]!.summary!.epochs, 30);
   assert.ok(Number(study.files[0]!.summary!.testAcc) > 50 && Number(study.files[0]!.summary!.testAcc) <= 100);
   const tiny = listed.find((r) => r.id === 'tiny')!;
-  assert.deepEqual(tiny.files.map((f) => [f.name, f.kind]), [['certify-0.25.tsv', 'certify'], ['log.tsv', 'log'], ['smoothcert.json', 'model']]);
+  assert.deepEqual(
+    tiny.files.map((f) => [f.name, f.kind]),
+    [
+      ['certify-0.25.tsv', 'certify'],
+      ['log.tsv', 'log'],
+      ['smoothcert.json', 'model'],
+    ],
+  );
   assert.equal(tiny.files[0]!.summary!.acr, 0.515);
   assert.equal(tiny.files[1]!.summary!.epochs, 3);
   const broken = listed.find((r) => r.id === 'broken')!;
@@ -67,9 +83,16 @@ test('files inside the runs folder are served; paths leading outside are refused
   assert.match(log.body, /^epoch\ttime/);
   assert.equal((await get('/files/tiny/model.json')).status, 200);
   for (const path of [
-    '/files/..%2fsecret.txt', '/files/tiny/..%2f..%2fsecret.txt', '/files/%2e%2e/secret.txt', '/files/..%5csecret.txt',
-    `/files/${encodeURIComponent(join(dir, 'secret.txt'))}`, `/files/${join(dir, 'secret.txt')}`,
-    '/files/tiny/link-out.tsv', '/files/dir-out/secret.txt', '/files/tiny/%00log.tsv', '/files/../secret.txt',
+    '/files/..%2fsecret.txt',
+    '/files/tiny/..%2f..%2fsecret.txt',
+    '/files/%2e%2e/secret.txt',
+    '/files/..%5csecret.txt',
+    `/files/${encodeURIComponent(join(dir, 'secret.txt'))}`,
+    `/files/${join(dir, 'secret.txt')}`,
+    '/files/tiny/link-out.tsv',
+    '/files/dir-out/secret.txt',
+    '/files/tiny/%00log.tsv',
+    '/files/../secret.txt',
   ]) {
     const { status, body } = await get(path);
     assert.ok(status === 403 || status === 404, `${path}: ${status}`);
@@ -109,7 +132,9 @@ test('smoothcert serve: a missing --runs folder is a one-line error; Ctrl-C stop
   assert.match(missing.stderr, /^smoothcert: error: --runs .*nope is not a folder/);
   const child = spawn(process.execPath, [BIN, 'serve', '--runs', runs, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -140,9 +165,16 @@ test('smoothcert serve: an unresolvable --host, a foreign address and an empty -
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
   // 0.0.0.0 binds every address: the server says at start what that exposes (and stops on SIGTERM).
-  const child = spawn(process.execPath, [BIN, 'serve', '--runs', runs, '--port', '0', '--host', '0.0.0.0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--runs', runs, '--port', '0', '--host', '0.0.0.0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
-  const warned = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.includes('\n')) resolve(); }));
+  const warned = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('\n')) resolve();
+    }),
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   await warned;
   assert.match(stderr, /warning: --host 0\.0\.0\.0 makes every file under .* readable by anyone who can reach this machine/);
@@ -151,8 +183,9 @@ test('smoothcert serve: an unresolvable --host, a foreign address and an empty -
 });
 
 // The server does not depend on the engine: this 20-second test runs in the native pass only.
-test('a 200 MB TSV in the runs folder: other requests are answered within 200 ms while it is summarized',
-  { skip: process.env.SMOOTHCERT_BACKEND === 'wasm' && 'engine-independent; run in the native pass' }, async () => {
+test('a 200 MB TSV in the runs folder: other requests are answered within 200 ms while it is summarized', {
+  skip: process.env.SMOOTHCERT_BACKEND === 'wasm' && 'engine-independent; run in the native pass',
+}, async () => {
   const bigRuns = join(dir, 'big-runs');
   mkdirSync(join(bigRuns, 'big'), { recursive: true });
   await makeRunsFolder(join(bigRuns, 'small'));
@@ -160,7 +193,8 @@ test('a 200 MB TSV in the runs folder: other requests are answered within 200 ms
   const row = (i: number) => `${i}\t${i % 10}\t${i % 10}\t0.${String(i % 1000).padStart(3, '0')}\t1\t0:00:01.000000\n`;
   const fd = openSync(join(bigRuns, 'big', 'certify.tsv'), 'w');
   writeSync(fd, 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n');
-  for (let first = 0; fstatSync(fd).size < 200e6; first += 100_000) writeSync(fd, Array.from({ length: 100_000 }, (_, i) => row(first + i)).join(''));
+  for (let first = 0; fstatSync(fd).size < 200e6; first += 100_000)
+    writeSync(fd, Array.from({ length: 100_000 }, (_, i) => row(first + i)).join(''));
   closeSync(fd);
   const big = await startServer({ runs: bigRuns, port: 0, host: '127.0.0.1', app: APP });
   try {
@@ -170,7 +204,9 @@ test('a 200 MB TSV in the runs folder: other requests are answered within 200 ms
       const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = request({ host: url.hostname, port: url.port, path }, (res) => {
           let body = '';
-          res.on('data', (d: Buffer) => { body += d.toString(); });
+          res.on('data', (d: Buffer) => {
+            body += d.toString();
+          });
           res.on('end', () => resolve({ status: res.statusCode!, body }));
         });
         req.on('error', reject);

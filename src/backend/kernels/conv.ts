@@ -1,7 +1,16 @@
 import {
-  backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D,
-  type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs, type FusedConv2DAttrs,
-  type KernelConfig, type KernelFunc, type TensorInfo,
+  backend_util,
+  Conv2D,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  FusedConv2D,
+  type Conv2DAttrs,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type FusedConv2DAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { ACTIVATION } from '../addon.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
@@ -30,9 +39,11 @@ function consistent(info: backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
   const size = (inSize: number, before: number, after: number, filter: number, dilation: number, stride: number) =>
     Math.floor((inSize + before + after - ((filter - 1) * dilation + 1)) / stride) + 1;
-  return Math.min(p.top, p.bottom, p.left, p.right) >= 0
-    && size(info.inHeight, p.top, p.bottom, info.filterHeight, info.dilationHeight, info.strideHeight) === info.outHeight
-    && size(info.inWidth, p.left, p.right, info.filterWidth, info.dilationWidth, info.strideWidth) === info.outWidth;
+  return (
+    Math.min(p.top, p.bottom, p.left, p.right) >= 0 &&
+    size(info.inHeight, p.top, p.bottom, info.filterHeight, info.dilationHeight, info.strideHeight) === info.outHeight &&
+    size(info.inWidth, p.left, p.right, info.filterWidth, info.dilationWidth, info.strideWidth) === info.outWidth
+  );
 }
 
 /**
@@ -42,63 +53,132 @@ function consistent(info: backend_util.Conv2DInfo): boolean {
  */
 const cpuConv2D = cpuKernel(Conv2D);
 function conv2D(args: KernelArgs<Conv2DIn, Conv2DAttrs>): TensorInfo {
-  const { inputs: { x, filter }, backend, attrs } = args;
+  const {
+    inputs: { x, filter },
+    backend,
+    attrs,
+  } = args;
   if (attrs.dataFormat === 'NCHW' || !allFloat32(x, filter)) return cpuConv2D(args);
-  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-    attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   if (!consistent(info)) return cpuConv2D(args);
   const recipe: ConvRecipe = { kind: 'conv', ...unpadded(backend, x, convParams(info)), filter, ...bf16(backend) };
   return pendingConv(backend, recipe, info.outShape);
 }
 
 const cpuFusedConv2D = cpuKernel(FusedConv2D);
-function fusedConv2D(args: KernelArgs<Conv2DIn & { bias?: TensorInfo; preluActivationWeights?: TensorInfo }, FusedConv2DAttrs>): TensorInfo {
-  const { inputs: { x, filter, bias }, backend, attrs } = args;
+function fusedConv2D(
+  args: KernelArgs<Conv2DIn & { bias?: TensorInfo; preluActivationWeights?: TensorInfo }, FusedConv2DAttrs>,
+): TensorInfo {
+  const {
+    inputs: { x, filter, bias },
+    backend,
+    attrs,
+  } = args;
   if (attrs.dataFormat === 'NCHW' || !allFloat32(x, filter, bias)) return cpuFusedConv2D(args);
   const act = fusedActivation(attrs.activation);
   const b = bias === undefined ? null : fusedBias(backend, bias, filter.shape[3]!);
   if (act === undefined || b === undefined) return cpuFusedConv2D(args);
-  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-    attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   if (!consistent(info)) return cpuFusedConv2D(args);
   // Without an activation the output stays pending, so that an inference batch norm, a residual
   // Add and a Relu after it fold into this one convolution (fusion.ts).
   if (act === ACTIVATION.linear && (bias === undefined || perChannel(bias, filter.shape[3]!))) {
-    return pendingConv(backend, { kind: 'conv', ...unpadded(backend, x, convParams(info)), filter, ...(bias ? { bias } : {}), ...bf16(backend) },
-      info.outShape);
+    return pendingConv(
+      backend,
+      { kind: 'conv', ...unpadded(backend, x, convParams(info)), filter, ...(bias ? { bias } : {}), ...bf16(backend) },
+      info.outShape,
+    );
   }
   const src = unpadded(backend, x, convParams(info));
-  return backend.output(info.outShape, (y) => backend.addon.conv2d(backend.f32(src.x), src.x.shape, backend.f32(filter), filter.shape,
-    y, info.outShape, src.params, b, act, attrs.leakyreluAlpha ?? 0.2, null, backend.forwardPrecision === 'bf16'));
+  return backend.output(info.outShape, (y) =>
+    backend.addon.conv2d(
+      backend.f32(src.x),
+      src.x.shape,
+      backend.f32(filter),
+      filter.shape,
+      y,
+      info.outShape,
+      src.params,
+      b,
+      act,
+      attrs.leakyreluAlpha ?? 0.2,
+      null,
+      backend.forwardPrecision === 'bf16',
+    ),
+  );
 }
 
 const cpuBackpropInput = cpuKernel(Conv2DBackpropInput);
 function conv2DBackpropInput(args: KernelArgs<{ dy: TensorInfo; filter: TensorInfo }, Conv2DBackpropInputAttrs>): TensorInfo {
-  const { inputs: { dy, filter }, backend, attrs } = args;
+  const {
+    inputs: { dy, filter },
+    backend,
+    attrs,
+  } = args;
   if (attrs.dataFormat === 'NCHW' || !allFloat32(dy, filter)) return cpuBackpropInput(args);
-  const info = backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number],
-    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const info = backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   if (!consistent(info)) return cpuBackpropInput(args);
-  return backend.lazyOutput(info.inShape, [dy, filter], (dx) => backend.addon.conv2dBackpropInput(backend.f32(dy), dy.shape,
-    backend.f32(filter), filter.shape, dx, info.inShape, convParams(info)));
+  return backend.lazyOutput(info.inShape, [dy, filter], (dx) =>
+    backend.addon.conv2dBackpropInput(backend.f32(dy), dy.shape, backend.f32(filter), filter.shape, dx, info.inShape, convParams(info)),
+  );
 }
 
 const cpuBackpropFilter = cpuKernel(Conv2DBackpropFilter);
 function conv2DBackpropFilter(args: KernelArgs<{ x: TensorInfo; dy: TensorInfo }, Conv2DBackpropFilterAttrs>): TensorInfo {
-  const { inputs: { x, dy }, backend, attrs } = args;
+  const {
+    inputs: { x, dy },
+    backend,
+    attrs,
+  } = args;
   if (attrs.dataFormat === 'NCHW' || !allFloat32(x, dy)) return cpuBackpropFilter(args);
-  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape,
-    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   if (!consistent(info)) return cpuBackpropFilter(args);
-  return backend.output(attrs.filterShape, (dw) => backend.addon.conv2dBackpropFilter(backend.f32(x), x.shape, backend.f32(dy),
-    dy.shape, dw, attrs.filterShape, convParams(info)));
+  return backend.output(attrs.filterShape, (dw) =>
+    backend.addon.conv2dBackpropFilter(backend.f32(x), x.shape, backend.f32(dy), dy.shape, dw, attrs.filterShape, convParams(info)),
+  );
 }
 
 export const conv2DConfig: KernelConfig = { kernelName: Conv2D, backendName: NATIVE_BACKEND, kernelFunc: conv2D as unknown as KernelFunc };
-export const fusedConv2DConfig: KernelConfig = { kernelName: FusedConv2D, backendName: NATIVE_BACKEND, kernelFunc: fusedConv2D as unknown as KernelFunc };
+export const fusedConv2DConfig: KernelConfig = {
+  kernelName: FusedConv2D,
+  backendName: NATIVE_BACKEND,
+  kernelFunc: fusedConv2D as unknown as KernelFunc,
+};
 export const conv2DBackpropInputConfig: KernelConfig = {
-  kernelName: Conv2DBackpropInput, backendName: NATIVE_BACKEND, kernelFunc: conv2DBackpropInput as unknown as KernelFunc,
+  kernelName: Conv2DBackpropInput,
+  backendName: NATIVE_BACKEND,
+  kernelFunc: conv2DBackpropInput as unknown as KernelFunc,
 };
 export const conv2DBackpropFilterConfig: KernelConfig = {
-  kernelName: Conv2DBackpropFilter, backendName: NATIVE_BACKEND, kernelFunc: conv2DBackpropFilter as unknown as KernelFunc,
+  kernelName: Conv2DBackpropFilter,
+  backendName: NATIVE_BACKEND,
+  kernelFunc: conv2DBackpropFilter as unknown as KernelFunc,
 };

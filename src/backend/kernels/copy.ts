@@ -1,6 +1,20 @@
 import {
-  backend_util, Concat, PadV2, Slice, slice_util, SplitV, Tile, util,
-  type ConcatAttrs, type KernelConfig, type KernelFunc, type PadV2Attrs, type SliceAttrs, type SplitVAttrs, type TensorInfo, type TileAttrs,
+  backend_util,
+  Concat,
+  PadV2,
+  Slice,
+  slice_util,
+  SplitV,
+  Tile,
+  util,
+  type ConcatAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type PadV2Attrs,
+  type SliceAttrs,
+  type SplitVAttrs,
+  type TensorInfo,
+  type TileAttrs,
 } from '@tensorflow/tfjs-core';
 import { NATIVE_BACKEND, cpuKernel, type KernelArgs, type NativeBackend } from '../native-backend.js';
 
@@ -25,17 +39,39 @@ function movable(t: TensorInfo): boolean {
 function outputLike(backend: NativeBackend, t: TensorInfo, shape: number[], fill: (out: Float32Array) => void): TensorInfo {
   const values = backend.alloc(util.sizeFromShape(shape));
   fill(values);
-  return backend.makeTensorInfo(shape, t.dtype, t.dtype === 'float32' ? values : new Int32Array(values.buffer, values.byteOffset, values.length));
+  return backend.makeTensorInfo(
+    shape,
+    t.dtype,
+    t.dtype === 'float32' ? values : new Int32Array(values.buffer, values.byteOffset, values.length),
+  );
 }
 
 const cpuSlice = cpuKernel(Slice);
 function slice(args: KernelArgs<{ x: TensorInfo }, SliceAttrs>): TensorInfo {
-  const { inputs: { x }, backend, attrs } = args;
+  const {
+    inputs: { x },
+    backend,
+    attrs,
+  } = args;
   if (!movable(x)) return cpuSlice(args);
-  const [begin, size] = slice_util.parseSliceParams(x as unknown as Parameters<typeof slice_util.parseSliceParams>[0], attrs.begin, attrs.size);
+  const [begin, size] = slice_util.parseSliceParams(
+    x as unknown as Parameters<typeof slice_util.parseSliceParams>[0],
+    attrs.begin,
+    attrs.size,
+  );
   // A slice that is one contiguous run costs nothing on the CPU backend (it shares the buffer).
   if (size.some((s) => s === 0) || slice_util.isSliceContinous(x.shape, begin, size)) return cpuSlice(args);
-  return outputLike(backend, x, size, (out) => backend.addon.copyBox(bits(backend, x), x.shape, begin, out, size, size.map(() => 0), size));
+  return outputLike(backend, x, size, (out) =>
+    backend.addon.copyBox(
+      bits(backend, x),
+      x.shape,
+      begin,
+      out,
+      size,
+      size.map(() => 0),
+      size,
+    ),
+  );
 }
 
 /*
@@ -51,12 +87,23 @@ function concat(args: KernelArgs<TensorInfo[], ConcatAttrs>): TensorInfo {
     return cpuConcat(args);
   }
   const axis = util.parseAxisParam(attrs.axis, first.shape)[0]!;
-  const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+  const outShape = backend_util.computeOutShape(
+    inputs.map((t) => t.shape),
+    axis,
+  );
   return outputLike(backend, first, outShape, (out) => {
     let offset = 0;
     for (const t of inputs) {
       const begin = t.shape.map((_, i) => (i === axis ? offset : 0));
-      backend.addon.copyBox(bits(backend, t), t.shape, t.shape.map(() => 0), out, outShape, begin, t.shape);
+      backend.addon.copyBox(
+        bits(backend, t),
+        t.shape,
+        t.shape.map(() => 0),
+        out,
+        outShape,
+        begin,
+        t.shape,
+      );
       offset += t.shape[axis]!;
     }
   });
@@ -64,10 +111,18 @@ function concat(args: KernelArgs<TensorInfo[], ConcatAttrs>): TensorInfo {
 
 const cpuSplitV = cpuKernel(SplitV);
 function splitV(args: KernelArgs<{ x: TensorInfo }, SplitVAttrs>): TensorInfo[] {
-  const { inputs: { x }, backend, attrs } = args;
+  const {
+    inputs: { x },
+    backend,
+    attrs,
+  } = args;
   if (!movable(x)) return cpuSplitV(args) as unknown as TensorInfo[];
   const axis = util.parseAxisParam(attrs.axis, x.shape)[0]!;
-  const sizes = backend_util.prepareSplitSize(x as unknown as Parameters<typeof backend_util.prepareSplitSize>[0], attrs.numOrSizeSplits, axis);
+  const sizes = backend_util.prepareSplitSize(
+    x as unknown as Parameters<typeof backend_util.prepareSplitSize>[0],
+    attrs.numOrSizeSplits,
+    axis,
+  );
   let offset = 0;
   return sizes.map((size) => {
     const shape = x.shape.map((d, i) => (i === axis ? size : d));
@@ -79,14 +134,26 @@ function splitV(args: KernelArgs<{ x: TensorInfo }, SplitVAttrs>): TensorInfo[] 
 
 const cpuPadV2 = cpuKernel(PadV2);
 function padV2(args: KernelArgs<{ x: TensorInfo }, PadV2Attrs>): TensorInfo {
-  const { inputs: { x }, backend, attrs: { paddings, constantValue } } = args;
+  const {
+    inputs: { x },
+    backend,
+    attrs: { paddings, constantValue },
+  } = args;
   if (!movable(x)) return cpuPadV2(args);
   const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
   const before = paddings.map((p) => p[0]);
   const fill = (out: Float32Array) => {
     if (x.dtype === 'float32') out.fill(constantValue);
     else new Int32Array(out.buffer, out.byteOffset, out.length).fill(constantValue);
-    backend.addon.copyBox(bits(backend, x), x.shape, x.shape.map(() => 0), out, outShape, before, x.shape);
+    backend.addon.copyBox(
+      bits(backend, x),
+      x.shape,
+      x.shape.map(() => 0),
+      out,
+      outShape,
+      before,
+      x.shape,
+    );
   };
   // Zeros around NHWC images (a ZeroPadding2D before a strided convolution) stay pending: the
   // convolution that reads them pads by itself (fusion.ts unpadded).
@@ -99,7 +166,11 @@ function padV2(args: KernelArgs<{ x: TensorInfo }, PadV2Attrs>): TensorInfo {
 
 const cpuTile = cpuKernel(Tile);
 function tile(args: KernelArgs<{ x: TensorInfo }, TileAttrs>): TensorInfo {
-  const { inputs: { x }, backend, attrs: { reps } } = args;
+  const {
+    inputs: { x },
+    backend,
+    attrs: { reps },
+  } = args;
   if (!movable(x) || reps.some((r) => r === 0)) return cpuTile(args);
   const outShape = x.shape.map((d, i) => d * reps[i]!);
   return outputLike(backend, x, outShape, (out) => backend.addon.tile(bits(backend, x), x.shape, reps, out));

@@ -1,7 +1,32 @@
 import {
-  Abs, Add, AddN, backend_util, Elu, Exp, LeakyRelu, Log, Maximum, Minimum, Multiply, Neg, RealDiv, Reciprocal, Relu, Relu6,
-  Rsqrt, Sigmoid, Sqrt, Square, SquaredDifference, Step, Sub, Tanh,
-  type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo,
+  Abs,
+  Add,
+  AddN,
+  backend_util,
+  Elu,
+  Exp,
+  LeakyRelu,
+  Log,
+  Maximum,
+  Minimum,
+  Multiply,
+  Neg,
+  RealDiv,
+  Reciprocal,
+  Relu,
+  Relu6,
+  Rsqrt,
+  Sigmoid,
+  Sqrt,
+  Square,
+  SquaredDifference,
+  Step,
+  Sub,
+  Tanh,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { BINARY, UNARY } from '../addon.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
@@ -11,7 +36,10 @@ import { foldBias, foldResidual, multiplyByStep, pendingStep, reluOfPending } fr
 function binaryConfig(kernelName: string, op: number): KernelConfig {
   const cpu = cpuKernel(kernelName);
   const kernelFunc = (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo => {
-    const { inputs: { a, b }, backend } = args;
+    const {
+      inputs: { a, b },
+      backend,
+    } = args;
     if (!allFloat32(a, b)) return cpu(args);
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     return backend.output(outShape, (out) => backend.addon.binary(op, backend.f32(a), a.shape, backend.f32(b), b.shape, out, outShape));
@@ -23,7 +51,11 @@ function binaryConfig(kernelName: string, op: number): KernelConfig {
 function unaryConfig(kernelName: string, op: number, alpha: (attrs: NamedAttrMap) => number = () => 0): KernelConfig {
   const cpu = cpuKernel(kernelName);
   const kernelFunc = (args: KernelArgs<{ x: TensorInfo }>): TensorInfo => {
-    const { inputs: { x }, backend, attrs } = args;
+    const {
+      inputs: { x },
+      backend,
+      attrs,
+    } = args;
     if (!allFloat32(x)) return cpu(args);
     return backend.output(x.shape, (y) => backend.addon.unary(op, backend.f32(x), y, alpha(attrs)));
   };
@@ -34,26 +66,46 @@ function unaryConfig(kernelName: string, op: number, alpha: (attrs: NamedAttrMap
  * Add of a per-channel bias to a pending convolution, or of a residual to a pending batch norm:
  * folded into the pending computation (fusion.ts).
  */
-const addGeneric = binaryConfig(Add, BINARY.add).kernelFunc as unknown as (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => TensorInfo;
+const addGeneric = binaryConfig(Add, BINARY.add).kernelFunc as unknown as (
+  args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>,
+) => TensorInfo;
 function add(args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo {
-  const { inputs: { a, b }, backend } = args;
-  return foldBias(backend, a, b) ?? foldBias(backend, b, a) ?? foldResidual(backend, a, b) ?? foldResidual(backend, b, a) ?? addGeneric(args);
+  const {
+    inputs: { a, b },
+    backend,
+  } = args;
+  return (
+    foldBias(backend, a, b) ?? foldBias(backend, b, a) ?? foldResidual(backend, a, b) ?? foldResidual(backend, b, a) ?? addGeneric(args)
+  );
 }
 export const addConfig: KernelConfig = { kernelName: Add, backendName: NATIVE_BACKEND, kernelFunc: add as unknown as KernelFunc };
 export const subConfig = binaryConfig(Sub, BINARY.sub);
 
 /** Multiply by a pending ReLU-gradient mask: one fused pass (fusion.ts). */
-const multiplyGeneric = binaryConfig(Multiply, BINARY.mul).kernelFunc as unknown as (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => TensorInfo;
+const multiplyGeneric = binaryConfig(Multiply, BINARY.mul).kernelFunc as unknown as (
+  args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>,
+) => TensorInfo;
 function multiply(args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo {
-  const { inputs: { a, b }, backend } = args;
+  const {
+    inputs: { a, b },
+    backend,
+  } = args;
   return multiplyByStep(backend, a, b) ?? multiplyGeneric(args);
 }
-export const multiplyConfig: KernelConfig = { kernelName: Multiply, backendName: NATIVE_BACKEND, kernelFunc: multiply as unknown as KernelFunc };
+export const multiplyConfig: KernelConfig = {
+  kernelName: Multiply,
+  backendName: NATIVE_BACKEND,
+  kernelFunc: multiply as unknown as KernelFunc,
+};
 
 /** Lazy, so that a Multiply can fuse it (fusion.ts). */
 const cpuStep = cpuKernel(Step);
 function step(args: KernelArgs<{ x: TensorInfo }, { alpha?: number }>): TensorInfo {
-  const { inputs: { x }, backend, attrs } = args;
+  const {
+    inputs: { x },
+    backend,
+    attrs,
+  } = args;
   if (!allFloat32(x)) return cpuStep(args);
   return pendingStep(backend, x, attrs.alpha ?? 0);
 }
@@ -66,7 +118,10 @@ export const squaredDifferenceConfig = binaryConfig(SquaredDifference, BINARY.sq
 /** ReLU of a pending convolution or batch norm: computed with it in one pass (fusion.ts). */
 const reluGeneric = unaryConfig(Relu, UNARY.relu).kernelFunc as unknown as (args: KernelArgs<{ x: TensorInfo }>) => TensorInfo;
 function relu(args: KernelArgs<{ x: TensorInfo }>): TensorInfo {
-  const { inputs: { x }, backend } = args;
+  const {
+    inputs: { x },
+    backend,
+  } = args;
   return reluOfPending(backend, x) ?? reluGeneric(args);
 }
 export const reluConfig: KernelConfig = { kernelName: Relu, backendName: NATIVE_BACKEND, kernelFunc: relu as unknown as KernelFunc };
@@ -89,7 +144,12 @@ function addN(args: KernelArgs<TensorInfo[]>): TensorInfo {
   const { inputs, backend } = args;
   const tensors = Array.from(inputs);
   if (!allFloat32(...tensors) || tensors.some((t) => !tensors[0] || !arraysEqual(t.shape, tensors[0].shape))) return cpuAddN(args);
-  return backend.output(tensors[0]!.shape, (out) => backend.addon.addN(tensors.map((t) => backend.f32(t)), out));
+  return backend.output(tensors[0]!.shape, (out) =>
+    backend.addon.addN(
+      tensors.map((t) => backend.f32(t)),
+      out,
+    ),
+  );
 }
 export const addNConfig: KernelConfig = { kernelName: AddN, backendName: NATIVE_BACKEND, kernelFunc: addN as unknown as KernelFunc };
 

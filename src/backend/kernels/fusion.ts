@@ -92,14 +92,36 @@ export interface MaxPoolGradRecipe {
 
 /** Computes a conv recipe (with its bias and residual, if folded in) into y, followed by `activation`. */
 export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array, outShape: number[], activation: number): void {
-  backend.addon.conv2d(backend.f32(r.x), r.x.shape, backend.f32(r.filter), r.filter.shape, y, outShape, r.params,
-    r.bias ? backend.f32(r.bias) : null, activation, 0, r.residual ? backend.f32(r.residual) : null, r.bf16 === true);
+  backend.addon.conv2d(
+    backend.f32(r.x),
+    r.x.shape,
+    backend.f32(r.filter),
+    r.filter.shape,
+    y,
+    outShape,
+    r.params,
+    r.bias ? backend.f32(r.bias) : null,
+    activation,
+    0,
+    r.residual ? backend.f32(r.residual) : null,
+    r.bf16 === true,
+  );
 }
 
 /** Computes a batch-norm recipe (with its residual, if folded in) into y, rectified when `relu`. */
 function batchNormInto(backend: NativeBackend, r: BatchNormRecipe, y: Float32Array, relu: boolean): void {
-  backend.addon.fusedBatchNorm(backend.f32(r.x), y, backend.f32(r.mean), backend.f32(r.variance), backend.f32(r.offset), backend.f32(r.scale),
-    r.epsilon, util.sizeFromShape(r.mean.shape), relu, r.residual ? backend.f32(r.residual) : null);
+  backend.addon.fusedBatchNorm(
+    backend.f32(r.x),
+    y,
+    backend.f32(r.mean),
+    backend.f32(r.variance),
+    backend.f32(r.offset),
+    backend.f32(r.scale),
+    r.epsilon,
+    util.sizeFromShape(r.mean.shape),
+    relu,
+    r.residual ? backend.f32(r.residual) : null,
+  );
 }
 
 /** A lazy batch-norm output of `recipe`: written only if something other than a fusing consumer reads it. */
@@ -110,10 +132,25 @@ export function pendingBatchNorm(backend: NativeBackend, recipe: BatchNormRecipe
 }
 
 /** Computes a max-pool gradient recipe into dx, multiplied by step(stepX) when given (ReLU's gradient). */
-export function maxPoolGradInto(backend: NativeBackend, r: MaxPoolGradRecipe, dx: Float32Array, dxShape: number[],
-  stepX?: TensorInfo, alpha = 0): void {
-  backend.addon.maxPoolGrad(backend.f32(r.dy), backend.f32(r.input), backend.f32(r.output), dxShape, r.output.shape, r.params, dx,
-    stepX ? backend.f32(stepX) : null, alpha);
+export function maxPoolGradInto(
+  backend: NativeBackend,
+  r: MaxPoolGradRecipe,
+  dx: Float32Array,
+  dxShape: number[],
+  stepX?: TensorInfo,
+  alpha = 0,
+): void {
+  backend.addon.maxPoolGrad(
+    backend.f32(r.dy),
+    backend.f32(r.input),
+    backend.f32(r.output),
+    dxShape,
+    r.output.shape,
+    r.params,
+    dx,
+    stepX ? backend.f32(stepX) : null,
+    alpha,
+  );
 }
 
 /**
@@ -153,13 +190,22 @@ export function foldBias(backend: NativeBackend, conv: TensorInfo, bias: TensorI
  */
 export function foldResidual(backend: NativeBackend, pending: TensorInfo, residual: TensorInfo): TensorInfo | undefined {
   const r = backend.pendingRecipe(pending);
-  if ((r?.kind !== 'batchNorm' && r?.kind !== 'conv') || r.residual !== undefined || r.relu !== undefined
-    || residual.dtype !== 'float32' || !util.arraysEqual(pending.shape, residual.shape)) {
+  if (
+    (r?.kind !== 'batchNorm' && r?.kind !== 'conv') ||
+    r.residual !== undefined ||
+    r.relu !== undefined ||
+    residual.dtype !== 'float32' ||
+    !util.arraysEqual(pending.shape, residual.shape)
+  ) {
     return undefined;
   }
   if (r.kind === 'conv') {
     const { x, filter, params, bias, bf16 } = r;
-    return pendingConv(backend, { kind: 'conv', x, filter, params, ...(bias ? { bias } : {}), residual, ...(bf16 ? { bf16 } : {}) }, pending.shape);
+    return pendingConv(
+      backend,
+      { kind: 'conv', x, filter, params, ...(bias ? { bias } : {}), residual, ...(bf16 ? { bf16 } : {}) },
+      pending.shape,
+    );
   }
   const { x, mean, variance, scale, offset, epsilon } = r;
   return pendingBatchNorm(backend, { kind: 'batchNorm', x, mean, variance, scale, offset, epsilon, residual });
@@ -189,19 +235,25 @@ export function foldBatchNorm(backend: NativeBackend, conv: TensorInfo, bn: Batc
   const channels = r.filter.shape[3]!;
   const params = [bn.mean, bn.variance, bn.offset, bn.scale].filter((t): t is TensorInfo => t !== undefined);
   if (params.some((t) => t.dtype !== 'float32' || !perChannel(t, channels))) return undefined;
-  const mean = backend.f32(bn.mean), variance = backend.f32(bn.variance);
-  const offset = bn.offset ? backend.f32(bn.offset) : undefined, gamma = bn.scale ? backend.f32(bn.scale) : undefined;
+  const mean = backend.f32(bn.mean),
+    variance = backend.f32(bn.variance);
+  const offset = bn.offset ? backend.f32(bn.offset) : undefined,
+    gamma = bn.scale ? backend.f32(bn.scale) : undefined;
   const oldBias = r.bias ? backend.f32(r.bias) : undefined;
   const s = new Float32Array(channels);
   for (let c = 0; c < channels; c++) s[c] = (gamma ? gamma[c]! : 1) / Math.sqrt(variance[c]! + bn.epsilon);
   const w = backend.f32(r.filter);
   const filter = backend.output(r.filter.shape, (out) => {
-    for (let i = 0; i < out.length; i++) out[i] = w[i]! * s[i % channels]!;  // HWIO: output channel is the last axis
+    for (let i = 0; i < out.length; i++) out[i] = w[i]! * s[i % channels]!; // HWIO: output channel is the last axis
   });
   const bias = backend.output([channels], (out) => {
     for (let c = 0; c < channels; c++) out[c] = ((oldBias ? oldBias[c]! : 0) - mean[c]!) * s[c]! + (offset ? offset[c]! : 0);
   });
-  const folded = pendingConv(backend, { kind: 'conv', x: r.x, filter, params: r.params, bias, ...(r.bf16 ? { bf16: r.bf16 } : {}) }, conv.shape);
+  const folded = pendingConv(
+    backend,
+    { kind: 'conv', x: r.x, filter, params: r.params, bias, ...(r.bf16 ? { bf16: r.bf16 } : {}) },
+    conv.shape,
+  );
   // The pending convolution holds its own references; these go with it.
   backend.disposeData(filter.dataId);
   backend.disposeData(bias.dataId);
@@ -241,7 +293,10 @@ export function pendingStep(backend: NativeBackend, input: TensorInfo, alpha: nu
  * pass. Undefined when neither side is a pending step of the other's shape.
  */
 export function multiplyByStep(backend: NativeBackend, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
-  for (const [mask, other] of [[b, a], [a, b]] as const) {
+  for (const [mask, other] of [
+    [b, a],
+    [a, b],
+  ] as const) {
     const recipe = backend.pendingRecipe(mask);
     if (recipe?.kind !== 'step' || other.dtype !== 'float32' || !util.arraysEqual(mask.shape, other.shape)) continue;
     const pool = backend.pendingRecipe(other);

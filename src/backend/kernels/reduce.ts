@@ -1,6 +1,18 @@
 import {
-  ArgMax, backend_util, Max, Mean, Min, Prod, Softmax, Sum, util,
-  type ArgMaxAttrs, type KernelConfig, type KernelFunc, type SoftmaxAttrs, type TensorInfo,
+  ArgMax,
+  backend_util,
+  Max,
+  Mean,
+  Min,
+  Prod,
+  Softmax,
+  Sum,
+  util,
+  type ArgMaxAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type SoftmaxAttrs,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { REDUCE } from '../addon.js';
 import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../native-backend.js';
@@ -12,7 +24,8 @@ import { NATIVE_BACKEND, allFloat32, cpuKernel, type KernelArgs } from '../nativ
 function blockView(shape: number[], axes: number[]): { outer: number; mid: number; inner: number } | undefined {
   const sorted = [...axes].sort((p, q) => p - q);
   if (sorted.length === 0 || sorted.some((a, i) => i > 0 && a !== sorted[i - 1]! + 1)) return undefined;
-  const first = sorted[0]!, last = sorted[sorted.length - 1]!;
+  const first = sorted[0]!,
+    last = sorted[sorted.length - 1]!;
   return {
     outer: util.sizeFromShape(shape.slice(0, first)),
     mid: util.sizeFromShape(shape.slice(first, last + 1)),
@@ -27,7 +40,11 @@ type ReduceAttrs = { axis?: number | number[]; reductionIndices?: number | numbe
 function reduceConfig(kernelName: string, op: number): KernelConfig {
   const cpu = cpuKernel(kernelName);
   const kernelFunc = (args: KernelArgs<{ x: TensorInfo }, ReduceAttrs>): TensorInfo => {
-    const { inputs: { x }, backend, attrs } = args;
+    const {
+      inputs: { x },
+      backend,
+      attrs,
+    } = args;
     const axes = util.parseAxisParam((attrs.axis ?? attrs.reductionIndices)!, x.shape);
     const view = blockView(x.shape, axes);
     if (!allFloat32(x) || view === undefined || util.sizeFromShape(x.shape) === 0) return cpu(args);
@@ -46,7 +63,11 @@ export const prodConfig = reduceConfig(Prod, REDUCE.prod);
 
 const cpuArgMax = cpuKernel(ArgMax);
 function argMax(args: KernelArgs<{ x: TensorInfo }, ArgMaxAttrs>): TensorInfo {
-  const { inputs: { x }, backend, attrs } = args;
+  const {
+    inputs: { x },
+    backend,
+    attrs,
+  } = args;
   const [axis] = util.parseAxisParam(attrs.axis, x.shape);
   if (!allFloat32(x) || axis === undefined || util.sizeFromShape(x.shape) === 0) return cpuArgMax(args);
   const view = blockView(x.shape, [axis])!;
@@ -59,7 +80,11 @@ export const argMaxConfig: KernelConfig = { kernelName: ArgMax, backendName: NAT
 
 const cpuSoftmax = cpuKernel(Softmax);
 function softmax(args: KernelArgs<{ logits: TensorInfo }, SoftmaxAttrs>): TensorInfo {
-  const { inputs: { logits }, backend, attrs } = args;
+  const {
+    inputs: { logits },
+    backend,
+    attrs,
+  } = args;
   const rank = logits.shape.length;
   const [dim] = util.parseAxisParam(attrs.dim, logits.shape);
   if (!allFloat32(logits) || rank === 0 || dim !== rank - 1) return cpuSoftmax(args);
@@ -67,4 +92,8 @@ function softmax(args: KernelArgs<{ logits: TensorInfo }, SoftmaxAttrs>): Tensor
   const rows = util.sizeFromShape(logits.shape) / cols;
   return backend.output(logits.shape, (out) => backend.addon.softmax(backend.f32(logits), rows, cols, out));
 }
-export const softmaxConfig: KernelConfig = { kernelName: Softmax, backendName: NATIVE_BACKEND, kernelFunc: softmax as unknown as KernelFunc };
+export const softmaxConfig: KernelConfig = {
+  kernelName: Softmax,
+  backendName: NATIVE_BACKEND,
+  kernelFunc: softmax as unknown as KernelFunc,
+};

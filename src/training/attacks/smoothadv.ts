@@ -42,7 +42,11 @@ export function softSmoothedNll(model: tfl.LayersModel, x: tf.Tensor4D, labels: 
  * nor updated. Returns new tensors; the caller trains on them as constants (no gradient path).
  */
 export function smoothAdvAttack(
-  model: tfl.LayersModel, x: tf.Tensor4D, labels: tf.Tensor1D, noises: tf.Tensor4D[], opts: SmoothAdvAttackOptions,
+  model: tfl.LayersModel,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  noises: tf.Tensor4D[],
+  opts: SmoothAdvAttackOptions,
 ): tf.Tensor4D {
   const { epsilon, numSteps } = opts;
   const alpha = ((opts.towards ? -2 : 2) * epsilon) / numSteps;

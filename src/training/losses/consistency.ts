@@ -22,9 +22,7 @@ const LOG_FLOOR = 1e-20;
  * p̄ log p̄ in KL also uses the 1e-20 floor (the reference's kl_div defines 0·log 0 = 0; the two
  * differ by less than 1e-18 per class).
  */
-export function consistencyLoss(
-  logits: tf.Tensor2D[], lbd: number, eta: number, form: ConsistencyForm = 'default',
-): tf.Scalar {
+export function consistencyLoss(logits: tf.Tensor2D[], lbd: number, eta: number, form: ConsistencyForm = 'default'): tf.Scalar {
   const m = logits.length;
   if (m < 2) throw new Error(`consistencyLoss needs m ≥ 2 logit batches (the KL term vanishes at m = 1), got ${m}`);
   return tf.tidy(() => {
@@ -40,9 +38,15 @@ export function consistencyLoss(
     const kl = tf.sub(negEntropy, tf.sum(tf.mul(mean, meanLogProb), 1));
     let perExample: tf.Tensor1D;
     switch (form) {
-      case 'default': perExample = tf.sub(tf.mul(lbd, kl), tf.mul(eta, negEntropy)); break;
-      case 'xent': perExample = tf.mul(lbd, tf.sub(kl, negEntropy)); break;
-      case 'kl': perExample = tf.mul(lbd, kl); break;
+      case 'default':
+        perExample = tf.sub(tf.mul(lbd, kl), tf.mul(eta, negEntropy));
+        break;
+      case 'xent':
+        perExample = tf.mul(lbd, tf.sub(kl, negEntropy));
+        break;
+      case 'kl':
+        perExample = tf.mul(lbd, kl);
+        break;
     }
     return tf.mean(perExample);
   });

@@ -8,9 +8,7 @@ import { crossEntropy, softCrossEntropy } from './cross-entropy.js';
  * batch means. The clean softmax is a soft target that is not detached, as in the
  * reference's `_cross_entropy`: the second term also pulls f(x) towards f(x + δ).
  */
-export function stabilityLoss(
-  cleanLogits: tf.Tensor2D, noisyLogits: tf.Tensor2D, labels: tf.Tensor1D, lbd: number,
-): tf.Scalar {
+export function stabilityLoss(cleanLogits: tf.Tensor2D, noisyLogits: tf.Tensor2D, labels: tf.Tensor1D, lbd: number): tf.Scalar {
   return tf.tidy(() => {
     const stability = tf.mean(softCrossEntropy(noisyLogits, tf.softmax(cleanLogits)));
     return tf.add(crossEntropy(cleanLogits, labels), tf.mul(lbd, stability));

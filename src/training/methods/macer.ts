@@ -15,7 +15,11 @@ export interface MacerOptions {
 export function macerMethod(sigma: number, o: Readonly<MacerOptions>): TrainingMethod {
   const m = o.numNoise;
   return {
-    name: 'macer', sigma, options: { ...o }, numNoise: m, splitsBatch: false,
+    name: 'macer',
+    sigma,
+    options: { ...o },
+    numNoise: m,
+    splitsBatch: false,
     prepare(model, { x, labels }, { noise, epoch }) {
       const noises = drawNoise(noise, x, m, sigma);
       const { inputs, targets } = stackCopies(x, labels, noises);

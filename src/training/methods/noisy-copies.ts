@@ -19,11 +19,19 @@ export interface NoisyCopiesTerms {
  * (Jeong & Shin, eq. 12).
  */
 export function noisyCopiesMethod(
-  name: MethodName, sigma: number, options: Readonly<Record<string, number | string>>, m: number, terms: NoisyCopiesTerms,
+  name: MethodName,
+  sigma: number,
+  options: Readonly<Record<string, number | string>>,
+  m: number,
+  terms: NoisyCopiesTerms,
 ): TrainingMethod {
   const { consistency, attack } = terms;
   return {
-    name, sigma, options, numNoise: m, splitsBatch: true,
+    name,
+    sigma,
+    options,
+    numNoise: m,
+    splitsBatch: true,
     prepare(model, { x, labels }, { noise, epoch }) {
       const noises = drawNoise(noise, x, m, sigma);
       let clean = x;

@@ -6,7 +6,11 @@ import { drawNoise } from './copies.js';
 /** Stability training (Li et al., eq. 9): clean and noisy images in two forward passes, as the reference. */
 export function stabilityMethod(sigma: number, o: { lbd: number }): TrainingMethod {
   return {
-    name: 'stability', sigma, options: o, numNoise: 1, splitsBatch: false,
+    name: 'stability',
+    sigma,
+    options: o,
+    numNoise: 1,
+    splitsBatch: false,
     prepare(model, { x, labels }, { noise }) {
       const [delta] = drawNoise(noise, x, 1, sigma);
       const noisy = tf.add<tf.Tensor4D>(x, delta!);
