@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeClassifier } from '../src/backend/native-classifier.js';
 import type { NativeBackend } from '../src/backend/native-backend.js';
 import { setBackend } from '../src/backend/select.js';
-import { loadDataset } from '../src/data/registry.js';
+import { loadDataset } from '../src/loaders/registry.js';
 import { loadModel } from '../src/files/model-folder.js';
 import { SUBSTREAM } from '../src/noise/gaussian.js';
 

@@ -6,7 +6,8 @@
  * The package root (index.ts) re-exports this and adds files, datasets on disk, backends,
  * ONNX and the run workflows.
  */
-export type { BaseClassifier, ImageShape } from './smoothing/classifier.js';
+export type { ImageShape } from './base/shapes.js';
+export type { BaseClassifier } from './smoothing/classifier.js';
 export { NonFiniteLogitsError, argMaxRows } from './smoothing/classifier.js';
 export {
   Smooth,
@@ -109,5 +110,5 @@ export { renderTable, formatRadius, parseTableFormat, TABLE_FORMATS, type TableF
 export { plotSpec, trainingPlotSpec, PLOT_STEP, type PlotSeries, type TrainingSeries } from './report/plot-spec.js';
 export { parseTrainingLog, EPOCH_LOG_COLUMNS, type EpochRow } from './report/training-log.js';
 export { parsePredictTsv, PREDICT_HEADER, type PredictRow } from './report/predict-tsv.js';
-export { UserError, SettingError } from './errors.js';
-export { SGD_STEP_KERNEL, type SgdStepAttrs } from './custom-kernels.js';
+export { UserError, SettingError } from './base/errors.js';
+export { SGD_STEP_KERNEL, type SgdStepAttrs } from './base/custom-kernels.js';

@@ -7,8 +7,8 @@
 export * from './core.js';
 export { saveModel, loadModel, readMeta, checkModelFitsData } from './files/model-folder.js';
 export { lockOutput, type ReleaseLock } from './files/lock.js';
-export { readCertifyFile, summarize } from './report/read.js';
-export { plotFormat, renderPlotSvg, writePlot } from './report/plot.js';
+export { readCertifyFile, summarize } from './files/read-results.js';
+export { plotFormat, renderPlotSvg, writePlot } from './files/plot.js';
 export {
   loadDataset,
   dataFingerprint,
@@ -17,9 +17,9 @@ export {
   FASHION_MNIST_DIR,
   MNIST_FILES,
   type LoadedDataset,
-} from './data/registry.js';
-export { readIdx, parseIdx, encodeIdx, readIdxImageSet, type IdxArray, type IdxImageSet } from './data/idx.js';
-export { readCifar10, decodeCifarBatch } from './data/cifar10.js';
+} from './loaders/registry.js';
+export { readIdx, parseIdx, encodeIdx, readIdxImageSet, type IdxArray, type IdxImageSet } from './loaders/idx.js';
+export { readCifar10, decodeCifarBatch } from './loaders/cifar10.js';
 export {
   ImageFolderDataset,
   openImageNet,
@@ -29,7 +29,7 @@ export {
   randomResizedCropBox,
   type CropBox,
   type FolderIndex,
-} from './data/imagenet.js';
+} from './loaders/imagenet.js';
 export { loadOnnxClassifier, OnnxClassifier, type InputLayout, type OnnxClassifierOptions } from './onnx/classifier.js';
 export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, type OnnxExportOptions } from './onnx/export.js';
 export { parseInputLayout, parseChannelList } from './onnx/options.js';
@@ -47,7 +47,8 @@ export {
 export { nativeClassifier } from './backend/native-classifier.js';
 export { nativePhiloxNoise } from './backend/noise.js';
 export { NATIVE_BACKEND, NativeBackend } from './backend/native-backend.js';
-export { train, CHECKPOINT_FILE, LOG_FILE, type TrainRunOptions, type TrainRunResult, type EpochRecord } from './runs/train.js';
+export { CHECKPOINT_FILE, LOG_FILE, META_FILE, MODEL_FILE } from './base/run-folder.js';
+export { train, type TrainRunOptions, type TrainRunResult, type EpochRecord } from './runs/train.js';
 export {
   runSmoothing,
   type SmoothingMode,
@@ -58,4 +59,4 @@ export {
   type QueueRunOptions,
 } from './runs/smoothing.js';
 export { runWorker, type WorkerOptions } from './queue/worker.js';
-export { loadClassifier, type LoadedClassifier, type OnnxInputOptions } from './runs/load-classifier.js';
+export { loadClassifier, type LoadedClassifier, type OnnxInputOptions } from './loaders/classifier.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadModelFromSource } from '../src/browser.js';
 import { loadModel } from '../src/files/model-folder.js';
-import { UserError } from '../src/errors.js';
+import { UserError } from '../src/base/errors.js';
 
 const ENTRY = fileURLToPath(new URL('../src/browser.js', import.meta.url));
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fillGaussian, type NoiseKey } from '../noise/gaussian.js';
-import { argMaxRows, NonFiniteLogitsError, type BaseClassifier, type ImageShape } from '../smoothing/classifier.js';
+import type { ImageShape } from '../base/shapes.js';
+import { argMaxRows, NonFiniteLogitsError, type BaseClassifier } from '../smoothing/classifier.js';
 import { tfjsClassifier, type TfjsModel } from '../smoothing/tfjs-classifier.js';
 import { NativeBackend, type Precision } from './native-backend.js';
 

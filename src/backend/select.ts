@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { NATIVE_BACKEND } from './native-backend.js';
 import { registerNativeBackend } from './native.js';
 import { registerWasmExtras } from './wasm-extra.js';

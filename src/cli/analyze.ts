@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, parse } from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { radiusGrid } from '../report/analyze.js';
-import { summarize } from '../report/read.js';
-import { plotFormat, writePlot } from '../report/plot.js';
+import { summarize } from '../files/read-results.js';
+import { plotFormat, writePlot } from '../files/plot.js';
 import { parseTableFormat, renderTable, TABLE_FORMATS } from '../report/table.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { outputTarget } from '../files/output-path.js';

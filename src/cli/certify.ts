@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { MAX_JOB_SAMPLES } from '../queue/job.js';
 import { SEQUENCES, type SequenceName } from '../smoothing/confidence-sequence.js';
 import { parseChannelList, parseInputLayout } from '../onnx/options.js';

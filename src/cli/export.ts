@@ -1,11 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { outputTarget } from '../files/output-path.js';
 import { useBackend } from './backend-option.js';
-import { loadModel, META_FILE, MODEL_FILE } from '../files/model-folder.js';
+import { META_FILE, MODEL_FILE } from '../base/run-folder.js';
+import { loadModel } from '../files/model-folder.js';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../onnx/export.js';
 
 interface ExportOptions {

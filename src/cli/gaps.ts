@@ -1,11 +1,11 @@
 import { type Command, Option } from 'commander';
 import { basename } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { outputTarget } from '../files/output-path.js';
 import { commonRange, histogram } from '../report/histogram.js';
 import { gapsSpec } from '../report/plot-spec.js';
-import { writeSpec } from '../report/plot.js';
+import { writeSpec } from '../files/plot.js';
 import { logProbGapsOf, type GapsOptions } from '../runs/gaps.js';
 import { backendOption, useBackend } from './backend-option.js';
 import { parse } from './options.js';

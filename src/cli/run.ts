@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { buildProgram } from './main.js';
 
 /** Entry point of the binary: user errors become one clear line and exit status 2. */

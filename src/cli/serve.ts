@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { LOOPBACK, startServer } from '../serve/server.js';
 import { interruptible } from './interrupt.js';
 import { parse } from './options.js';

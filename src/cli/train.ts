@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { SettingError } from '../errors.js';
+import { SettingError } from '../base/errors.js';
 import { CONSISTENCY_FORMS } from '../training/losses/consistency.js';
 import { METHOD_NAMES, type MethodOptions } from '../training/method.js';
 import type { TrainSpec } from '../training/config.js';

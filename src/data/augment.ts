@@ -2,7 +2,7 @@
  * CIFAR-10 training augmentation of the authors' code: RandomCrop(32, padding=4) then
  * RandomHorizontalFlip(), applied per image of an NHWC batch with a seeded Rng.
  */
-import type { ImageShape } from '../smoothing/classifier.js';
+import type { ImageShape } from '../base/shapes.js';
 import { randInt, type Rng } from './rng.js';
 
 /**

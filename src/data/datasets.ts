@@ -4,10 +4,10 @@
  * per-dataset facts; no Node import, so the browser build can use it. Where the files live
  * and how they are read is registry.ts.
  */
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import type { ArchName } from '../models/registry.js';
 import type { Normalization } from '../models/meta.js';
-import type { ImageShape } from '../smoothing/classifier.js';
+import type { ImageShape } from '../base/shapes.js';
 
 export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10' | 'imagenet';
 

@@ -1,4 +1,4 @@
-import type { ImageShape } from '../smoothing/classifier.js';
+import type { ImageShape } from '../base/shapes.js';
 import type { InMemoryDataset, Split } from './types.js';
 
 /** An InMemoryDataset over packed NHWC float32 images and int32 labels. */

@@ -1,4 +1,4 @@
-import type { ImageShape } from '../smoothing/classifier.js';
+import type { ImageShape } from '../base/shapes.js';
 
 export type Split = 'train' | 'test';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 /**

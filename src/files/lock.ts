@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** Who holds a lock: written beside it, so a refused process can name the holder. */

@@ -1,21 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { META_FILE, MODEL_FILE } from '../base/run-folder.js';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { updateWithLength } from './digest.js';
-import type { ImageShape } from '../smoothing/classifier.js';
+import type { ImageShape } from '../base/shapes.js';
 import { checkMeta, checkMetaFitsNetwork, type ModelMeta } from '../models/meta.js';
 import { ARCHITECTURES } from '../models/registry.js';
 import { DATASETS, isDatasetName } from '../data/datasets.js';
 import { checkWeightsPath } from '../models/load-remote.js';
 import '../models/normalize.js'; // registers the Normalize layer so saved models deserialize
 import '../models/batch-norm.js'; // saved BatchNormalization layers load with the fused training path
-
-export const META_FILE = 'smoothcert.json';
-export const MODEL_FILE = 'model.json';
 
 /**
  * Saves a model folder: tfjs model.json + weights, and smoothcert.json. Weights go to a file

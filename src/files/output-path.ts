@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 
 /** Kernel and device trees: a path in them is never a place for results, whatever it names. */
 const SYSTEM_TREES = ['/dev', '/proc', '/sys'];

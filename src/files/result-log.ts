@@ -14,7 +14,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { sameFile } from './output-path.js';
 

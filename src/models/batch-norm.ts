@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers its BatchNormalization class, the parent taken below
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, type BatchNormAttrs } from '../custom-kernels.js';
+import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, type BatchNormAttrs } from '../base/custom-kernels.js';
 
 /** The normalized batch and the per-channel statistics it was normalized with. */
 export interface BatchNormOutput {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
+import { META_FILE, MODEL_FILE } from '../base/run-folder.js';
 import { checkMeta, checkMetaFitsNetwork, type ModelMeta } from './meta.js';
 import { ARCHITECTURES } from './registry.js';
 import './normalize.js'; // registers the Normalize layer so saved models deserialize
@@ -46,8 +47,8 @@ export function checkWeightsPath(name: unknown, where: string): string {
 
 /** Loads model.json, its weights and smoothcert.json from `source`. */
 export async function loadModelFromSource(source: ModelSource): Promise<{ model: LayersModel; meta: ModelMeta }> {
-  const meta = checkMeta(await readJson(source, 'smoothcert.json'), `${source.where}/smoothcert.json`);
-  const json = (await readJson(source, 'model.json')) as ModelJson;
+  const meta = checkMeta(await readJson(source, META_FILE), `${source.where}/${META_FILE}`);
+  const json = (await readJson(source, MODEL_FILE)) as ModelJson;
   if (!Array.isArray(json.weightsManifest))
     throw new UserError(`${source.where}/model.json is not a tfjs layers model (no weightsManifest)`);
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);

@@ -1,5 +1,5 @@
-import type { ImageShape } from '../smoothing/classifier.js';
-import { UserError } from '../errors.js';
+import type { ImageShape } from '../base/shapes.js';
+import { UserError } from '../base/errors.js';
 import { isNoiseLevel } from '../noise/gaussian.js';
 
 /** Per-channel normalization applied by the model's first layer: (x - mean) / std. */

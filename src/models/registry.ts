@@ -1,6 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { UserError } from '../errors.js';
-import type { ImageShape } from '../smoothing/classifier.js';
+import { UserError } from '../base/errors.js';
+import type { ImageShape } from '../base/shapes.js';
 import type { Normalization } from './meta.js';
 import { Normalize } from './normalize.js';
 import { TorchInit, type Tensor } from './layers.js';
@@ -26,7 +26,7 @@ export interface Architecture {
   build(opts: ArchBuildOptions): tfl.LayersModel;
 }
 
-/** The dataset facts a model is built from (data/registry's DatasetInfo fits; the name only labels errors). */
+/** The dataset facts a model is built from (data/datasets' DatasetInfo fits; the name only labels errors). */
 export interface ModelDatasetInfo {
   name?: string;
   shape: ImageShape;

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { readOnnxFiles, type OnnxFiles } from './external-data.js';
-import { argMaxRows, type BaseClassifier, type ImageShape } from '../smoothing/classifier.js';
+import type { ImageShape } from '../base/shapes.js';
+import { argMaxRows, type BaseClassifier } from '../smoothing/classifier.js';
 
 /** How the graph's image input is laid out: PyTorch exports NCHW, smoothcert's own exports NHWC. */
 export type InputLayout = 'nchw' | 'nhwc';

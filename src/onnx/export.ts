@@ -1,6 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { DataType, type AttributeProto } from './proto/model.js';
 import { attr, GraphBuilder } from './graph.js';
 

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import type { InputLayout } from './classifier.js';
 
 /** Parses --input-layout. */

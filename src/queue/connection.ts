@@ -1,7 +1,7 @@
 import { Queue, type RedisOptions } from 'bullmq';
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { QUEUE_NAME } from './job.js';
 
 /** How long a coordinator or worker waits for Redis at start before giving up with a clear error. */

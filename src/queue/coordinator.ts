@@ -1,5 +1,5 @@
 import { Job, type Queue } from 'bullmq';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import type { SampleCounts } from '../smoothing/smooth.js';
 import { displayUrl, openQueue } from './connection.js';
 import { JOB_NAME, JOB_OPTIONS, jobId, MAX_BATCH, MAX_JOB_SAMPLES, type CountsJob } from './job.js';

@@ -33,7 +33,7 @@ export const WORKER_ENV = { model: 'SMOOTHCERT_WORKER_MODEL', dataDir: 'SMOOTHCE
 export interface ModelSource {
   /** A smoothcert model folder or an .onnx file (a worker may use its own copy, see `smoothcert worker --model`). */
   path: string;
-  /** The content fingerprint of load-classifier.ts: a worker refuses the job when its copy differs. */
+  /** The content fingerprint of loaders/classifier.ts: a worker refuses the job when its copy differs. */
   fingerprint: string;
   /** ONNX only: how the graph is fed. */
   inputLayout?: 'nchw' | 'nhwc';
@@ -45,7 +45,7 @@ export interface ModelSource {
   precision?: 'bf16';
 }
 
-/** Where the data comes from: dataset, split, folder, and the fingerprint of data/registry.ts. */
+/** Where the data comes from: dataset, split, folder, and the fingerprint of loaders/registry.ts. */
 export interface DataSource {
   dataset: string;
   split: 'train' | 'test';

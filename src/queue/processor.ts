@@ -8,8 +8,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import { DelayedError, UnrecoverableError, type SandboxedJob } from 'bullmq';
 import { resolve } from 'node:path';
 import { initBackend } from '../backend/select.js';
-import { dataFingerprint, loadDataset, type LoadedDataset } from '../data/registry.js';
-import { loadClassifier, type LoadedClassifier } from '../runs/load-classifier.js';
+import { dataFingerprint, loadDataset, type LoadedDataset } from '../loaders/registry.js';
+import { loadClassifier, type LoadedClassifier } from '../loaders/classifier.js';
 import { Smooth } from '../smoothing/smooth.js';
 import { parseCountsJob, WORKER_ENV, type CountsJob } from './job.js';
 

@@ -1,7 +1,7 @@
 import { Worker, type Job } from 'bullmq';
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_ENV, type BackendName } from '../backend/select.js';
 import { displayUrl, openQueue, redisOptions } from './connection.js';

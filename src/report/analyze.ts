@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 
 /** Columns written by `smoothcert certify` (and by Cohen et al.'s certify.py). */
 export const CERTIFY_HEADER = ['idx', 'label', 'predict', 'radius', 'correct', 'time'] as const;

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 
 /** Columns written by `smoothcert predict`. */
 export const PREDICT_HEADER = ['idx', 'label', 'predict', 'correct', 'time'] as const;

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 
 /** Columns of a training run's log.tsv, as the reference implementation writes them. */
 export const EPOCH_LOG_COLUMNS = ['epoch', 'time', 'lr', 'train_loss', 'train_acc', 'test_loss', 'test_acc'] as const;

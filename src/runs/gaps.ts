@@ -1,8 +1,8 @@
-import { UserError } from '../errors.js';
-import { loadDataset } from '../data/registry.js';
+import { UserError } from '../base/errors.js';
+import { loadDataset } from '../loaders/registry.js';
 import { fillGaussian, SUBSTREAM } from '../noise/gaussian.js';
 import { logProbGaps } from '../smoothing/log-prob-gap.js';
-import { loadClassifier, type OnnxInputOptions } from './load-classifier.js';
+import { loadClassifier, type OnnxInputOptions } from '../loaders/classifier.js';
 
 export interface GapsOptions extends OnnxInputOptions {
   dataset: string;

@@ -1,6 +1,7 @@
-import { UserError } from '../errors.js';
-import { yieldToEventLoop } from '../event-loop.js';
-import { dataFingerprint, loadDataset } from '../data/registry.js';
+import { UserError } from '../base/errors.js';
+import { PREDICT_HEADER } from '../report/predict-tsv.js';
+import { yieldToEventLoop } from '../base/event-loop.js';
+import { dataFingerprint, loadDataset } from '../loaders/registry.js';
 import type { Split } from '../data/types.js';
 import { lockOutput } from '../files/lock.js';
 import { outputTarget } from '../files/output-path.js';
@@ -21,7 +22,7 @@ import { QueueCounts, type RunJobs } from '../queue/coordinator.js';
 import { PAYLOAD_VERSION } from '../queue/job.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { isOnnxPath, loadClassifier, type LoadOptions } from './load-classifier.js';
+import { isOnnxPath, loadClassifier, type LoadOptions } from '../loaders/classifier.js';
 
 export type SmoothingMode = 'certify' | 'predict';
 
@@ -93,11 +94,9 @@ export interface SmoothingRunResult {
   interrupted: boolean;
 }
 
-const PREDICT_COLUMNS = ['idx', 'label', 'predict', 'correct', 'time'];
-
 /** The TSV's columns: the reference's, plus forward passes (and the decided radii) for adaptive CERTIFY. */
 function columnsOf(mode: SmoothingMode, plan: AdaptivePlan | undefined): readonly string[] {
-  if (mode === 'predict') return PREDICT_COLUMNS;
+  if (mode === 'predict') return PREDICT_HEADER;
   if (plan === undefined) return CERTIFY_HEADER;
   return plan.radii === null ? ADAPTIVE_HEADER : DECISION_HEADER;
 }

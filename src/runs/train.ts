@@ -2,15 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SettingError, UserError } from '../errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { nativePhiloxNoise } from '../backend/noise.js';
 import { datasetInfo } from '../data/datasets.js';
-import { loadDataset, type LoadedDataset } from '../data/registry.js';
+import { loadDataset, type LoadedDataset } from '../loaders/registry.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../files/checkpoint.js';
 import { EpochLog } from '../files/epoch-log.js';
 import { lockOutput } from '../files/lock.js';
 import { outputTarget } from '../files/output-path.js';
-import { META_FILE, MODEL_FILE, saveModel } from '../files/model-folder.js';
+import { CHECKPOINT_FILE, LOG_FILE, META_FILE, MODEL_FILE } from '../base/run-folder.js';
+import { saveModel } from '../files/model-folder.js';
 import type { ModelMeta } from '../models/meta.js';
 import { buildModel } from '../models/registry.js';
 import { trainingData } from '../training/batches.js';
@@ -19,9 +20,6 @@ import { createMethod } from '../training/methods.js';
 import type { SgdState } from '../training/sgd.js';
 import { trainableVariables } from '../training/step.js';
 import { EpochAborted, Trainer, type BatchProgress, type TrainerPosition } from '../training/trainer.js';
-
-export const CHECKPOINT_FILE = 'checkpoint.ckpt';
-export const LOG_FILE = 'log.tsv';
 
 /** What the checkpoint keeps besides weights and optimizer state. */
 interface CheckpointState {

@@ -2,7 +2,7 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RunFile, RunInfo } from './api.js';
-import { LOG_FILE, META_FILE } from './summarize.js';
+import { LOG_FILE, META_FILE } from '../base/run-folder.js';
 import type { SummaryRequest } from './summary-worker.js';
 /** How deep below the root runs are looked for; deeper folders are not listed. */
 const MAX_DEPTH = 4;

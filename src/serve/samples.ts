@@ -1,5 +1,5 @@
 import { isDatasetName, datasetInfo } from '../data/datasets.js';
-import { loadDataset } from '../data/registry.js';
+import { loadDataset } from '../loaders/registry.js';
 import type { Samples } from './api.js';
 
 const COUNT = 16;

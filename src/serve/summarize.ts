@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { LOG_FILE, META_FILE } from '../base/run-folder.js';
 import { averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv } from '../report/analyze.js';
 import { parsePredictTsv, PREDICT_HEADER } from '../report/predict-tsv.js';
 import { parseTrainingLog } from '../report/training-log.js';
 import { checkMeta } from '../models/meta.js';
 import type { RunFile } from './api.js';
-
-export const LOG_FILE = 'log.tsv';
-export const META_FILE = 'smoothcert.json';
 
 /** Reads and summarizes one file; `shown` is its name relative to the root, for messages. */
 export function summarizeFile(path: string, version: string, shown: string): RunFile {

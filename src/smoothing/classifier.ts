@@ -1,8 +1,6 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
+import type { ImageShape } from '../base/shapes.js';
 import type { NoiseKey } from '../noise/gaussian.js';
-
-/** Image shape in NHWC order without the batch dimension: [height, width, channels]. */
-export type ImageShape = [number, number, number];
 
 /**
  * The base classifier f of randomized smoothing, seen only through its decisions.

@@ -2,7 +2,7 @@ import { fillGaussian, isNoiseLevel, SUBSTREAM, type NoiseKey } from '../noise/g
 import { binomialTwoSidedPValue, lowerConfidenceBound, normalInverseCdf } from './bounds.js';
 import type { BaseClassifier } from './classifier.js';
 import { adaptiveEstimate, planAdaptive, type AdaptiveOptions, type AdaptivePlan } from './adaptive.js';
-import { yieldToEventLoop } from '../event-loop.js';
+import { yieldToEventLoop } from '../base/event-loop.js';
 
 /** The smoothed classifier's answer when it declines to predict or certify. */
 export const ABSTAIN = -1;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { argMaxRows, type BaseClassifier, type ImageShape } from './classifier.js';
+import type { ImageShape } from '../base/shapes.js';
+import { argMaxRows, type BaseClassifier } from './classifier.js';
 
 /** Any tfjs model, or a function from a NHWC batch in [0, 1] to logits [batch, classes]. */
 export type TfjsModel = LayersModel | ((x: tf.Tensor4D) => tf.Tensor);

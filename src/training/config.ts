@@ -1,4 +1,4 @@
-import { SettingError } from '../errors.js';
+import { SettingError } from '../base/errors.js';
 import { datasetInfo } from '../data/datasets.js';
 import { architectureFor } from '../models/registry.js';
 import type { MethodOptions } from './method.js';

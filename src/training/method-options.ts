@@ -1,5 +1,5 @@
 import { MAX_SIGMA } from '../noise/gaussian.js';
-import { SettingError } from '../errors.js';
+import { SettingError } from '../base/errors.js';
 import { CONSISTENCY_FORMS } from './losses/consistency.js';
 import type { MethodName, MethodOptions } from './method.js';
 

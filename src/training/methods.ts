@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import type { ConsistencyForm } from './losses/consistency.js';
 import { METHOD_NAMES, type MethodName, type MethodOptions, type MethodSpec, type TrainingMethod } from './method.js';
 import { checkSigma, requireTwoCopies, resolveOptions } from './method-options.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SGD_STEP_KERNEL, type SgdStepAttrs } from '../custom-kernels.js';
+import { SGD_STEP_KERNEL, type SgdStepAttrs } from '../base/custom-kernels.js';
 
 export interface SgdOptions {
   momentum: number;

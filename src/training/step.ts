@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import type { NoiseSource } from '../noise/tensor-noise.js';
 import type { MethodStep, TrainBatch, TrainingMethod } from './method.js';
 import type { Sgd } from './sgd.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Mulberry32 } from '../data/rng.js';
-import { yieldToEventLoop } from '../event-loop.js';
+import { yieldToEventLoop } from '../base/event-loop.js';
 import { philoxNoise, type NoiseSource } from '../noise/tensor-noise.js';
 import { permutation, type TrainingData } from './batches.js';
 import { crossEntropy } from './losses/cross-entropy.js';

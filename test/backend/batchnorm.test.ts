@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '../../src/custom-kernels.js';
+import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '../../src/base/custom-kernels.js';
 import { BatchNorm, batchNormTraining } from '../../src/models/batch-norm.js';
 import { batchNorm, conv, relu, TorchInit } from '../../src/models/layers.js';
 import { ARCHITECTURES } from '../../src/models/registry.js';

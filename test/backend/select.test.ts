@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { activeBackend, chooseBackend, initBackend, setBackend } from '../../src/backend/select.js';
 import { ENGINE } from './parity.js';
 

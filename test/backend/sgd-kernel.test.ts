@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SGD_STEP_KERNEL } from '../../src/custom-kernels.js';
+import { SGD_STEP_KERNEL } from '../../src/base/custom-kernels.js';
 import { Sgd, type SgdOptions } from '../../src/training/sgd.js';
 import { ENGINE, ENGINE_TFJS, rand } from './parity.js';
 

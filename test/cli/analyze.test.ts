@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../../src/cli/analyze.js';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { ADAPTIVE_FIXTURE, FIXTURE } from '../report/fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smoothcert-analyze-'));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ImageShape } from '../../src/smoothing/classifier.js';
+import type { ImageShape } from '../../src/base/shapes.js';
 import { cropPadFlip, randomCropFlip } from '../../src/data/augment.js';
 import { Mulberry32 } from '../../src/data/rng.js';
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../src/errors.js';
-import { CIFAR10_FILES, decodeCifarBatch, readCifar10, resolveCifarDir } from '../../src/data/cifar10.js';
-import { loadDataset } from '../../src/data/registry.js';
+import { UserError } from '../../src/base/errors.js';
+import { CIFAR10_FILES, decodeCifarBatch, readCifar10, resolveCifarDir } from '../../src/loaders/cifar10.js';
+import { loadDataset } from '../../src/loaders/registry.js';
 
 let dir: string;
 before(async () => {

@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { UserError } from '../../src/errors.js';
-import { encodeIdx, readIdx, readIdxImageSet } from '../../src/data/idx.js';
+import { UserError } from '../../src/base/errors.js';
+import { encodeIdx, readIdx, readIdxImageSet } from '../../src/loaders/idx.js';
 
 let dir: string;
 before(async () => {

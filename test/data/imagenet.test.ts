@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import {
   centerCropBox,
   indexImageFolder,
@@ -13,8 +13,8 @@ import {
   randomResizedCropBox,
   resizeShorter,
   roundHalfEven,
-} from '../../src/data/imagenet.js';
-import { loadDataset } from '../../src/data/registry.js';
+} from '../../src/loaders/imagenet.js';
+import { loadDataset } from '../../src/loaders/registry.js';
 import { Mulberry32, type Rng } from '../../src/data/rng.js';
 
 let root: string;

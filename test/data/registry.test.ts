@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../src/errors.js';
-import { readIdx } from '../../src/data/idx.js';
+import { UserError } from '../../src/base/errors.js';
+import { readIdx } from '../../src/loaders/idx.js';
 import { DATASETS, datasetInfo } from '../../src/data/datasets.js';
-import { FASHION_MNIST_DIR, fashionMnistDir, fashionMnistSampleDir, loadDataset } from '../../src/data/registry.js';
+import { FASHION_MNIST_DIR, fashionMnistDir, fashionMnistSampleDir, loadDataset } from '../../src/loaders/registry.js';
 
 const isUserError =
   (re: RegExp) =>

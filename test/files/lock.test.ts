@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { lockOutput } from '../../src/files/lock.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-lock-'));

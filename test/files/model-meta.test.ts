@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { loadModel, saveModel } from '../../src/files/model-folder.js';
 import { ARCHITECTURES } from '../../src/models/registry.js';
 import { cli } from '../helpers/cli.js';

@@ -1,4 +1,5 @@
-import type { BaseClassifier, ImageShape } from '../../src/smoothing/classifier.js';
+import type { ImageShape } from '../../src/base/shapes.js';
+import type { BaseClassifier } from '../../src/smoothing/classifier.js';
 
 /** 4×4×1 images: small enough that thousands of samples take milliseconds. */
 export const LINEAR_SHAPE: ImageShape = [4, 4, 1];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { saveModel } from '../../src/files/model-folder.js';
-import type { ImageShape } from '../../src/smoothing/classifier.js';
+import type { ImageShape } from '../../src/base/shapes.js';
 
 /**
  * Saves a small dense classifier with seeded random weights as a smoothcert model folder;

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ARCHITECTURES, buildModel, type ModelDatasetInfo } from '../../src/models/registry.js';
 import { Normalize } from '../../src/models/normalize.js';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 
 const MNIST: ModelDatasetInfo = { name: 'mnist', shape: [28, 28, 1], numClasses: 10, normalization: { mean: [0], std: [1] } };
 const CIFAR: ModelDatasetInfo = {

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import { rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { loadOnnxClassifier } from '../../src/onnx/classifier.js';
 import { attr, GraphBuilder } from '../../src/onnx/graph.js';
 import { parseChannelList, parseInputLayout } from '../../src/onnx/options.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { fillGaussian, SUBSTREAM } from '../../src/noise/gaussian.js';
 import { loadOnnxClassifier } from '../../src/onnx/classifier.js';
 import { normalInverseCdf } from '../../src/smoothing/bounds.js';

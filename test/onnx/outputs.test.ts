@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { loadOnnxClassifier } from '../../src/onnx/classifier.js';
 import { AttributeType, decodeModel, encodeModel } from '../../src/onnx/proto/model.js';
 import { logProbGaps } from '../../src/smoothing/log-prob-gap.js';

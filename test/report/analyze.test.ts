@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import {
   averageCertifiedRadius,
   certifiedAccuracy,
@@ -10,7 +10,7 @@ import {
   totalSamples,
   type CertifyRow,
 } from '../../src/report/analyze.js';
-import { readCertifyFile, summarize } from '../../src/report/read.js';
+import { readCertifyFile, summarize } from '../../src/files/read-results.js';
 import { ADAPTIVE_FIXTURE, FIXTURE } from './fixture.js';
 
 // The fixture's 10 examples (idx: radius, outcome):

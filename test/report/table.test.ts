@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { formatRadius, parseTableFormat, renderTable, type TableRow } from '../../src/report/table.js';
 
 // Two models at radii 0 and 0.5. Best per column: ACR → A (0.400 > 0.250); r = 0 → B (75.0 > 50.0);

@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDataset } from '../../src/data/registry.js';
+import { loadDataset } from '../../src/loaders/registry.js';
 import { saveModel } from '../../src/files/model-folder.js';
 import { fillGaussian, SUBSTREAM } from '../../src/noise/gaussian.js';
 import { commonRange, histogram } from '../../src/report/histogram.js';

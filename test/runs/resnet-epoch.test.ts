@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CIFAR10_FILES } from '../../src/data/cifar10.js';
+import { CIFAR10_FILES } from '../../src/loaders/cifar10.js';
 import { Mulberry32 } from '../../src/data/rng.js';
 import { train, type EpochRecord } from '../../src/runs/train.js';
 import { setBackend } from '../../src/backend/select.js';

@@ -4,9 +4,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/select.js';
-import { SettingError } from '../../src/errors.js';
+import { SettingError } from '../../src/base/errors.js';
 import type { TrainSpec } from '../../src/training/config.js';
-import { CHECKPOINT_FILE, LOG_FILE, train, type EpochRecord } from '../../src/runs/train.js';
+import { CHECKPOINT_FILE, LOG_FILE } from '../../src/base/run-folder.js';
+import { train, type EpochRecord } from '../../src/runs/train.js';
 import { readCheckpoint } from '../../src/files/checkpoint.js';
 
 await initBackend();

@@ -8,7 +8,7 @@ import { METHOD_NAMES, type MethodOptions, type TrainingMethod } from '../../src
 import { lossAndGrads, trainableVariables } from '../../src/training/step.js';
 import { philoxNoise } from '../../src/noise/tensor-noise.js';
 import { batchNorm, conv, linear, relu, TorchInit, type Tensor } from '../../src/models/layers.js';
-import { SettingError, UserError } from '../../src/errors.js';
+import { SettingError, UserError } from '../../src/base/errors.js';
 import { mulberry } from '../helpers/rng.js';
 import { softmax } from './reference.js';
 

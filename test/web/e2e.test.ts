@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { averageCertifiedRadius, parseCertifyTsv } from '../../src/report/analyze.js';
 import { parseTrainingLog } from '../../src/report/training-log.js';
 import { loadModel } from '../../src/files/model-folder.js';
-import { loadDataset } from '../../src/data/registry.js';
+import { loadDataset } from '../../src/loaders/registry.js';
 import { Smooth } from '../../src/smoothing/smooth.js';
 import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
 import { SUBSTREAM } from '../../src/noise/gaussian.js';

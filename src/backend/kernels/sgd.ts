@@ -1,5 +1,5 @@
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { SGD_STEP_KERNEL, type SgdStepAttrs } from '../../custom-kernels.js';
+import { SGD_STEP_KERNEL, type SgdStepAttrs } from '../../base/custom-kernels.js';
 import { NATIVE_BACKEND, allFloat32, type KernelArgs } from '../native-backend.js';
 
 /**

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../errors.js';
-import { averageCertifiedRadius, certifiedAccuracy, parseCertifyTsv, totalSamples, type CertifyRow, type Summary } from './analyze.js';
+import { UserError } from '../base/errors.js';
+import {
+  averageCertifiedRadius,
+  certifiedAccuracy,
+  parseCertifyTsv,
+  totalSamples,
+  type CertifyRow,
+  type Summary,
+} from '../report/analyze.js';
 
 // Certify TSVs from disk; analyze.ts has the maths and the parser, with no Node import.
 

@@ -5,8 +5,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
-import type { Split } from './types.js';
+import { UserError } from '../base/errors.js';
+import type { Split } from '../data/types.js';
 
 const SIDE = 32;
 const PLANE = SIDE * SIDE;

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 
 const gunzipAsync = promisify(gunzip);
 

@@ -8,10 +8,10 @@ import { readdir, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Sharp } from 'sharp';
-import { UserError } from '../errors.js';
-import type { ImageShape } from '../smoothing/classifier.js';
-import { randInt, uniform, type Rng } from './rng.js';
-import type { ImageDataset, Split } from './types.js';
+import { UserError } from '../base/errors.js';
+import type { ImageShape } from '../base/shapes.js';
+import { randInt, uniform, type Rng } from '../data/rng.js';
+import type { ImageDataset, Split } from '../data/types.js';
 
 export const IMAGENET_CROP = 224;
 export const IMAGENET_RESIZE = 256;

@@ -2,9 +2,9 @@ import { extname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../files/atomic.js';
-import { plotSpec, type PlotSeries } from './plot-spec.js';
+import { UserError } from '../base/errors.js';
+import { writeFileAtomic } from './atomic.js';
+import { plotSpec, type PlotSeries } from '../report/plot-spec.js';
 
 // Rendering and writing the plot (Node: resvg and files); the spec itself is plot-spec.ts.
 

@@ -2,12 +2,13 @@ import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
 import type { Precision } from '../backend/native-backend.js';
 import { existsSync } from 'node:fs';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { loadModel, checkModelFitsData } from '../files/model-folder.js';
 import { loadOnnxFiles, type InputLayout } from '../onnx/classifier.js';
 import { readOnnxFiles } from '../onnx/external-data.js';
 import { readOnnxMetadata } from '../onnx/metadata.js';
-import type { BaseClassifier, ImageShape } from '../smoothing/classifier.js';
+import type { ImageShape } from '../base/shapes.js';
+import type { BaseClassifier } from '../smoothing/classifier.js';
 import { tfjsClassifier } from '../smoothing/tfjs-classifier.js';
 
 /** A base classifier loaded from disk, with what its files say about how it was trained. */

@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { readCifar10, resolveCifarDir } from './cifar10.js';
-import { DATASETS, datasetInfo, type DatasetName } from './datasets.js';
+import { DATASETS, datasetInfo, type DatasetName } from '../data/datasets.js';
 import { readIdxImageSet } from './idx.js';
 import { openImageNet, type ImageFolderDataset } from './imagenet.js';
-import { MemoryDataset } from './memory.js';
-import type { Split } from './types.js';
+import { MemoryDataset } from '../data/memory.js';
+import type { Split } from '../data/types.js';
 
 /** Where Debian's dataset-fashion-mnist package installs the files. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';

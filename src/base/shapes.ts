@@ -1,0 +1,2 @@
+/** Image shape in NHWC order without the batch dimension: [height, width, channels]. */
+export type ImageShape = [number, number, number];
