@@ -70,7 +70,9 @@ export {
 export { METHODS, createMethod } from './training/methods.js';
 export { lossAndGrads, trainableVariables, trainStep, DivergedError, type StepInputs, type StepResult } from './training/step.js';
 export { Trainer, type TrainerConfig, type TrainerPosition, type EpochStats, type BatchProgress } from './training/trainer.js';
-export { resolveRunConfig, checkResumable, TRAIN_DEFAULTS, type RunConfig, type TrainSpec } from './training/config.js';
+export { resolveRunConfig, checkResumable, trainingRecord, type RunConfig } from './training/config.js';
+export { TRAIN_SETTINGS, type TrainSpec } from './training/settings.js';
+export { checkSpec, recordOf, kinds, type Declarations, type Setting, type Kind, type SpecOf } from './base/settings.js';
 export { Sgd, stepLr, type SgdOptions, type SgdState } from './training/sgd.js';
 export { trainingData, type TrainingData } from './training/batches.js';
 export { consistencyLoss, CONSISTENCY_FORMS, type ConsistencyForm } from './training/losses/consistency.js';

@@ -1,8 +1,10 @@
 /**
  * smoothcert for Node: the browser-safe core (core.ts) plus datasets and model folders on
  * disk, the backends (native oneDNN addon, tfjs-wasm), ONNX, and the run workflows (train,
- * certify/predict) that the CLI is built on. Importing it has no side effect: no addon is
- * loaded and no backend registered until initBackend (or setBackend) is called.
+ * certify/predict) that the CLI is built on. Importing it loads onnxruntime-node's binding and
+ * registers tfjs's CPU backend; smoothcert's own addon is loaded and its backend registered only
+ * when initBackend (or setBackend) runs on native, and vega, resvg and bullmq load on first use
+ * (docs/ARCHITECTURE.md, "What importing each entry point loads").
  */
 export * from './core.js';
 export { saveModel, loadModel, readMeta, checkModelFitsData } from './files/model-folder.js';
@@ -32,7 +34,6 @@ export {
 } from './loaders/imagenet.js';
 export { loadOnnxClassifier, OnnxClassifier, type InputLayout, type OnnxClassifierOptions } from './onnx/classifier.js';
 export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, type OnnxExportOptions } from './onnx/export.js';
-export { parseInputLayout, parseChannelList } from './onnx/options.js';
 export {
   BACKENDS,
   BACKEND_ENV,

@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Packages the core may import: each runs in a browser as it is. */
-const BROWSER_SAFE = [/^@tensorflow\/tfjs-(core|layers)$/, /^@stdlib\//];
+const BROWSER_SAFE = [/^@tensorflow\/tfjs-(core|layers)$/, /^@stdlib\//, /^vega-lite$/];
 
 /** The Node-only folders (test/structure/layers.test.ts orders every folder). */
 const NODE_FOLDERS = ['files', 'onnx', 'backend', 'loaders', 'queue', 'runs', 'serve', 'cli'];

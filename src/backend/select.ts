@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { NATIVE_BACKEND } from './native-backend.js';
 import { registerNativeBackend } from './native.js';
 import { registerWasmExtras } from './wasm-extra.js';
@@ -16,9 +16,10 @@ export const BACKEND_ENV = 'SMOOTHCERT_BACKEND';
 const TFJS_NAME: Record<BackendName, string> = { native: NATIVE_BACKEND, wasm: 'wasm', cpu: 'cpu' };
 
 /*
- * Importing this module does nothing: the addon is loaded and the backends are registered with
- * tfjs on first use (nativeUnavailableReason, setBackend, initBackend), so code that only needs
- * the smoothing core never loads native code.
+ * Importing this module registers tfjs's own CPU backend (tfjs-backend-cpu registers itself on
+ * import; the native backend reuses its kernels) and nothing else: smoothcert's addon is loaded
+ * and its backend registered on first use (nativeUnavailableReason, or setBackend and initBackend
+ * when they run on native), tfjs-wasm when it is chosen.
  */
 
 /** Why the native backend is unavailable, or undefined when it loaded (loads the addon on first call). */
@@ -44,8 +45,10 @@ export async function setBackend(name: BackendName): Promise<void> {
   }
   const nativeError = name === 'native' ? nativeUnavailableReason() : undefined;
   if (nativeError !== undefined) {
-    throw new UserError(
-      `the native backend is not available (${nativeError}); install libdnnl-dev and run 'npm rebuild', or choose --backend wasm`,
+    throw new SettingError(
+      'backend',
+      (name) =>
+        `the native backend is not available (${nativeError}); install libdnnl-dev and run 'npm rebuild', or choose ${name('backend')} wasm`,
     );
   }
   if (name === 'wasm') await prepareWasm();
@@ -97,7 +100,9 @@ let warned = false;
  * $SMOOTHCERT_BACKEND, else native — or, when the addon cannot load, tfjs-wasm after one warning.
  */
 export async function initBackend(opts: BackendOptions = {}): Promise<BackendName> {
-  const { name, warning } = chooseBackend(opts.backend, process.env[BACKEND_ENV], nativeUnavailableReason());
+  // An explicit choice never loads the addon (wasm and cpu runs have no use for it).
+  const requested = opts.backend ?? parseEnv(process.env[BACKEND_ENV]);
+  const { name, warning } = requested === undefined ? chooseBackend(undefined, undefined, nativeUnavailableReason()) : { name: requested };
   if (warning !== undefined && !warned) {
     warned = true;
     (opts.warn ?? ((m) => process.stderr.write(`${m}\n`)))(warning);

@@ -58,8 +58,9 @@ function labelsFor(files: readonly string[], labels: string | undefined): string
 }
 
 /** An output file's directory must exist: checked before any work, so a typo costs nothing. */
-function checkOutputDir(file: string, option: string): void {
-  outputTarget(file, 'file', option);
+function checkOutputDir(file: string, key: 'out' | 'plot'): void {
+  outputTarget(file, 'file', key);
+  const option = `--${key}`;
   const dir = dirname(file);
   if (!existsSync(dir)) throw new UserError(`${option} ${file}: directory ${dir} does not exist; create it first`);
 }
@@ -69,10 +70,10 @@ async function analyze(files: string[], opts: AnalyzeOptions): Promise<void> {
   const format = parseTableFormat(opts.format);
   const radii = radiiFromOptions(opts);
   const labels = labelsFor(files, opts.labels);
-  if (opts.out !== undefined) checkOutputDir(opts.out, '--out');
+  if (opts.out !== undefined) checkOutputDir(opts.out, 'out');
   if (opts.plot !== undefined) {
     plotFormat(opts.plot);
-    checkOutputDir(opts.plot, '--plot');
+    checkOutputDir(opts.plot, 'plot');
   }
   const summaries = files.map((file) => summarize(file, radii));
   const rows = summaries.map((s, i) => ({

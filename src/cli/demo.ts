@@ -15,6 +15,7 @@ import { train } from '../runs/train.js';
 import { backendOption, useBackend } from './backend-option.js';
 import { interruptible } from './interrupt.js';
 import { parse } from './options.js';
+import { flagOf } from './settings.js';
 
 interface DemoOptions {
   out: string;
@@ -44,7 +45,7 @@ const DEMO_FLAG: Record<string, string> = {
  * is refused rather than reporting the old model's results under the new settings.
  */
 async function demo(o: DemoOptions): Promise<void> {
-  outputTarget(o.out, 'folder', '--out');
+  outputTarget(o.out, 'folder', 'out');
   await useBackend(o.backend);
   const release = lockOutput(o.out, 'demo folder');
   try {
@@ -52,7 +53,7 @@ async function demo(o: DemoOptions): Promise<void> {
   } catch (e) {
     if (e instanceof SettingError || (e instanceof UserError && /was made with/.test(e.message))) {
       throw new UserError(
-        `${o.out} holds a demo run with other settings (${e instanceof SettingError ? e.describe((k) => DEMO_FLAG[k] ?? k) : e.message}); ` +
+        `${o.out} holds a demo run with other settings (${e instanceof SettingError ? e.describe((k) => DEMO_FLAG[k] ?? flagOf(k)) : e.message}); ` +
           `choose another --out, or delete ${o.out} to start afresh`,
       );
     }
@@ -74,7 +75,7 @@ async function stages(o: DemoOptions, signal: AbortSignal): Promise<void> {
       arch: 'lenet',
       method: 'consistency',
       sigma: o.sigma,
-      methodOptions: { lbd: o.lbd },
+      lbd: o.lbd,
       epochs: o.epochs,
       evalSize: 1000,
       ...(o.trainSize === undefined ? {} : { trainSize: o.trainSize }),
@@ -110,7 +111,7 @@ async function stages(o: DemoOptions, signal: AbortSignal): Promise<void> {
       seed: 0,
       out: tsv,
     },
-    { signal, describe: (k) => DEMO_FLAG[k] ?? k },
+    { signal },
   );
   if (certified.interrupted) return interrupted(o.out);
   const radii = radiusGrid(0.25, 1.5);

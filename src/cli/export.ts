@@ -16,7 +16,7 @@ interface ExportOptions {
 }
 
 async function exportCommand(opts: ExportOptions, version: string): Promise<void> {
-  outputTarget(opts.out, 'file', '--out');
+  outputTarget(opts.out, 'file', 'out');
   const outDir = dirname(opts.out);
   if (!existsSync(outDir)) throw new UserError(`--out ${opts.out}: directory ${outDir} does not exist; create it first`);
   if (existsSync(opts.out) && statSync(opts.out).isDirectory())

@@ -32,8 +32,8 @@ async function gapsCommand(o: GapsCliOptions): Promise<void> {
   const labels = o.labels === undefined ? o.model.map(modelName) : o.labels.split(',');
   if (labels.length !== o.model.length)
     throw new UserError(`--labels has ${labels.length} labels for ${o.model.length} models; give one per model`);
-  if (o.out !== undefined) outputTarget(o.out, 'file', '--out');
-  if (o.plot !== undefined) outputTarget(o.plot, 'file', '--plot');
+  if (o.out !== undefined) outputTarget(o.out, 'file', 'out');
+  if (o.plot !== undefined) outputTarget(o.plot, 'file', 'plot');
   await useBackend(o.backend);
   const results = await logProbGapsOf(o.model, o);
   const { lo, hi } = commonRange(results.map((r) => r.gaps));

@@ -1,13 +1,19 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { UserError } from '../base/errors.js';
+import { CommanderError } from 'commander';
+import { SettingError, UserError } from '../base/errors.js';
 import { buildProgram } from './main.js';
+import { flagOf } from './settings.js';
 
-/** Entry point of the binary: user errors become one clear line and exit status 2. */
+/** Entry point of the binary: user errors (usage errors too) become one clear line and exit status 2. */
 export async function run(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    const message = err instanceof UserError ? err.message : systemErrorMessage(err);
+    // A usage error (unknown flag, a value against its rule) is a user error too: commander has
+    // printed its one line; help and version end with status 0.
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    // A library error names settings by key; here they become the flags the user typed.
+    const message = err instanceof SettingError ? err.describe(flagOf) : err instanceof UserError ? err.message : systemErrorMessage(err);
     if (message !== undefined) {
       process.stderr.write(`smoothcert: error: ${message}\n`);
       process.exit(2);

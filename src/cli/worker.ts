@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runWorker } from '../queue/worker.js';
 import { backendOption, useBackend } from './backend-option.js';
 import { interruptible } from './interrupt.js';
 import { parse } from './options.js';
@@ -34,6 +33,8 @@ export function register(program: Command): void {
     .action(async (o: WorkerCliOptions) => {
       const backend = await useBackend(o.backend);
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} worker ${process.pid}: ${line}\n`);
+      // bullmq loads with the command that needs it, not with every command.
+      const { runWorker } = await import('../queue/worker.js');
       await interruptible((signal) =>
         runWorker(
           {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 /**
@@ -50,7 +50,8 @@ export function writeCheckpoint<State>(path: string, ckpt: Checkpoint<State>): v
 }
 
 export function readCheckpoint<State>(path: string): Checkpoint<State> {
-  if (!existsSync(path)) throw new UserError(`checkpoint ${path} does not exist; start the run without --resume`);
+  if (!existsSync(path))
+    throw new SettingError('resume', (name) => `checkpoint ${path} does not exist; start the run without ${name('resume')}`);
   const buf = readFileSync(path);
   const bad = (why: string) => new UserError(`checkpoint ${path} is corrupt (${why}); delete it to start over, or restore a copy`);
   if (buf.length < 8 || buf.subarray(0, 4).toString('latin1') !== MAGIC) throw bad('not a smoothcert checkpoint: wrong magic');

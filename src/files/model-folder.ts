@@ -126,9 +126,7 @@ function checkMetaDataset(meta: ModelMeta, where: string): void {
 
 export function readMeta(dir: string): ModelMeta {
   if (!existsSync(dir))
-    throw new UserError(
-      `model folder ${dir} does not exist; train one with 'smoothcert train --out ${dir}' or pass an existing folder or .onnx file`,
-    );
+    throw new UserError(`model folder ${dir} does not exist; train one there (smoothcert train) or give an existing folder or .onnx file`);
   return checkMeta(readJson(join(dir, META_FILE), 'smoothcert model metadata'), join(dir, META_FILE));
 }
 

@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 
 /** Kernel and device trees: a path in them is never a place for results, whatever it names. */
 const SYSTEM_TREES = ['/dev', '/proc', '/sys'];
@@ -23,21 +23,23 @@ function what(s: Stats): string {
  * written: `-` (outputs are files; standard output is not resumable or lockable), paths in
  * /dev, /proc and /sys, and anything that exists but is not a regular file (`kind` 'file') or a
  * folder (`kind` 'folder'): devices, FIFOs and sockets would be replaced by the atomic rename
- * or block the resume check reading them. `name` is how the caller calls this output.
+ * or block the resume check reading them. `key` is the setting that names this output, for messages (none: "output").
  */
-export function outputTarget(path: string, kind: 'file' | 'folder', name = 'output'): string {
+export function outputTarget(path: string, kind: 'file' | 'folder', key?: string): string {
+  const refuse = (say: (name: string) => string) =>
+    key === undefined ? new UserError(say('output')) : new SettingError(key, (name) => say(name(key)));
   if (path === '-')
-    throw new UserError(
-      `${name} -: smoothcert writes its results to a file it can lock and resume, not to standard output; give a file name`,
+    throw refuse(
+      (name) => `${name} -: smoothcert writes its results to a file it can lock and resume, not to standard output; give a file name`,
     );
-  if (path === '') throw new UserError(`${name} is empty; give a ${kind === 'file' ? 'file name' : 'folder'}`);
+  if (path === '') throw refuse((name) => `${name} is empty; give a ${kind === 'file' ? 'file name' : 'folder'}`);
   let target = resolve(path);
   // A chain of symlinks is followed to its end (a dangling one names the file it will create).
   for (let hops = 0; ; hops++) {
     const tree = inSystemTree(target);
     if (tree !== undefined)
-      throw new UserError(
-        `${name} ${path} is in ${tree}, which holds devices and kernel files, not results; give a regular file elsewhere`,
+      throw refuse(
+        (name) => `${name} ${path} is in ${tree}, which holds devices and kernel files, not results; give a regular file elsewhere`,
       );
     let s: Stats;
     try {
@@ -48,14 +50,15 @@ export function outputTarget(path: string, kind: 'file' | 'folder', name = 'outp
     if (!s.isSymbolicLink()) {
       const ok = kind === 'file' ? s.isFile() : s.isDirectory();
       if (!ok) {
-        throw new UserError(
-          `${name} ${path}${target === resolve(path) ? '' : ` (→ ${target})`} is ${what(s)}; ` +
+        throw refuse(
+          (name) =>
+            `${name} ${path}${target === resolve(path) ? '' : ` (→ ${target})`} is ${what(s)}; ` +
             `give ${kind === 'file' ? 'the name of a regular file' : 'a folder'} (new or existing) instead`,
         );
       }
       break;
     }
-    if (hops >= 40) throw new UserError(`${name} ${path} is a loop of symbolic links; give a regular ${kind}`);
+    if (hops >= 40) throw refuse((name) => `${name} ${path} is a loop of symbolic links; give a regular ${kind}`);
     target = resolve(dirname(target), readlinkSync(target));
   }
   // The folder it lands in, after its own symlinks, must not be a system tree either.
@@ -71,7 +74,9 @@ export function outputTarget(path: string, kind: 'file' | 'folder', name = 'outp
   }
   const tree = inSystemTree(parent);
   if (tree !== undefined)
-    throw new UserError(`${name} ${path} is in ${tree}, which holds devices and kernel files, not results; give a regular file elsewhere`);
+    throw refuse(
+      (name) => `${name} ${path} is in ${tree}, which holds devices and kernel files, not results; give a regular file elsewhere`,
+    );
   return target;
 }
 

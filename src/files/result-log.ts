@@ -14,7 +14,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { sameFile } from './output-path.js';
 
@@ -55,17 +55,12 @@ export class ResultLog {
   /**
    * Opens `path` for appending: a new file (or one with no results yet) is started with the
    * settings line and `columns` as header; a file with results is resumed if its settings are
-   * the same. `describe` names a setting in the caller's words (the CLI's flags).
+   * the same. Problems that another output file solves are SettingErrors of the key `out`.
    */
-  static open(
-    path: string,
-    command: string,
-    columns: readonly string[],
-    settings: RunSettings,
-    describe: (key: string) => string = (key) => key,
-  ): ResultLog {
+  static open(path: string, command: string, columns: readonly string[], settings: RunSettings): ResultLog {
+    const another = (name: (key: string) => string) => `choose another ${name('out')}`;
     if (existsSync(path) && statSync(path).isDirectory()) {
-      throw new UserError(`--out ${path} is a folder; give a file name, e.g. ${join(path, `${command}.tsv`)}`);
+      throw new SettingError('out', (name) => `${name('out')} ${path} is a folder; give a file name, e.g. ${join(path, `${command}.tsv`)}`);
     }
     mkdirSync(dirname(path), { recursive: true });
     const header = columns.join('\t');
@@ -74,7 +69,10 @@ export class ResultLog {
     const lines = text.slice(0, end).split('\n').slice(0, -1);
     const saved = lines[0]?.startsWith(SETTINGS_PREFIX) ? parseSettingsLine(lines.shift()!, path) : undefined;
     if (lines.length > 0 && lines[0] !== header) {
-      throw new UserError(`${path} exists with header "${lines[0]}" but this command writes "${header}"; choose another --out`);
+      throw new SettingError(
+        'out',
+        (name) => `${path} exists with header "${lines[0]}" but this command writes "${header}"; ${another(name)}`,
+      );
     }
     const rows = lines.slice(1);
     if (rows.length === 0) {
@@ -83,13 +81,15 @@ export class ResultLog {
       return new ResultLog(path, openSync(path, 'a'), new Set());
     }
     if (saved === undefined) {
-      throw new UserError(
-        `${path} holds results but no record of the settings that made them (its first line is not a settings line), ` +
-          'so a resumed run could mix settings; choose another --out',
+      throw new SettingError(
+        'out',
+        (name) =>
+          `${path} holds results but no record of the settings that made them (its first line is not a settings line), ` +
+          `so a resumed run could mix settings; ${another(name)}`,
       );
     }
     if (saved.command !== command) {
-      throw new UserError(`${path} holds ${String(saved.command)} results, not ${command} results; choose another --out`);
+      throw new SettingError('out', (name) => `${path} holds ${String(saved.command)} results, not ${command} results; ${another(name)}`);
     }
     // Both ways: a setting recorded only when it differs from its default (precision) must not
     // be dropped silently by a run that leaves it at the default.
@@ -100,9 +100,11 @@ export class ResultLog {
       if (was !== is) {
         // A setting recorded only away from its default (precision) reads as its default where absent.
         const shown = (v: string) => (v === 'null' ? 'its default' : v);
-        throw new UserError(
-          `${path} was made with ${describe(k)} ${shown(was)}, but this run has ${describe(k)} ${shown(is)}; ` +
-            'rerun with the same settings to resume, or choose another --out',
+        throw new SettingError(
+          k,
+          (name) =>
+            `${path} was made with ${name(k)} ${shown(was)}, but this run has ${name(k)} ${shown(is)}; ` +
+            `rerun with the same settings to resume, or ${another(name)}`,
         );
       }
     }
@@ -170,6 +172,6 @@ function parseSettingsLine(line: string, path: string): { command: string; setti
   try {
     return { command: rest.slice(0, space), settings: JSON.parse(rest.slice(space + 1)) as RunSettings };
   } catch {
-    throw new UserError(`${path}: its first line (the run's settings) is corrupt; choose another --out`);
+    throw new SettingError('out', (name) => `${path}: its first line (the run's settings) is corrupt; choose another ${name('out')}`);
   }
 }

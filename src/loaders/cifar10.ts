@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import type { Split } from '../data/types.js';
 
 const SIDE = 32;
@@ -61,9 +61,11 @@ export async function resolveCifarDir(dataDir: string, split: Split): Promise<st
   for (const dir of [dataDir, join(dataDir, CIFAR10_SUBDIR)]) {
     if (await isFile(join(dir, first))) return dir;
   }
-  throw new UserError(
-    `CIFAR-10: ${first} not found in ${dataDir} nor in ${join(dataDir, CIFAR10_SUBDIR)}. ` +
-      `Pass --data-dir pointing at the unpacked "CIFAR-10 binary version" (cifar-10-binary.tar.gz), ` +
+  throw new SettingError(
+    'dataDir',
+    (name) =>
+      `CIFAR-10: ${first} not found in ${dataDir} nor in ${join(dataDir, CIFAR10_SUBDIR)}. ` +
+      `Give ${name('dataDir')} pointing at the unpacked "CIFAR-10 binary version" (cifar-10-binary.tar.gz), ` +
       `which holds ${[...CIFAR10_FILES.train, ...CIFAR10_FILES.test].join(', ')}`,
   );
 }

@@ -2,7 +2,7 @@ import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
 import type { Precision } from '../backend/native-backend.js';
 import { existsSync } from 'node:fs';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { loadModel, checkModelFitsData } from '../files/model-folder.js';
 import { loadOnnxFiles, type InputLayout } from '../onnx/classifier.js';
 import { readOnnxFiles } from '../onnx/external-data.js';
@@ -51,10 +51,12 @@ export async function loadClassifier(
   const { precision, ...onnx } = options;
   const bf16 = precision === 'bf16';
   if (bf16 && (isOnnxPath(path) || activeBackend() !== 'native')) {
-    throw new UserError(
-      `--precision bf16 runs smoothcert model folders on the native backend only${
-        isOnnxPath(path) ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`
-      }; leave it out`,
+    throw new SettingError(
+      'precision',
+      (name) =>
+        `${name('precision')} bf16 runs smoothcert model folders on the native backend only${
+          isOnnxPath(path) ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`
+        }; leave it out`,
     );
   }
   if (isOnnxPath(path)) {
@@ -63,8 +65,10 @@ export async function loadClassifier(
     const recorded = readOnnxMetadata(files.model);
     // smoothcert export records the layout and puts the normalization inside the graph.
     if (recorded.input_layout !== undefined && (onnx.mean || onnx.std)) {
-      throw new UserError(
-        `${path} was written by smoothcert export and normalizes inside the graph; leave out --mean/--std (they would normalize twice)`,
+      throw new SettingError(
+        onnx.mean ? 'mean' : 'std',
+        (name) =>
+          `${path} was written by smoothcert export and normalizes inside the graph; leave out ${name('mean')}/${name('std')} (they would normalize twice)`,
       );
     }
     const inputLayout = onnx.inputLayout ?? (recorded.input_layout === 'nhwc' ? 'nhwc' : 'nchw');
@@ -74,9 +78,10 @@ export async function loadClassifier(
   }
   const given = (['inputLayout', 'mean', 'std', 'output'] as const).filter((k) => onnx[k] !== undefined);
   if (given.length > 0) {
-    const flags = given.map((k) => (k === 'inputLayout' ? '--input-layout' : `--${k}`)).join(', ');
-    throw new UserError(
-      `${flags} apply to .onnx files only; a smoothcert model folder records its layout and normalization (leave ${given.length > 1 ? 'them' : 'it'} out)`,
+    throw new SettingError(
+      given[0]!,
+      (name) =>
+        `${given.map(name).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to .onnx files only; a smoothcert model folder records its layout and normalization (leave ${given.length > 1 ? 'them' : 'it'} out)`,
     );
   }
   const { model, meta, fingerprint } = await loadModel(path);
@@ -86,7 +91,7 @@ export async function loadClassifier(
   try {
     base = activeBackend() === 'native' ? nativeClassifier(model, undefined, bf16 ? { precision: 'bf16' } : {}) : tfjsClassifier(model);
   } catch (e) {
-    if (bf16 && e instanceof Error) throw new UserError(`--precision bf16: ${e.message}`); // this CPU lacks bf16
+    if (bf16 && e instanceof Error) throw new SettingError('precision', (name) => `${name('precision')} bf16: ${e.message}`); // this CPU lacks bf16
     throw e;
   }
   return {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { readCifar10, resolveCifarDir } from './cifar10.js';
 import { DATASETS, datasetInfo, type DatasetName } from '../data/datasets.js';
 import { readIdxImageSet } from './idx.js';
@@ -92,10 +92,12 @@ export function fashionMnistSampleDir(): string {
   throw new Error('the bundled Fashion-MNIST sample (data/fashion-mnist-sample/) is missing from the smoothcert package');
 }
 
-const fashionHint =
+/** How to get the files, naming the data folder's setting in the caller's words. */
+type Hint = (name: (key: string) => string) => string;
+const fashionHint: Hint = (name) =>
   `Install Fashion-MNIST with \`apt-get install dataset-fashion-mnist\` (files in ${FASHION_MNIST_DIR}), ` +
-  `or pass --data-dir DIR holding ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`;
-const mnistHint = `Pass --data-dir DIR holding the MNIST files ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`;
+  `or give ${name('dataDir')} DIR holding ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`;
+const mnistHint: Hint = (name) => `Give ${name('dataDir')} DIR holding the MNIST files ${ALL_MNIST_FILES.join(', ')} (raw or .gz)`;
 
 let warnedSample = false;
 
@@ -105,27 +107,28 @@ function warnSampleOnce(): void {
   process.stderr.write(
     `warning: full Fashion-MNIST not found at ${FASHION_MNIST_DIR}; using the small sample ` +
       'bundled with smoothcert (results are not comparable to the full set). ' +
-      'Install it with `apt-get install dataset-fashion-mnist` or pass --data-dir.\n',
+      'Install it with `apt-get install dataset-fashion-mnist`, or give the folder that holds it.\n',
   );
 }
 
 function requireDataDir(name: DatasetName, dataDir: string | undefined, what: string): string {
   if (dataDir === undefined) {
-    throw new UserError(`dataset ${name} has no default location; pass --data-dir pointing at ${what}`);
+    throw new SettingError('dataDir', (say) => `dataset ${name} has no default location; give ${say('dataDir')} pointing at ${what}`);
   }
-  if (!isDirectory(dataDir)) throw new UserError(`--data-dir ${dataDir} is not a directory (dataset ${name} needs ${what})`);
+  if (!isDirectory(dataDir))
+    throw new SettingError('dataDir', (say) => `${say('dataDir')} ${dataDir} is not a directory (dataset ${name} needs ${what})`);
   return dataDir;
 }
 
 /** `dir/base`, or `dir/base.gz` if only that exists. */
-function findIdxFile(dir: string, base: string, hint: string): string {
+function findIdxFile(dir: string, base: string, hint: Hint): string {
   for (const file of [join(dir, base), join(dir, `${base}.gz`)]) {
     if (existsSync(file)) return file;
   }
-  throw new UserError(`file not found: ${join(dir, base)} (nor ${base}.gz). ${hint}`);
+  throw new SettingError('dataDir', (name) => `file not found: ${join(dir, base)} (nor ${base}.gz). ${hint(name)}`);
 }
 
-async function loadMnistLike(name: DatasetName, split: Split, dir: string, hint: string, sourcePrefix = ''): Promise<MemoryDataset> {
+async function loadMnistLike(name: DatasetName, split: Split, dir: string, hint: Hint, sourcePrefix = ''): Promise<MemoryDataset> {
   const info = DATASETS[name];
   const imagesFile = findIdxFile(dir, MNIST_FILES[split].images, hint);
   const labelsFile = findIdxFile(dir, MNIST_FILES[split].labels, hint);
@@ -134,7 +137,7 @@ async function loadMnistLike(name: DatasetName, split: Split, dir: string, hint:
     set = await readIdxImageSet(imagesFile, labelsFile, info.numClasses);
   } catch (e) {
     // A corrupt file: say how to get a good copy, as for a missing one.
-    if (e instanceof UserError) throw new UserError(`${e.message}. ${hint}`);
+    if (e instanceof UserError) throw new SettingError('dataDir', (say) => `${e.message}. ${hint(say)}`);
     throw e;
   }
   if (set.height !== info.shape[0] || set.width !== info.shape[1]) {

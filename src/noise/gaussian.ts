@@ -1,3 +1,4 @@
+import { kinds, type Kind } from '../base/settings.js';
 import { philox4x32 } from './philox.js';
 
 /**
@@ -6,7 +7,7 @@ import { philox4x32 } from './philox.js';
  * phase (selection, estimation), so resuming or re-batching a run reproduces its noise.
  */
 export interface NoiseKey {
-  /** Non-negative integer < 2^53, the run's --seed. */
+  /** Non-negative integer < 2^53, the run's seed. */
   seed: number;
   /** uint32, e.g. the example index. */
   stream: number;
@@ -65,3 +66,11 @@ export function fillGaussian(out: Float32Array, key: NoiseKey, offset: number, s
     for (let lane = e - 4 * b; lane < 4 && e < end; lane++, e++, j++) out[j] = sigma * block[lane]!;
   }
 }
+
+/** σ as a setting: the kind of value every noise-level option takes (base/settings.ts). */
+export const NOISE_LEVEL: Kind<number> = kinds.between(
+  Number.MIN_VALUE,
+  MAX_SIGMA,
+  'a noise level > 0 and ≤ 2^125 (beyond it x + σz overflows float32)',
+  '<σ>',
+);

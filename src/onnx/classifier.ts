@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { readOnnxFiles, type OnnxFiles } from './external-data.js';
 import type { ImageShape } from '../base/shapes.js';
 import { argMaxRows, type BaseClassifier } from '../smoothing/classifier.js';
@@ -158,8 +158,10 @@ async function classifierOf(session: ort.InferenceSession, path: string, opts: O
   const shape = input.shape;
   const layoutText = inputLayout === 'nchw' ? '[batch, C, H, W]' : '[batch, H, W, C]';
   if (shape.length !== 4) {
-    throw new UserError(
-      `input '${input.name}' of ONNX model ${path} has rank ${shape.length} (shape ${dimsText(shape)}); smoothcert needs a rank-4 image batch ${layoutText} (--input-layout ${inputLayout})`,
+    throw new SettingError(
+      'inputLayout',
+      (name) =>
+        `input '${input.name}' of ONNX model ${path} has rank ${shape.length} (shape ${dimsText(shape)}); smoothcert needs a rank-4 image batch ${layoutText} (${name('inputLayout')} ${inputLayout})`,
     );
   }
   const hwc = inputLayout === 'nchw' ? [shape[2]!, shape[3]!, shape[1]!] : [shape[1]!, shape[2]!, shape[3]!];
@@ -171,13 +173,14 @@ async function classifierOf(session: ort.InferenceSession, path: string, opts: O
   const inputShape = imageShape(
     hwc,
     opts.expectedShape,
-    () => `input '${input.name}' of ONNX model ${path} has shape ${dimsText(shape)}, read as ${layoutText} (--input-layout ${inputLayout})`,
-    otherFits ? `; read as --input-layout ${other}, it fits` : '',
+    (name) =>
+      `input '${input.name}' of ONNX model ${path} has shape ${dimsText(shape)}, read as ${layoutText} (${name('inputLayout')} ${inputLayout})`,
+    (name) => (otherFits ? `; read as ${name('inputLayout')} ${other}, it fits` : ''),
   );
   const c = inputShape[2];
   const mean = channelStats(opts.mean, c, 0, 'mean');
   const std = channelStats(opts.std, c, 1, 'std');
-  if (std.some((s) => !(s > 0))) throw new UserError(`--std values must be > 0 (got ${opts.std!.join(', ')})`);
+  if (std.some((s) => !(s > 0))) throw new SettingError('std', (name) => `${name('std')} values must be > 0 (got ${opts.std!.join(', ')})`);
   const fixedBatch = typeof shape[0] === 'number' && shape[0] > 0 ? shape[0] : null;
   const output = chooseOutput(session, path, opts.output);
   const numClasses = await classCount(session, output, path, inputShape, inputLayout, fixedBatch ?? 1);
@@ -195,8 +198,10 @@ function chooseOutput(session: ort.InferenceSession, path: string, named: string
     return named;
   }
   if (names.length > 1) {
-    throw new UserError(
-      `ONNX model ${path} has ${names.length} outputs (${names.map((n) => `'${n}'`).join(', ')}); name the one with the class scores with --output`,
+    throw new SettingError(
+      'output',
+      (name) =>
+        `ONNX model ${path} has ${names.length} outputs (${names.map((n) => `'${n}'`).join(', ')}); name the one with the class scores with ${name('output')}`,
     );
   }
   return names[0]!;
@@ -231,14 +236,25 @@ async function scoresOf(c: OnnxClassifier): Promise<'logits' | 'probabilities'> 
 }
 
 /** [H, W, C] from the graph's dims, which must be fixed or fit the dataset's shape. */
-function imageShape(hwc: (number | string)[], expected: ImageShape | undefined, describe: () => string, hint = ''): ImageShape {
+function imageShape(
+  hwc: (number | string)[],
+  expected: ImageShape | undefined,
+  describe: (name: (key: string) => string) => string,
+  hint: (name: (key: string) => string) => string,
+): ImageShape {
   if (expected) {
     if (!fits(hwc, expected))
-      throw new UserError(`${describe()}, which does not fit the dataset's ${expected.join('×')} (H×W×C) images${hint}`);
+      throw new SettingError(
+        'inputLayout',
+        (name) => `${describe(name)}, which does not fit the dataset's ${expected.join('×')} (H×W×C) images${hint(name)}`,
+      );
     return [...expected];
   }
   if (!hwc.every(isSize))
-    throw new UserError(`${describe()}: its image size is not fixed in the graph, so the dataset's shape must be given`);
+    throw new SettingError(
+      'inputLayout',
+      (name) => `${describe(name)}: its image size is not fixed in the graph, so the dataset's shape must be given`,
+    );
   return hwc as ImageShape;
 }
 
@@ -295,11 +311,13 @@ function checkOutput(dims: readonly number[], type: string, rows: number, classe
 }
 
 /** One value per channel: a single given value applies to every channel. */
-function channelStats(values: number[] | undefined, channels: number, fallback: number, name: string): Float32Array {
+function channelStats(values: number[] | undefined, channels: number, fallback: number, key: 'mean' | 'std'): Float32Array {
   if (values === undefined) return new Float32Array(channels).fill(fallback);
   if (values.length !== 1 && values.length !== channels) {
-    throw new UserError(
-      `--${name} has ${values.length} values but the model's input has ${channels} channels; give one value or one per channel`,
+    throw new SettingError(
+      key,
+      (name) =>
+        `${name(key)} has ${values.length} values but the model's input has ${channels} channels; give one value or one per channel`,
     );
   }
   return Float32Array.from({ length: channels }, (_, i) => values[values.length === 1 ? 0 : i]!);

@@ -20,7 +20,7 @@ export interface OnnxExportOptions {
  *
  * The graph's input is float32 [batch, H, W, C] (NHWC, dynamic batch) in [0, 1] pixel space,
  * exactly what the tfjs model takes: the Normalize layer is inside the graph, so smoothcert
- * runs it with `--input-layout nhwc` and no --mean/--std. The output is [batch, classes].
+ * runs it with input layout nhwc and no mean/std outside the graph. The output is [batch, classes].
  * Inside, convolutions run in NCHW (the only layout of ONNX Conv): values are transposed
  * lazily where a layer needs the other layout, and back to NHWC before Flatten, so the
  * flattened order — and hence the Dense weights — match tfjs.

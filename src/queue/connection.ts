@@ -1,7 +1,7 @@
 import { Queue, type RedisOptions } from 'bullmq';
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { QUEUE_NAME } from './job.js';
 
 /** How long a coordinator or worker waits for Redis at start before giving up with a clear error. */
@@ -17,18 +17,24 @@ export function redisOptions(url: string, env: NodeJS.ProcessEnv = process.env):
   try {
     u = new URL(url);
   } catch {
-    throw new UserError(`--queue ${url} is not a URL; give redis://HOST:PORT`);
+    throw new SettingError('queue', (name) => `${name('queue')} ${url} is not a URL; give redis://HOST:PORT`);
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
-    throw new UserError(`--queue ${url} is not a redis:// URL; give redis://HOST:PORT`);
-  if (u.hostname === '') throw new UserError(`--queue ${url} names no host; give redis://HOST:PORT`);
+    throw new SettingError('queue', (name) => `${name('queue')} ${url} is not a redis:// URL; give redis://HOST:PORT`);
+  if (u.hostname === '') throw new SettingError('queue', (name) => `${name('queue')} ${url} names no host; give redis://HOST:PORT`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0)
-    throw new UserError(`--queue ${url}: the database number "${u.pathname.slice(1)}" is not an integer ≥ 0`);
+    throw new SettingError(
+      'queue',
+      (name) => `${name('queue')} ${url}: the database number "${u.pathname.slice(1)}" is not an integer ≥ 0`,
+    );
   const password = u.password ? decodeURIComponent(u.password) : passwordFromEnv(env);
   const ca = env[REDIS_ENV.caFile];
   if (ca !== undefined && u.protocol !== 'rediss:')
-    throw new UserError(`${REDIS_ENV.caFile} is set but --queue ${displayUrl(url)} is not rediss:// (TLS); use rediss://HOST:PORT`);
+    throw new SettingError(
+      'queue',
+      (name) => `${REDIS_ENV.caFile} is set but ${name('queue')} ${displayUrl(url)} is not rediss:// (TLS); use rediss://HOST:PORT`,
+    );
   return {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: u.port === '' ? 6379 : Number(u.port),
@@ -96,8 +102,10 @@ function contactError(url: string, e: Error | undefined, timeoutS: number): User
       `the TLS connection to Redis at ${where} failed (${message || code}); give its CA with ${REDIS_ENV.caFile}, or use redis:// if that server does not speak TLS`,
     );
   }
-  return new UserError(
-    `cannot reach Redis at ${where} within ${timeoutS} s${message ? ` (${message})` : ''}; start redis-server there or check --queue`,
+  return new SettingError(
+    'queue',
+    (name) =>
+      `cannot reach Redis at ${where} within ${timeoutS} s${message ? ` (${message})` : ''}; start redis-server there or check ${name('queue')}`,
   );
 }
 

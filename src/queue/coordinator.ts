@@ -215,7 +215,7 @@ export class QueueCounts {
     else if (!this.warnedNoWorker && now - this.lastWorkerSeen > NO_WORKER_WARNING_MS) {
       this.warnedNoWorker = true;
       this.notify(
-        `smoothcert: no worker is connected to ${displayUrl(this.url)}; start some with \`smoothcert worker --queue ${displayUrl(this.url)}\``,
+        `smoothcert: no worker is connected to ${displayUrl(this.url)}; start some on that queue (smoothcert worker, given this URL)`,
       );
     }
     if (!this.closed)

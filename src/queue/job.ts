@@ -24,14 +24,14 @@ export const MAX_BATCH = 100_000;
 export const PAYLOAD_VERSION = 1;
 
 /**
- * How `smoothcert worker --model/--data-dir` reach the processes BullMQ forks for it
+ * How a worker's own model and data folder reach the processes BullMQ forks for it
  * (processor.ts): the worker machine's own copies, used instead of the coordinator's paths.
  */
 export const WORKER_ENV = { model: 'SMOOTHCERT_WORKER_MODEL', dataDir: 'SMOOTHCERT_WORKER_DATA_DIR' } as const;
 
 /** Where the model comes from, as the coordinator loaded it. */
 export interface ModelSource {
-  /** A smoothcert model folder or an .onnx file (a worker may use its own copy, see `smoothcert worker --model`). */
+  /** A smoothcert model folder or an .onnx file (a worker may use its own copy). */
   path: string;
   /** The content fingerprint of loaders/classifier.ts: a worker refuses the job when its copy differs. */
   fingerprint: string;
@@ -41,7 +41,7 @@ export interface ModelSource {
   output?: string;
   mean?: number[];
   std?: number[];
-  /** Model folders: convolutions in bf16 (`--precision bf16`); absent for fp32. */
+  /** Model folders: convolutions in bf16 (precision bf16); absent for fp32. */
   precision?: 'bf16';
 }
 

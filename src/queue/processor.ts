@@ -66,7 +66,7 @@ export default async function countsProcessor(job: SandboxedJob, token?: string)
       `example ${parsed.example} is beyond the ${set.size} examples of ${parsed.data.dataset} ${parsed.data.split}`,
     );
   const x = await set.image(parsed.example);
-  // The job's sigma is the run's (the coordinator's --sigma or the model's record).
+  // The job's sigma is the run's (the coordinator's sigma setting or the model's record).
   const smooth = new Smooth(base, parsed.sigma, parsed.seed, { signal: running.signal });
   const key = { seed: parsed.seed, stream: parsed.example, substream: parsed.substream };
   return Array.from(await smooth.sampleCounts(x, parsed.num, parsed.batch, key, parsed.offset, parsed.whole === true));
@@ -82,7 +82,7 @@ async function dataFor(job: CountsJob): Promise<LoadedDataset> {
   if (data.fingerprint !== job.data.fingerprint) {
     throw new Refusal(
       `refusing run ${job.run}: this worker's data (${data.set.source}) has fingerprint ${data.fingerprint}, ` +
-        `the run's ${job.data.dataset} ${job.data.split} data has ${job.data.fingerprint}; give this worker the run's data (--data-dir)`,
+        `the run's ${job.data.dataset} ${job.data.split} data has ${job.data.fingerprint}; start this worker with the run's data folder`,
     );
   }
   return data.set;
@@ -106,7 +106,7 @@ async function modelFor(job: CountsJob, set: LoadedDataset): Promise<LoadedClass
   if (model.loaded.fingerprint !== job.model.fingerprint) {
     throw new Refusal(
       `refusing run ${job.run}: this worker's model ${path} has fingerprint ${model.loaded.fingerprint}, ` +
-        `the run's model has fingerprint ${job.model.fingerprint}; give this worker the run's model (--model)`,
+        `the run's model has fingerprint ${job.model.fingerprint}; start this worker with the run's model`,
     );
   }
   return model.loaded;

@@ -1,4 +1,4 @@
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import { loadDataset } from '../loaders/registry.js';
 import { fillGaussian, SUBSTREAM } from '../noise/gaussian.js';
 import { logProbGaps } from '../smoothing/log-prob-gap.js';
@@ -34,7 +34,10 @@ export interface ModelGaps {
 export async function logProbGapsOf(models: readonly string[], o: GapsOptions): Promise<ModelGaps[]> {
   const data = await loadDataset(o.dataset, o.split, o.dataDir === undefined ? {} : { dataDir: o.dataDir });
   if (!(Number.isInteger(o.index) && o.index >= 0 && o.index < data.size)) {
-    throw new UserError(`--index ${o.index} is out of range: the ${o.dataset} ${o.split} split has images 0 to ${data.size - 1}`);
+    throw new SettingError(
+      'index',
+      (name) => `${name('index')} ${o.index} is out of range: the ${o.dataset} ${o.split} split has images 0 to ${data.size - 1}`,
+    );
   }
   const x = await data.image(o.index);
   const label = data.label(o.index);
@@ -43,7 +46,10 @@ export async function logProbGapsOf(models: readonly string[], o: GapsOptions): 
     const loaded = await loadClassifier(model, data.shape, o.dataset, o);
     const sigma = o.sigma ?? loaded.trainedSigma;
     if (sigma === undefined)
-      throw new UserError(`--sigma is required: the model ${model} does not record the noise level it was trained with`);
+      throw new SettingError(
+        'sigma',
+        (name) => `${name('sigma')} is required: the model ${model} does not record the noise level it was trained with`,
+      );
     const { base } = loaded;
     if (!base.logits) throw new UserError(`the model ${model} cannot report its logits`);
     const d = x.length;

@@ -1,42 +1,21 @@
-import { UserError } from '../base/errors.js';
-import { PREDICT_HEADER } from '../report/predict-tsv.js';
-import { yieldToEventLoop } from '../base/event-loop.js';
-import { dataFingerprint, loadDataset } from '../loaders/registry.js';
-import type { Split } from '../data/types.js';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { SettingError } from '../base/errors.js';
+import { loadDataset, dataFingerprint } from '../loaders/registry.js';
 import { lockOutput } from '../files/lock.js';
 import { outputTarget } from '../files/output-path.js';
 import { ResultLog, type RunSettings } from '../files/result-log.js';
-import { ADAPTIVE_HEADER, CERTIFY_HEADER, DECISION_HEADER } from '../report/analyze.js';
-import { planAdaptive, type AdaptiveOptions, type AdaptivePlan } from '../smoothing/adaptive.js';
-import { binomialTwoSidedPValue, lowerConfidenceBound } from '../smoothing/bounds.js';
-import type { SequenceName } from '../smoothing/confidence-sequence.js';
-import {
-  certifyAdaptiveBySampling,
-  certifyBySampling,
-  predictBySampling,
-  Smooth,
-  type SampleCounts,
-  type SmoothingNoise,
-} from '../smoothing/smooth.js';
-import { QueueCounts, type RunJobs } from '../queue/coordinator.js';
+import { isOnnxPath, loadClassifier } from '../loaders/classifier.js';
+import type { RunJobs } from '../queue/coordinator.js';
 import { PAYLOAD_VERSION } from '../queue/job.js';
-import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
-import { isOnnxPath, loadClassifier, type LoadOptions } from '../loaders/classifier.js';
+import { planAdaptive, type AdaptivePlan } from '../smoothing/adaptive.js';
+import { binomialTwoSidedPValue, lowerConfidenceBound } from '../smoothing/bounds.js';
+import { Smooth } from '../smoothing/smooth.js';
+import { computeInOrder } from './in-order.js';
+import { type CertifySpec, resolveSmoothing, type ResolvedSmoothing, settingsRecord } from './smoothing-settings.js';
+import { columnsOf, exampleRow, type Row, type RowRule, type SmoothingMode } from './smoothing-rows.js';
 
-export type SmoothingMode = 'certify' | 'predict';
-
-/**
- * Adaptive CERTIFY (smoothing/adaptive.ts): estimation stops when the question is settled.
- * Decision mode with `radii` (default: the table radii the budget can reach), radius mode with
- * `tolerance`; at most `maxN` estimation samples.
- */
-export interface AdaptiveRunOptions {
-  radii?: number[];
-  tolerance?: number;
-  maxN: number;
-  sequence?: SequenceName;
-}
+export type { SmoothingMode } from './smoothing-rows.js';
 
 /** A run whose counts are computed by `smoothcert worker` processes serving a BullMQ queue. */
 export interface QueueRunOptions {
@@ -46,27 +25,8 @@ export interface QueueRunOptions {
   chunk: number;
 }
 
-export interface SmoothingRunOptions extends LoadOptions {
-  dataset: string;
-  split: Split;
-  dataDir?: string;
-  /** A smoothcert model folder or an .onnx file. */
-  model: string;
-  /** Default: the σ the model records. */
-  sigma?: number;
-  n0: number;
-  n: number;
-  alpha: number;
-  batch: number;
-  skip: number;
-  max?: number;
-  seed: number;
-  out: string;
-  /** CERTIFY only: adaptive sampling instead of n fixed estimation samples (`n` is then unused). */
-  adaptive?: AdaptiveRunOptions;
-  /** Count on the workers of a queue instead of in this process; the file written is the same. */
-  queue?: QueueRunOptions;
-}
+/** The library's spec of a CERTIFY or PREDICT run: its settings (smoothing-settings.ts) and, optionally, a queue. */
+export type SmoothingRunOptions = CertifySpec & { queue?: QueueRunOptions };
 
 export interface SmoothingProgress {
   done: number;
@@ -83,8 +43,6 @@ export interface SmoothingHooks {
   signal?: AbortSignal;
   onStart?: (p: SmoothingProgress) => void;
   onExample?: (p: SmoothingProgress) => void;
-  /** Names a setting in the caller's words for messages (the CLI's flags). */
-  describe?: (setting: string) => string;
   notify?: (message: string) => void;
 }
 
@@ -94,139 +52,96 @@ export interface SmoothingRunResult {
   interrupted: boolean;
 }
 
-/** The TSV's columns: the reference's, plus forward passes (and the decided radii) for adaptive CERTIFY. */
-function columnsOf(mode: SmoothingMode, plan: AdaptivePlan | undefined): readonly string[] {
-  if (mode === 'predict') return PREDICT_HEADER;
-  if (plan === undefined) return CERTIFY_HEADER;
-  return plan.radii === null ? ADAPTIVE_HEADER : DECISION_HEADER;
-}
+/** Examples a queue run keeps in flight: enough jobs for many workers, few enough to write rows soon. */
+const EXAMPLES_IN_FLIGHT = 64;
 
 /**
  * Runs CERTIFY or PREDICT over every `skip`-th example of a dataset split below `max`,
  * appending one line per example to `out` and resuming after the last complete line. The
  * file is locked while the run writes it. Example i's noise is stream i of the seed, so a
- * resumed run gives the same results as an uninterrupted one.
+ * resumed run gives the same results as an uninterrupted one. Bad settings are SettingErrors
+ * naming the setting's key.
  */
-export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, hooks: SmoothingHooks = {}): Promise<SmoothingRunResult> {
+export async function runSmoothing(
+  mode: SmoothingMode,
+  spec: SmoothingRunOptions,
+  hooks: SmoothingHooks = {},
+): Promise<SmoothingRunResult> {
   const notify = hooks.notify ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const { queue: queueOptions, ...settings } = spec;
+  const o = resolveSmoothing(mode, settings);
   // Checked before anything is read or written; a symlink's target is the file written.
-  const out = outputTarget(o.out, 'file', '--out');
-  if (o.split !== 'train' && o.split !== 'test') throw new UserError(`--split must be "train" or "test", got "${String(o.split)}"`);
+  const out = outputTarget(o.out, 'file', 'out');
   const data = await loadDataset(o.dataset, o.split, o.dataDir === undefined ? {} : { dataDir: o.dataDir });
-  const loaded = await loadClassifier(o.model, data.shape, o.dataset, o);
+  const loaded = await loadClassifier(o.model, data.shape, o.dataset, { ...o.onnx, precision: o.precision });
   const sigma = o.sigma ?? loaded.trainedSigma;
-  if (sigma === undefined)
-    throw new UserError(`--sigma is required: the model ${o.model} does not record the noise level it was trained with`);
-  const smooth = new Smooth(loaded.base, sigma, o.seed, hooks.signal ? { signal: hooks.signal } : {});
-  const adaptive = mode === 'certify' && o.adaptive ? adaptiveOptions(o, o.adaptive) : undefined;
-  const plan = adaptive && planOrExplain(adaptive, sigma, hooks.describe ?? ((k) => k));
-
-  if (!plan) refuseHopelessN(mode, o.n, o.alpha, hooks.describe ?? ((k) => k));
-  const end = Math.min(data.size, o.max ?? Infinity);
-  // Everything that decides which rows are written and what they hold; the model and the data
-  // by content, so the same files under another path resume. --max is not among them: a larger
-  // one extends the same subset (every skip-th example) and a smaller one stops early, neither
-  // mixes settings. The batch is: noise is keyed by sample index, but a kernel may round a row
-  // differently in a batch of another size, so another batch can flip a sample near a decision
-  // boundary and the same example would be counted two ways in one file.
-  const settings: RunSettings = {
-    modelFingerprint: loaded.fingerprint,
-    dataset: o.dataset,
-    split: o.split,
-    dataFingerprint: dataFingerprint(data),
-    sigma,
-    seed: o.seed,
-    alpha: o.alpha,
-    ...(plan ? adaptiveSettings(plan) : { n: o.n }),
-    ...(mode === 'certify' ? { n0: o.n0 } : {}),
-    skip: o.skip,
-    batch: o.batch,
-    // bf16 makes another base classifier; recorded only then, so fp32 files made before it resume.
-    ...(o.precision === 'bf16' ? { precision: 'bf16' } : {}),
-    // output: null (the graph's only one) compares equal to a file recorded before it was a setting.
-    ...(isOnnxPath(o.model)
-      ? { inputLayout: loaded.inputLayout ?? null, mean: o.mean ?? null, std: o.std ?? null, output: o.output ?? null }
-      : {}),
-  };
+  if (sigma === undefined) {
+    throw new SettingError(
+      'sigma',
+      (name) => `${name('sigma')} is required: the model ${o.model} does not record the noise level it was trained with`,
+    );
+  }
+  const rule = rowRule(mode, o, sigma);
+  const record = settingsRecord(
+    mode,
+    {
+      ...o,
+      ...o.onnx,
+      sigma,
+      // Adaptive runs record their plan in place of n; a fixed-n run has no adaptive settings.
+      ...('plan' in rule ? adaptiveRecord(rule.plan) : { adaptive: undefined }),
+      ...(mode === 'certify' ? {} : { n0: undefined }),
+      // bf16 makes another base classifier; recorded only then, so fp32 files made before it resume.
+      precision: o.precision === 'bf16' ? 'bf16' : undefined,
+      // ONNX only; null (not given) compares equal to a file recorded before the setting existed.
+      ...(isOnnxPath(o.model)
+        ? { inputLayout: loaded.inputLayout ?? null, mean: o.onnx.mean ?? null, std: o.onnx.std ?? null, output: o.onnx.output ?? null }
+        : {}),
+    },
+    { modelFingerprint: loaded.fingerprint, dataFingerprint: dataFingerprint(data) },
+  );
   // A queue run connects first: an unreachable Redis fails within seconds, before any file is touched.
+  // bullmq loads only for a queue run (it takes a seventh of a second to import).
   const queue =
-    o.queue &&
-    (await QueueCounts.open(
-      o.queue.url,
-      { ...runJobs(mode, o, settings, loaded.inputLayout, sigma), ...(plan ? { whole: true as const } : {}) },
-      {
-        chunk: o.queue.chunk,
-        numClasses: loaded.base.numClasses,
-        notify,
-        ...(hooks.signal ? { signal: hooks.signal } : {}),
-      },
+    queueOptions &&
+    (await (
+      await import('../queue/coordinator.js')
+    ).QueueCounts.open(
+      queueOptions.url,
+      { ...runJobs(mode, o, record, loaded.inputLayout, sigma), ...('plan' in rule ? { whole: true as const } : {}) },
+      { chunk: queueOptions.chunk, numClasses: loaded.base.numClasses, notify, ...(hooks.signal ? { signal: hooks.signal } : {}) },
     ));
+  const smooth = new Smooth(loaded.base, sigma, o.seed, hooks.signal ? { signal: hooks.signal } : {});
   let release: (() => void) | undefined;
   let log: ResultLog | undefined;
   try {
     release = lockOutput(out, 'result file', notify);
-    log = ResultLog.open(out, mode, columnsOf(mode, plan), settings, hooks.describe);
-    const todo: number[] = [];
-    let total = 0;
-    for (let i = 0; i < end; i += o.skip) {
-      total++;
-      if (!log.done.has(i)) todo.push(i);
-    }
+    log = ResultLog.open(out, mode, columnsOf(rule), record as RunSettings);
+    const { todo, total } = examplesToDo(o, data.size, log.done);
     if (todo.length < total) notify(`resuming ${out}: ${total - todo.length} of ${total} examples already done`);
     const progress: SmoothingProgress = { done: total - todo.length, total, correct: 0, doneNow: 0 };
     hooks.onStart?.(progress);
-
-    /** Example i's row; rejects when interrupted between two batches (or while waiting for workers): it is redone on resume. */
-    const row = async (i: number): Promise<{ cells: (string | number)[]; correct: boolean }> => {
-      const began = performance.now();
+    const file = log;
+    const row = async (i: number): Promise<Row> =>
       // Adaptive looks ask for many short ranges: whole batches keep one shape (Smooth.wholeBatches).
-      const sample: SampleCounts = queue ? queue.sampler(i) : smooth.sampler(await data.image(i), o.batch, { whole: plan !== undefined });
-      const noise: SmoothingNoise = { sigma, seed: o.seed, stream: i };
-      const label = data.label(i);
-      let cells: (string | number)[]; // the columns between label and time
-      if (plan) {
-        const r = await certifyAdaptiveBySampling(sample, noise, plan);
-        cells = [r.prediction, r.radius, Number(r.prediction === label), r.samples, ...(r.decisions ? [certifiedRadii(r.decisions)] : [])];
-      } else if (mode === 'certify') {
-        const r = await certifyBySampling(sample, noise, o.n0, o.n, o.alpha);
-        cells = [r.prediction, r.radius, Number(r.prediction === label)];
-      } else {
-        const r = await predictBySampling(sample, noise, o.n, o.alpha);
-        cells = [r.prediction, Number(r.prediction === label)];
-      }
-      return { cells: [i, label, ...cells, elapsed(began)], correct: cells[0] === label };
-    };
-
-    // Examples are computed up to `most` at a time (a queue keeps its workers busy that way)
-    // and written in example order, so the file is the single-process file whatever finishes first.
-    const most = queue ? EXAMPLES_IN_FLIGHT : 1;
-    const inFlight: Promise<Awaited<ReturnType<typeof row>>>[] = [];
-    let next = 0;
-    while (next < todo.length || inFlight.length > 0) {
-      // A safe point: every finished example's line is on disk.
-      await yieldToEventLoop();
-      if (hooks.signal?.aborted) return { done: progress.done, total, interrupted: true };
-      while (inFlight.length < most && next < todo.length) {
-        const started = row(todo[next++]!);
-        started.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
-        inFlight.push(started);
-      }
-      let done: Awaited<ReturnType<typeof row>>;
-      try {
-        done = await inFlight.shift()!;
-      } catch (e) {
-        if (hooks.signal?.aborted) return { done: progress.done, total, interrupted: true };
-        throw e;
-      }
-      log.append(done.cells);
+      exampleRow(
+        rule,
+        queue ? queue.sampler(i) : smooth.sampler(await data.image(i), o.batch, { whole: 'plan' in rule }),
+        { sigma, seed: o.seed, stream: i },
+        i,
+        data.label(i),
+      );
+    const write = (done: Row) => {
+      file.append(done.cells);
       queue?.forget(done.cells[0] as number);
       progress.done++;
       progress.doneNow++;
       progress.correct += Number(done.correct);
       if (queue) progress.queue = { samples: queue.samples, workers: queue.workers };
       hooks.onExample?.(progress);
-    }
-    return { done: progress.done, total, interrupted: false };
+    };
+    const { interrupted } = await computeInOrder(todo, queue ? EXAMPLES_IN_FLIGHT : 1, row, write, hooks.signal);
+    return { done: progress.done, total, interrupted };
   } finally {
     log?.close();
     release?.();
@@ -234,30 +149,74 @@ export async function runSmoothing(mode: SmoothingMode, o: SmoothingRunOptions, 
   }
 }
 
+/** Every skip-th example below max, and those of them the file does not hold yet. */
+function examplesToDo(o: ResolvedSmoothing, size: number, done: ReadonlySet<number>): { todo: number[]; total: number } {
+  const end = Math.min(size, o.max ?? Infinity);
+  const todo: number[] = [];
+  let total = 0;
+  for (let i = 0; i < end; i += o.skip) {
+    total++;
+    if (!done.has(i)) todo.push(i);
+  }
+  return { todo, total };
+}
+
+/** What decides each row: fixed-n CERTIFY or PREDICT (an n that can answer), or adaptive CERTIFY's plan. */
+function rowRule(mode: SmoothingMode, o: ResolvedSmoothing, sigma: number): RowRule {
+  if (mode === 'predict') {
+    refuseHopelessN(mode, o.n, o.alpha);
+    return { mode, n: o.n, alpha: o.alpha };
+  }
+  if (o.adaptive) return { mode, plan: planOrExplain(o, o.adaptive, sigma) };
+  refuseHopelessN(mode, o.n, o.alpha);
+  return { mode, n0: o.n0, n: o.n, alpha: o.alpha };
+}
+
 /**
  * Refuses an n too small to ever answer: CERTIFY needs the lower confidence bound on p_A of n
  * votes out of n above 1/2 (Cohen et al., 2019), PREDICT a binomial p-value of n against 0 at
  * most alpha. Below that every example would abstain, whatever the model.
  */
-function refuseHopelessN(mode: SmoothingMode, n: number, alpha: number, describe: (k: string) => string): void {
+function refuseHopelessN(mode: SmoothingMode, n: number, alpha: number): void {
   const answers = (m: number) => (mode === 'certify' ? lowerConfidenceBound(m, m, alpha) > 0.5 : binomialTwoSidedPValue(m, m) <= alpha);
   if (answers(n)) return;
   let least = n + 1;
   while (!answers(least)) least++;
-  throw new UserError(
-    `${describe('n')} ${n} can never ${mode === 'certify' ? 'certify' : 'predict'} at ${describe('alpha')} ${alpha}: ` +
-      `even ${n} votes of ${n} for one class ${mode === 'certify' ? 'bound p_A only to ≤ 1/2' : 'are not significant'}, so every example would abstain; give ${describe('n')} ≥ ${least}`,
+  throw new SettingError(
+    'n',
+    (name) =>
+      `${name('n')} ${n} can never ${mode === 'certify' ? 'certify' : 'predict'} at ${name('alpha')} ${alpha}: ` +
+      `even ${n} votes of ${n} for one class ${mode === 'certify' ? 'bound p_A only to ≤ 1/2' : 'are not significant'}, so every example would abstain; give ${name('n')} ≥ ${least}`,
   );
 }
 
-/** Examples a queue run keeps in flight: enough jobs for many workers, few enough to write rows soon. */
-const EXAMPLES_IN_FLIGHT = 64;
+/** The plan, checked before any file is touched; the library's RangeError names the option, a SettingError keeps it. */
+function planOrExplain(o: ResolvedSmoothing, a: NonNullable<ResolvedSmoothing['adaptive']>, sigma: number): AdaptivePlan {
+  try {
+    return planAdaptive({ n0: o.n0, alpha: o.alpha, ...a }, sigma);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const key = /\b(maxN|n0|radii|tolerance|alpha|sequence)\b/.exec(e.message)?.[1] ?? 'adaptive';
+    throw new SettingError(key, (name) => e.message.replace(/\b(maxN|n0|radii|tolerance|alpha|sequence)\b/g, (k) => name(k)));
+  }
+}
+
+/** What decides an adaptive run's rows, in its settings line (in place of fixed-n's n). */
+function adaptiveRecord(plan: AdaptivePlan): Record<string, unknown> {
+  return {
+    n: undefined,
+    adaptive: plan.radii === null ? 'radius' : 'decision',
+    maxN: plan.maxN,
+    sequence: plan.sequence.name,
+    ...(plan.radii === null ? { tolerance: plan.tolerance, radii: undefined } : { radii: [...plan.radii], tolerance: undefined }),
+  };
+}
 
 /** The part of every job's payload that is the run's: what the workers load, and the fingerprints they must match. */
 function runJobs(
   mode: SmoothingMode,
-  o: SmoothingRunOptions,
-  settings: RunSettings,
+  o: ResolvedSmoothing,
+  record: Record<string, unknown>,
   inputLayout: 'nchw' | 'nhwc' | undefined,
   sigma: number,
 ): RunJobs {
@@ -265,74 +224,26 @@ function runJobs(
     v: PAYLOAD_VERSION,
     // The run is its settings line: the same settings on any machine make the same jobs.
     run: createHash('sha256')
-      .update(`${mode} ${JSON.stringify(settings)}`)
+      .update(`${mode} ${JSON.stringify(record)}`)
       .digest('hex')
       .slice(0, 16),
     model: {
       path: resolve(o.model),
-      fingerprint: String(settings.modelFingerprint),
+      fingerprint: String(record.modelFingerprint),
       ...(inputLayout ? { inputLayout } : {}),
-      ...(o.mean ? { mean: o.mean } : {}),
-      ...(o.std ? { std: o.std } : {}),
-      ...(o.output ? { output: o.output } : {}),
+      ...(o.onnx.mean ? { mean: o.onnx.mean } : {}),
+      ...(o.onnx.std ? { std: o.onnx.std } : {}),
+      ...(o.onnx.output ? { output: o.onnx.output } : {}),
       ...(o.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
     },
     data: {
       dataset: o.dataset,
       split: o.split,
       ...(o.dataDir === undefined ? {} : { dataDir: resolve(o.dataDir) }),
-      fingerprint: String(settings.dataFingerprint),
+      fingerprint: String(record.dataFingerprint),
     },
     sigma,
     seed: o.seed,
     batch: o.batch,
   };
-}
-
-/** Duration since `began` in Python's timedelta format (H:MM:SS.ffffff), as the reference writes it. */
-function elapsed(began: number): string {
-  const us = Math.round((performance.now() - began) * 1000);
-  const h = Math.floor(us / 3_600_000_000);
-  const m = Math.floor(us / 60_000_000) % 60;
-  const s = Math.floor(us / 1_000_000) % 60;
-  return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}.${String(us % 1_000_000).padStart(6, '0')}`;
-}
-
-/** The library's options for adaptive CERTIFY from the run's. */
-function adaptiveOptions(o: SmoothingRunOptions, a: AdaptiveRunOptions): AdaptiveOptions {
-  return {
-    n0: o.n0,
-    maxN: a.maxN,
-    alpha: o.alpha,
-    ...(a.radii ? { radii: a.radii } : {}),
-    ...(a.tolerance === undefined ? {} : { tolerance: a.tolerance }),
-    ...(a.sequence ? { sequence: a.sequence } : {}),
-  };
-}
-
-/** The plan, checked before any file is touched; a bad option becomes a one-line user error. */
-function planOrExplain(options: AdaptiveOptions, sigma: number, describe: (setting: string) => string): AdaptivePlan {
-  try {
-    return planAdaptive(options, sigma);
-  } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    // The library names its options (maxN, radii, …); say them as the caller does.
-    throw new UserError(e.message.replace(/\b(maxN|n0|radii|tolerance|alpha|sequence)\b/g, (k) => describe(k)));
-  }
-}
-
-/** What decides an adaptive run's rows, in its settings line (in place of fixed-n's n). */
-function adaptiveSettings(plan: AdaptivePlan): RunSettings {
-  return {
-    adaptive: plan.radii === null ? 'radius' : 'decision',
-    maxN: plan.maxN,
-    sequence: plan.sequence.name,
-    ...(plan.radii === null ? { tolerance: plan.tolerance } : { radii: [...plan.radii] }),
-  };
-}
-
-/** The decision-mode column: the radii certified, comma-separated, or '-' for none. */
-function certifiedRadii(d: { radii: number[]; certified: boolean[] }): string {
-  const list = d.radii.filter((_, k) => d.certified[k]);
-  return list.length === 0 ? '-' : list.join(',');
 }

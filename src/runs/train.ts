@@ -15,7 +15,7 @@ import { saveModel } from '../files/model-folder.js';
 import type { ModelMeta } from '../models/meta.js';
 import { buildModel } from '../models/registry.js';
 import { trainingData } from '../training/batches.js';
-import { checkResumable, resolveRunConfig, type RunConfig, type TrainSpec } from '../training/config.js';
+import { checkResumable, resolveRunConfig, trainingRecord, type RunConfig, type TrainSpec } from '../training/config.js';
 import { createMethod } from '../training/methods.js';
 import type { SgdState } from '../training/sgd.js';
 import { trainableVariables } from '../training/step.js';
@@ -25,7 +25,7 @@ import { EpochAborted, Trainer, type BatchProgress, type TrainerPosition } from 
 interface CheckpointState {
   config: RunConfig;
   position: TrainerPosition;
-  /** The --data-dir of the run: the default when it is resumed. */
+  /** The data folder of the run: the default when it is resumed. */
   dataDir?: string;
 }
 
@@ -42,7 +42,7 @@ export interface EpochRecord {
 }
 
 export interface TrainRunOptions {
-  /** The run folder: log.tsv, checkpoint.ckpt and the model (certify --model takes it). */
+  /** The run folder: log.tsv, checkpoint.ckpt and the model (certify takes it as its model). */
   out: string;
   /** Continue the run in `out`; the spec's settings must then agree with the run's. */
   resume?: boolean;
@@ -75,7 +75,7 @@ export interface TrainRunResult {
  */
 export async function train(spec: TrainSpec, given: TrainRunOptions): Promise<TrainRunResult> {
   // A folder (or a symlink to one, followed) or a path to create; never a device or a system path.
-  const o = { ...given, out: outputTarget(given.out, 'folder', '--out') };
+  const o = { ...given, out: outputTarget(given.out, 'folder', 'out') };
   const notify = o.notify ?? ((m: string) => process.stderr.write(`${m}\n`));
   // Settings are checked before the folder is touched, so a typo changes nothing on disk.
   const fresh = o.resume ? undefined : resolveRunConfig(spec);
@@ -93,7 +93,10 @@ export async function train(spec: TrainSpec, given: TrainRunOptions): Promise<Tr
       // Killed before its first checkpoint: nothing was committed, the run starts over.
       notify(`${o.out} has no checkpoint yet (no epoch was committed): starting the run from epoch 0`);
     } else {
-      throw new UserError(`${o.out} holds no training run to resume (no ${CHECKPOINT_FILE}); start the run without --resume`);
+      throw new SettingError(
+        'resume',
+        (name) => `${o.out} holds no training run to resume (no ${CHECKPOINT_FILE}); start the run without ${name('resume')}`,
+      );
     }
     const config = restored?.state.config ?? fresh ?? resolveRunConfig(spec);
     const dataDir = o.dataDir ?? restored?.state.dataDir;
@@ -132,7 +135,7 @@ async function runEpochs(
         weights: model.weights.map((w) => ({ shape: w.shape as number[], values: w.read().dataSync() as Float32Array })),
         optimizer: optimizerTensors(trainer),
       });
-    // A new run commits its starting point before its log exists, so `--resume` works at every
+    // A new run commits its starting point before its log exists, so resuming works at every
     // moment the folder shows a run, before the first epoch too, with the run's own settings.
     if (!restored) commit();
     // Lines past the checkpoint (an epoch logged just before a kill) are cut: it is redone.
@@ -172,7 +175,10 @@ async function runEpochs(
         test.acc.toFixed(3),
       ]);
       // The model first, the checkpoint (the commit point) last: a kill in between redoes this epoch.
-      await saveModel(o.out, model, { ...meta, training: trainingRecord(config, method.options, trainer.position.epoch) });
+      await saveModel(o.out, model, {
+        ...meta,
+        training: { ...trainingRecord(config, method.options), epochsDone: trainer.position.epoch },
+      });
       commit();
       o.onEpoch?.({
         epoch: epoch + 1,
@@ -228,8 +234,10 @@ function removeStaleTemporaries(out: string): void {
 /** A new run never writes over a folder that holds another run or a model. */
 function refuseExistingRun(out: string): void {
   if (existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, LOG_FILE))) {
-    throw new UserError(
-      `${out} already holds a training run; continue it with --resume, or choose another output folder (nothing was overwritten)`,
+    throw new SettingError(
+      'resume',
+      (name) =>
+        `${out} already holds a training run; continue it with ${name('resume')}, or choose another output folder (nothing was overwritten)`,
     );
   }
   const taken = [MODEL_FILE, META_FILE].filter((f) => existsSync(join(out, f)));
@@ -258,29 +266,6 @@ function restoreWeights(model: tfl.LayersModel, trainer: Trainer, ckpt: Checkpoi
 function optimizerTensors(trainer: Trainer) {
   const state = trainer.optimizer.getState();
   return trainableVariables(trainer.model).map((v) => state[v.name] ?? null);
-}
-
-function trainingRecord(
-  config: RunConfig,
-  methodOptions: Readonly<Record<string, number | string>>,
-  epochsDone: number,
-): Record<string, unknown> {
-  return {
-    method: config.method,
-    sigma: config.sigma,
-    ...methodOptions,
-    epochs: config.epochs,
-    epochsDone,
-    lr: config.lr,
-    lrMilestones: config.lrMilestones,
-    lrGamma: config.lrGamma,
-    batch: config.batchSize,
-    momentum: config.momentum,
-    nesterov: config.nesterov,
-    weightDecay: config.weightDecay,
-    seed: config.seed,
-    ...(config.trainSize === undefined ? {} : { trainSize: config.trainSize }),
-  };
 }
 
 /**

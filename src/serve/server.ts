@@ -2,7 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
-import { UserError } from '../base/errors.js';
+import { SettingError, UserError } from '../base/errors.js';
 import type { RunsResponse } from './api.js';
 import { fileInside, PathRefused } from './paths.js';
 import { RunLister } from './runs.js';
@@ -15,7 +15,7 @@ export interface ServeOptions {
   host: string;
   /** The built web app (dist/web): index.html and assets/. */
   app: string;
-  /** Where datasets are read from for the playground's test images (as --data-dir elsewhere). */
+  /** Where datasets are read from for the playground's test images (as the dataDir of the other commands). */
   dataDir?: string;
 }
 
@@ -39,15 +39,24 @@ const TYPES: Record<string, string> = {
 function listenError(e: NodeJS.ErrnoException, port: number, host: string): Error {
   switch (e.code) {
     case 'EADDRINUSE':
-      return new UserError(`port ${port} on ${host} is in use; choose another with --port`);
+      return new SettingError('port', (name) => `port ${port} on ${host} is in use; choose another with ${name('port')}`);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_FAIL':
-      return new UserError(`--host ${host} is not a name this machine can resolve; give an address such as 127.0.0.1`);
+      return new SettingError(
+        'host',
+        (name) => `${name('host')} ${host} is not a name this machine can resolve; give an address such as 127.0.0.1`,
+      );
     case 'EADDRNOTAVAIL':
-      return new UserError(`--host ${host} is not an address of this machine; give one of its own (127.0.0.1 for this machine only)`);
+      return new SettingError(
+        'host',
+        (name) => `${name('host')} ${host} is not an address of this machine; give one of its own (127.0.0.1 for this machine only)`,
+      );
     case 'EACCES':
-      return new UserError(`port ${port} needs privileges this process lacks; choose a port above 1023 with --port`);
+      return new SettingError(
+        'port',
+        (name) => `port ${port} needs privileges this process lacks; choose a port above 1023 with ${name('port')}`,
+      );
     default:
       return e;
   }

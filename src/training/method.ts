@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { NoiseSource } from '../noise/tensor-noise.js';
-import type { ConsistencyForm } from './losses/consistency.js';
+import type { MethodOptions } from './method-options.js';
 
 /*
  * A training method is a loss over noisy copies of a batch; the loop does not know which one
@@ -17,29 +17,7 @@ import type { ConsistencyForm } from './losses/consistency.js';
 export const METHOD_NAMES = ['gaussian', 'consistency', 'smoothadv', 'stability', 'macer'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
-/** Every option a method may take; each method accepts the keys of its METHODS[name].defaults. */
-export interface MethodOptions {
-  /** m: noisy copies of each image per step. */
-  numNoise?: number;
-  /** λ: weight of the regularizer (consistency, stability, MACER's robustness term). */
-  lbd?: number;
-  /** η: weight of the entropy term of consistency regularization. */
-  eta?: number;
-  /** The form of the consistency term (paper, Section 4.5). */
-  form?: ConsistencyForm;
-  /** SmoothAdv: L2 radius ε in [0, 1] pixel units. */
-  epsilon?: number;
-  /** SmoothAdv: PGD steps. */
-  numSteps?: number;
-  /** SmoothAdv: epochs over which ε grows linearly from ε/warmup to ε. */
-  warmup?: number;
-  /** MACER: hinge margin γ. */
-  gamma?: number;
-  /** MACER: inverse temperature β. */
-  beta?: number;
-  /** MACER: epochs trained with λ = 0 first (the reference's --deferred: while epoch ≤ its lr step size). */
-  deferEpochs?: number;
-}
+export type { MethodOptions } from './method-options.js';
 
 /** The images of one optimizer step: x in [0, 1] NHWC, integer labels. Must outlive the step. */
 export interface TrainBatch {

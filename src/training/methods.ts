@@ -18,7 +18,7 @@ const SMOOTHADV = { numNoise: 4, epsilon: 1, numSteps: 10, warmup: 10, lbd: 0, e
 const STABILITY = { lbd: 2 };
 // Zhai et al.'s defaults as used in the paper's MNIST runs (λ = 6 at σ = 1.0). A training run
 // (training/config.ts) defers λ to the schedule's first learning-rate drop, as the reference's
-// --deferred runs do; the method alone cannot know the schedule, so its own default is no deferral.
+// deferred runs do; the method alone cannot know the schedule, so its own default is no deferral.
 const MACER = { numNoise: 16, lbd: 16, gamma: 8, beta: 16, deferEpochs: 0 };
 
 export const METHODS: { readonly [N in MethodName]: MethodSpec } = {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { UserError } from '../base/errors.js';
+import { SettingError } from '../base/errors.js';
 import type { NoiseSource } from '../noise/tensor-noise.js';
 import type { MethodStep, TrainBatch, TrainingMethod } from './method.js';
 import type { Sgd } from './sgd.js';
@@ -34,9 +34,13 @@ export function lossAndGrads(step: MethodStep, variables: tf.Variable[]): StepRe
 }
 
 /** The training loss became NaN or infinite: the run diverged (a learning rate too large, most often). */
-export class DivergedError extends UserError {
+export class DivergedError extends SettingError {
   constructor(readonly loss: number) {
-    super(`training diverged: the loss is ${loss}; lower the learning rate (--lr) and start again or resume from the last checkpoint`);
+    super(
+      'lr',
+      (name) =>
+        `training diverged: the loss is ${loss}; lower the learning rate (${name('lr')}) and start again or resume from the last checkpoint`,
+    );
   }
 }
 

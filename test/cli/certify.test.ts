@@ -186,7 +186,7 @@ test('bad input gives a specific error and a non-zero exit', () => {
   expect(['certify', '--model', cifarModel, '--out', out, ...quick], /takes 32×32×3 images but dataset fashion-mnist has 28×28×1/);
   expect(['certify', '--model', join(tmp, 'nope'), '--out', out, ...quick], /model folder .*nope does not exist/);
   expect([...base, '--dataset', 'mnist'], /mnist.*--data-dir/);
-  expect([...base, '--dataset', 'svhn'], /unknown dataset "?svhn"?/i);
+  expect([...base, '--dataset', 'svhn'], /--dataset.*svhn.*fashion-mnist, mnist, cifar10, imagenet/);
   const missing = join(tmp, 'empty-dir');
   mkdirSync(missing, { recursive: true });
   expect([...base, '--data-dir', missing], /not found: .*t10k-images-idx3-ubyte.*apt-get install dataset-fashion-mnist/);
@@ -326,7 +326,7 @@ test('a model with NaN weights is refused before anything is certified', async (
 test('--mean, --std and --input-layout are refused with a model folder instead of being ignored', () => {
   const r = cli(['certify', '--model', mnistModel, '--out', join(tmp, 'mean.tsv'), '--mean', '0.5', ...quick]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--mean apply to \.onnx files only/);
+  assert.match(r.stderr, /--mean applies to \.onnx files only/);
 });
 
 test('adaptive CERTIFY writes the forward passes (and decided radii), resumes after kill -9 to the uninterrupted file, and refuses bad options', async () => {
@@ -382,16 +382,16 @@ test('adaptive CERTIFY writes the forward passes (and decided radii), resumes af
     assert.match(r.stderr, pattern);
   };
   const x = join(tmp, 'adaptive-bad.tsv');
-  bad(adaptive(x, '--tolerance', '0'), /--tolerance.*expected a number > 0/);
-  bad(adaptive(x, '--tolerance', '-1'), /--tolerance.*expected a number > 0/);
+  bad(adaptive(x, '--tolerance', '0'), /--tolerance.*expected a finite number > 0/);
+  bad(adaptive(x, '--tolerance', '-1'), /--tolerance.*expected a finite number > 0/);
   bad([...adaptive(x), '--max-n', '10'], /--max-n must be an integer ≥ --n0 = 20 \(got 10\)/);
-  bad(adaptive(x, '--radii', '0.5,-0.25'), /--radii.*expected comma-separated radii ≥ 0/);
+  bad(adaptive(x, '--radii', '0.5,-0.25'), /--radii.*expected a comma-separated list of finite numbers ≥ 0/);
   bad(
     adaptive(x, '--radii', '0.5', '--tolerance', '0.1'),
     /--radii \(decision mode\) and --tolerance \(radius mode\) ask different questions/,
   );
   bad(['certify', '--model', mnistModel, '--out', x, '--tolerance', '0.1'], /--tolerance applies to adaptive CERTIFY only; add --adaptive/);
-  bad([...adaptive(x), '--n', '500'], /with --adaptive give the budget as --max-n/);
+  bad([...adaptive(x), '--n', '500'], /in adaptive mode give the budget as --max-n/);
   assert.equal(existsSync(x), false, 'refused runs write nothing');
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../src/base/errors.js';
+import { SettingError, UserError } from '../../src/base/errors.js';
 import { CIFAR10_FILES, decodeCifarBatch, readCifar10, resolveCifarDir } from '../../src/loaders/cifar10.js';
 import { loadDataset } from '../../src/loaders/registry.js';
 
@@ -86,5 +86,8 @@ test('missing folder or data dir is a UserError that says what to pass', async (
     resolveCifarDir(join(dir, 'nowhere'), 'test'),
     (e: unknown) => e instanceof UserError && /test_batch\.bin not found/.test(e.message),
   );
-  await assert.rejects(loadDataset('cifar10', 'test'), (e: unknown) => e instanceof UserError && /--data-dir/.test(e.message));
+  await assert.rejects(
+    loadDataset('cifar10', 'test'),
+    (e: unknown) => e instanceof SettingError && e.setting === 'dataDir' && /give dataDir pointing at/.test(e.message),
+  );
 });

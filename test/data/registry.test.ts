@@ -110,10 +110,10 @@ test('mnist, cifar10 and imagenet require --data-dir; mnist names its four files
   await assert.rejects(
     loadDataset('mnist', 'train'),
     isUserError(
-      /mnist has no default location; pass --data-dir.*train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte/,
+      /mnist has no default location; give dataDir pointing at.*train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte/,
     ),
   );
-  await assert.rejects(loadDataset('imagenet', 'test'), isUserError(/--data-dir/));
+  await assert.rejects(loadDataset('imagenet', 'test'), isUserError(/dataDir/));
   await assert.rejects(loadDataset('mnist', 'train', { dataDir: '/nonexistent-dir' }), isUserError(/not a directory/));
 });
 
@@ -122,9 +122,9 @@ test('missing file is named, with how to get it', async () => {
   try {
     await assert.rejects(
       loadDataset('fashion-mnist', 'test', { dataDir: empty }),
-      isUserError(new RegExp(`${join(empty, 't10k-images-idx3-ubyte')}.*apt-get install dataset-fashion-mnist.*--data-dir`)),
+      isUserError(new RegExp(`${join(empty, 't10k-images-idx3-ubyte')}.*apt-get install dataset-fashion-mnist.*give dataDir DIR`)),
     );
-    await assert.rejects(loadDataset('mnist', 'test', { dataDir: empty }), isUserError(/t10k-images-idx3-ubyte.*--data-dir/));
+    await assert.rejects(loadDataset('mnist', 'test', { dataDir: empty }), isUserError(/t10k-images-idx3-ubyte.*dataDir/));
   } finally {
     await rm(empty, { recursive: true });
   }

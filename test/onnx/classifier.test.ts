@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { UserError } from '../../src/base/errors.js';
 import { loadOnnxClassifier } from '../../src/onnx/classifier.js';
 import { attr, GraphBuilder } from '../../src/onnx/graph.js';
-import { parseChannelList, parseInputLayout } from '../../src/onnx/options.js';
 import { DataType } from '../../src/onnx/proto/model.js';
 import { randomImages, tempDir, writeTemp } from './helpers.js';
 
@@ -172,7 +171,7 @@ test('graphs that do not take one float image batch or return [batch, classes] a
     [
       'wrong size',
       graph('size', { type: FLOAT, dims: ['batch', 3, 32, 32] }, flatten, { type: FLOAT, dims: ['batch', 3072] }),
-      /has shape \[batch, 3, 32, 32\], read as \[batch, C, H, W\] \(--input-layout nchw\), which does not fit the dataset's 28×28×1/,
+      /has shape \[batch, 3, 32, 32\], read as \[batch, C, H, W\] \(inputLayout nchw\), which does not fit the dataset's 28×28×1/,
     ],
   ];
   for (const [what, path, message] of cases) {
@@ -186,20 +185,4 @@ test('graphs that do not take one float image batch or return [batch, classes] a
     loadOnnxClassifier(writeTemp(dir, 'two.onnx', g.encode()), nchw),
     (e: Error) => e instanceof UserError && /has 2 inputs \(a, b\); smoothcert feeds exactly one image batch/.test(e.message),
   );
-});
-
-test('--input-layout and --mean/--std parsing', () => {
-  assert.equal(parseInputLayout('NCHW'), 'nchw');
-  assert.equal(parseInputLayout('nhwc'), 'nhwc');
-  assert.throws(
-    () => parseInputLayout('chw'),
-    (e: Error) => e instanceof UserError && /--input-layout must be nchw .* or nhwc/.test(e.message),
-  );
-  assert.deepEqual(parseChannelList('0.4914,0.4822, 0.4465', '--mean'), [0.4914, 0.4822, 0.4465]);
-  assert.deepEqual(parseChannelList('0.5', '--std'), [0.5]);
-  assert.throws(
-    () => parseChannelList('0.5,x', '--std'),
-    (e: Error) => e instanceof UserError && /--std must be a comma-separated list of numbers/.test(e.message),
-  );
-  assert.throws(() => parseChannelList(' , ', '--mean'), UserError);
 });

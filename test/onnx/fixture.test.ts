@@ -116,7 +116,7 @@ test('the fixture read with the wrong layout or for another dataset is refused w
       e instanceof UserError &&
       /\[batch, 1, 28, 28\]/.test(e.message) &&
       // One sentence that does not contradict itself: the wrong reading fails, the other one fits.
-      /read as \[batch, H, W, C\] \(--input-layout nhwc\), which does not fit the dataset's 28×28×1 \(H×W×C\) images; read as --input-layout nchw, it fits$/.test(
+      /read as \[batch, H, W, C\] \(inputLayout nhwc\), which does not fit the dataset's 28×28×1 \(H×W×C\) images; read as inputLayout nchw, it fits$/.test(
         e.message,
       ),
   );
@@ -126,10 +126,10 @@ test('the fixture read with the wrong layout or for another dataset is refused w
   );
   await assert.rejects(
     loadOnnxClassifier(FIXTURE, { ...asRecorded, mean: [0.5, 0.5, 0.5] }),
-    (e: Error) => e instanceof UserError && /--mean has 3 values but the model's input has 1 channels/.test(e.message),
+    (e: Error) => e instanceof UserError && /mean has 3 values but the model's input has 1 channels/.test(e.message),
   );
   await assert.rejects(
     loadOnnxClassifier(FIXTURE, { ...asRecorded, std: [0] }),
-    (e: Error) => e instanceof UserError && /--std values must be > 0/.test(e.message),
+    (e: Error) => e instanceof UserError && /std values must be > 0/.test(e.message),
   );
 });

@@ -38,7 +38,7 @@ test('a graph with two outputs is refused unless one is named; the named one is 
   await assert.rejects(
     loadOnnxClassifier(two, options),
     (e: unknown) =>
-      e instanceof UserError && /has 2 outputs \('.*', 'probs'\); name the one with the class scores with --output/.test(e.message),
+      e instanceof UserError && /has 2 outputs \('.*', 'probs'\); name the one with the class scores with output/.test(e.message),
   );
   await assert.rejects(loadOnnxClassifier(two, { ...options, output: 'nope' }), /has no output 'nope'; its outputs are/);
   const probs = await loadOnnxClassifier(two, { ...options, output: 'probs' });

@@ -41,7 +41,7 @@ async function oneEpoch(backend: string, dataDir: string, out: string): Promise<
       arch: 'cifar_resnet20',
       method: 'consistency',
       sigma: 0.25,
-      methodOptions: { numNoise: 2 },
+      numNoise: 2,
       epochs: 1,
       batchSize: 4,
       lr: 0.01,

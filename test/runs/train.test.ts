@@ -12,7 +12,7 @@ import { readCheckpoint } from '../../src/files/checkpoint.js';
 
 await initBackend();
 const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-run-'));
-const spec: TrainSpec = { sigma: 0.5, trainSize: 192, batchSize: 64, evalSize: 64, epochs: 3, methodOptions: { lbd: 5 } };
+const spec: TrainSpec = { sigma: 0.5, trainSize: 192, batchSize: 64, evalSize: 64, epochs: 3, lbd: 5 };
 const quiet = { notify: () => {} };
 
 /** Trains `spec` into `out`, collecting the epoch records. */
@@ -103,21 +103,18 @@ test('resuming with a setting that contradicts the run is refused, naming the se
     (e: unknown) => e instanceof SettingError && e.setting === 'sigma' && /started with sigma 0.5, not 0.25/.test(e.message),
   );
   await assert.rejects(
-    run(join(tmp, 'straight'), { resume: true }, { methodOptions: { lbd: 10 } }),
+    run(join(tmp, 'straight'), { resume: true }, { lbd: 10 }),
     (e: unknown) => e instanceof SettingError && e.setting === 'lbd',
   );
   // Settings that agree, or are left out, resume (here: nothing left to do).
-  const again = await run(join(tmp, 'straight'), { resume: true }, { sigma: 0.5, methodOptions: { lbd: 5 } });
+  const again = await run(join(tmp, 'straight'), { resume: true }, { sigma: 0.5, lbd: 5 });
   assert.deepEqual([again.result.epochsDone, again.epochs.length], [3, 0]);
 });
 
 test('a diverging run stops with a clear error and saves no broken model', async () => {
   const out = join(tmp, 'diverge');
   // A learning rate this large sends the loss to infinity within the first epoch.
-  await assert.rejects(
-    run(out, {}, { ...spec, lr: 1e12, method: 'gaussian', methodOptions: {} }),
-    /training diverged: the loss is (NaN|Infinity|-Infinity)/,
-  );
+  await assert.rejects(run(out, {}, { ...spec, lr: 1e12, method: 'gaussian' }), /training diverged: the loss is (NaN|Infinity|-Infinity)/);
   assert.equal(existsSync(join(out, 'model.json')), false, 'model.json was not written');
   // Only the run's starting point is committed: it resumes from epoch 0, never from the diverged weights.
   assert.equal(readCheckpoint<{ position: { epoch: number } }>(join(out, CHECKPOINT_FILE)).state.position.epoch, 0);
