@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { loadAddon } from '../src/backend/addon.js';
 import { nativeClassifier } from '../src/backend/native-classifier.js';
 import type { Precision } from '../src/backend/native-backend.js';
-import { fillGaussian, SUBSTREAM, type NoiseKey } from '../src/noise/gaussian.js';
+import { noisyCopies, SUBSTREAM, type NoiseKey } from '../src/noise/gaussian.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { timeIt, type Measurement } from './measure.js';
 
@@ -70,8 +70,7 @@ export async function onnxSampling(
     const measured = await timeIt(async () => {
       if (addon) addon.noisyCopies(input, x, batch, key.seed, key.stream, key.substream, offset, sigma);
       else {
-        fillGaussian(input, key, offset * d, sigma);
-        for (let i = 0; i < input.length; i++) input[i]! += x[i % d]!;
+        noisyCopies(input, x, key, offset, sigma);
       }
       const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', input, [batch, h!, w!, c!]) });
       const logits = out[session.outputNames[0]!]!.data as Float32Array;

@@ -43,7 +43,7 @@ export {
 } from './smoothing/confidence-sequence.js';
 export { tfjsClassifier, type TfjsModel } from './smoothing/tfjs-classifier.js';
 export { logProbGaps } from './smoothing/log-prob-gap.js';
-export { fillGaussian, SUBSTREAM, type NoiseKey } from './noise/gaussian.js';
+export { fillGaussian, noisyCopies, SUBSTREAM, type NoiseKey } from './noise/gaussian.js';
 export { philoxNoise, type NoiseSource } from './noise/tensor-noise.js';
 export { Normalize } from './models/normalize.js';
 export { checkMeta, type ModelMeta, type Normalization } from './models/meta.js';

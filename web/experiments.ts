@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
   fillGaussian,
+  noisyCopies,
   logProbGaps,
   smoothAdvAttack,
   Smooth,
@@ -80,8 +81,7 @@ export async function gapSamples(model: LayersModel, x: Float32Array, y: number,
   for (let done = 0; done < num; done += s.batch) {
     const size = Math.min(s.batch, num - done);
     const batch = new Float32Array(size * x.length);
-    fillGaussian(batch, key, done * x.length, s.sigma);
-    for (let i = 0; i < batch.length; i++) batch[i]! += x[i % x.length]!;
+    noisyCopies(batch, x, key, done, s.sigma);
     const logits = tf.tidy(() => model.predict(tf.tensor(batch, [size, ...shape])) as tf.Tensor2D);
     const values = await logits.data();
     gaps.set(logProbGaps(values, size, logits.shape[1], y), done);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fillGaussian, type NoiseKey } from '../noise/gaussian.js';
+import { noisyCopies, type NoiseKey } from '../noise/gaussian.js';
 import type { ImageShape } from '../base/shapes.js';
 import { argMaxRows, NonFiniteLogitsError, type BaseClassifier } from '../smoothing/classifier.js';
 import { tfjsClassifier, type TfjsModel } from '../smoothing/tfjs-classifier.js';
@@ -17,7 +17,7 @@ export interface NativeClassifierOptions {
 /**
  * A tfjs model as a BaseClassifier with the certification fast path `countNoisy` while the
  * native backend is active: the addon writes x + σ·z for a whole batch straight into a reused
- * input buffer (the same Philox noise as fillGaussian, bit for bit), the model runs on it, and
+ * input buffer (the same Philox noise as noise/gaussian.ts's noisyCopies, bit for bit), the model runs on it, and
  * the addon tallies the arg-max class of each logit row in the backend's own buffer. No noise
  * array, no per-sample logits and no labels reach JS, and memory is one batch whatever n is.
  * On any other backend countNoisy falls back to the same computation through JS arrays.
@@ -112,8 +112,6 @@ async function labelsThroughJs(
   first: number,
   n: number,
 ): Promise<Int32Array> {
-  const d = x.length;
-  fillGaussian(batch, key, first * d, sigma);
-  for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
+  noisyCopies(batch, x, key, first, sigma);
   return base.classify(batch, n);
 }

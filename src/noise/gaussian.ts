@@ -67,6 +67,17 @@ export function fillGaussian(out: Float32Array, key: NoiseKey, offset: number, s
   }
 }
 
+/**
+ * The noisy copies x + σ z of one input: out holds rows of x.length values, row r being sample
+ * first + r of the stream `key` (the JavaScript twin of the addon's noisyCopies, bit for bit the
+ * same noise). Every JavaScript noise loop of smoothing, Figure 1's gaps and the benches uses it.
+ */
+export function noisyCopies(out: Float32Array, x: Float32Array, key: NoiseKey, first: number, sigma: number): void {
+  const d = x.length;
+  fillGaussian(out, key, first * d, sigma);
+  for (let i = 0; i < out.length; i++) out[i]! += x[i % d]!;
+}
+
 /** σ as a setting: the kind of value every noise-level option takes (base/settings.ts). */
 export const NOISE_LEVEL: Kind<number> = kinds.between(
   Number.MIN_VALUE,

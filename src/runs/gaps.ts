@@ -1,6 +1,6 @@
 import { SettingError, UserError } from '../base/errors.js';
 import { loadDataset } from '../loaders/registry.js';
-import { fillGaussian, SUBSTREAM } from '../noise/gaussian.js';
+import { noisyCopies, SUBSTREAM } from '../noise/gaussian.js';
 import { logProbGaps } from '../smoothing/log-prob-gap.js';
 import { loadClassifier, type OnnxInputOptions } from '../loaders/classifier.js';
 
@@ -58,8 +58,7 @@ export async function logProbGapsOf(models: readonly string[], o: GapsOptions): 
     for (let done = 0; done < o.n; done += o.batch) {
       const rows = Math.min(o.batch, o.n - done);
       const noisy = batch.subarray(0, rows * d);
-      fillGaussian(noisy, { seed: o.seed, stream: o.index, substream: SUBSTREAM.gaps }, done * d, sigma);
-      for (let i = 0; i < noisy.length; i++) noisy[i]! += x[i % d]!;
+      noisyCopies(noisy, x, { seed: o.seed, stream: o.index, substream: SUBSTREAM.gaps }, done, sigma);
       gaps.set(logProbGaps(await base.logits(noisy, rows), rows, base.numClasses, label), done);
     }
     base.dispose?.();

@@ -1,4 +1,4 @@
-import { fillGaussian, isNoiseLevel, SUBSTREAM, type NoiseKey } from '../noise/gaussian.js';
+import { isNoiseLevel, noisyCopies, SUBSTREAM, type NoiseKey } from '../noise/gaussian.js';
 import { binomialTwoSidedPValue, lowerConfidenceBound, normalInverseCdf } from './bounds.js';
 import type { BaseClassifier } from './classifier.js';
 import { adaptiveEstimate, planAdaptive, type AdaptiveOptions, type AdaptivePlan } from './adaptive.js';
@@ -211,8 +211,7 @@ export class Smooth {
     const d = x.length;
     if (!this.buffer || this.buffer.length < size * d) this.buffer = new Float32Array(size * d);
     const batch = this.buffer.subarray(0, size * d);
-    fillGaussian(batch, key, start * d, this.sigma);
-    for (let i = 0; i < batch.length; i++) batch[i]! += x[i % d]!;
+    noisyCopies(batch, x, key, start, this.sigma);
     return this.base.classify(batch, size);
   }
 }

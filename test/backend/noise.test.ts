@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { loadAddon } from '../../src/backend/addon.js';
 import { nativeClassifier } from '../../src/backend/native-classifier.js';
 import { nativePhiloxNoise } from '../../src/backend/noise.js';
-import { fillGaussian, SUBSTREAM, type NoiseKey } from '../../src/noise/gaussian.js';
+import { fillGaussian, noisyCopies, SUBSTREAM, type NoiseKey } from '../../src/noise/gaussian.js';
 import { Smooth } from '../../src/smoothing/smooth.js';
 import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
 import { philoxNoise } from '../../src/noise/tensor-noise.js';
@@ -77,6 +77,10 @@ describe('native Gaussian noise', { skip }, () => {
       noise.map((z, i) => Math.fround(x[i % d]! + z)),
       'noisy copies',
     );
+    // The JavaScript twin every JS noise loop uses: the same bits.
+    const js = new Float32Array(count * d);
+    noisyCopies(js, x, key, first, 0.75);
+    assertBitsEqual(js, out, 'JavaScript noisyCopies');
   });
 
   test('nativePhiloxNoise draws what philoxNoise draws, call after call', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { philox4x32 } from '../../src/noise/philox.js';
-import { fillGaussian } from '../../src/noise/gaussian.js';
+import { fillGaussian, noisyCopies, SUBSTREAM } from '../../src/noise/gaussian.js';
 
 const hex = (w: Uint32Array) => Array.from(w, (v) => v.toString(16).padStart(8, '0')).join(' ');
 
@@ -64,4 +64,17 @@ test('noise has the moments and tail mass of N(0, sigma^2)', () => {
   assert.ok(Math.abs(quart / n / sigma ** 4 - 3) < 0.1, 'kurtosis of a Gaussian is 3');
   const p = 0.05;
   assert.ok(Math.abs(beyond / n - p) < 5 * Math.sqrt((p * (1 - p)) / n), `two-sided 5% tail ${beyond / n}`);
+});
+
+test('noisyCopies: row r is x + σ·z of sample first + r, the noise fillGaussian draws at that offset', () => {
+  const key = { seed: 9, stream: 4, substream: SUBSTREAM.estimate };
+  const x = Float32Array.from({ length: 6 }, (_, i) => i / 7);
+  const out = new Float32Array(3 * x.length);
+  noisyCopies(out, x, key, 5, 0.5);
+  const z = new Float32Array(out.length);
+  fillGaussian(z, key, 5 * x.length, 0.5);
+  assert.deepEqual(
+    out,
+    z.map((v, i) => Math.fround(v + x[i % x.length]!)),
+  );
 });
