@@ -3,69 +3,59 @@ import { datasetInfo } from '../data/datasets.js';
 import { architectureFor } from '../models/registry.js';
 import { checkSpec, given, recordOf } from '../base/settings.js';
 import { METHOD_SETTINGS, type MethodOptions } from './method-options.js';
-import { TRAIN_SETTINGS, type TrainSpec } from './settings.js';
-
-export type { TrainSpec } from './settings.js';
 import { createMethod } from './methods.js';
+import { TRAIN_SETTINGS, type TrainSpec } from './settings.js';
 import type { TrainerConfig } from './trainer.js';
 
-/** Everything that defines a training run; kept in its checkpoint so a resumed run needs no settings. */
-export interface RunConfig extends TrainerConfig {
-  dataset: string;
-  arch: string;
-  method: string;
-  sigma: number;
-  methodOptions: MethodOptions;
+export type { TrainSpec } from './settings.js';
+
+type MethodOptionKey = keyof typeof METHOD_SETTINGS;
+/** The run's settings beyond the method's options, each resolved (trainSize stays optional: all of the split). */
+type LoopSettings = { [K in Exclude<keyof TrainSpec, MethodOptionKey | 'trainSize'>]-?: NonNullable<TrainSpec[K]> } & {
   trainSize?: number;
-  evalSize: number;
-}
+};
+
+/** Everything that defines a training run; kept in its checkpoint so a resumed run needs no settings. */
+export type RunConfig = TrainerConfig &
+  LoopSettings & {
+    /** Only the options given (the method fills in its own defaults): compared as given on resume. */
+    methodOptions: MethodOptions;
+  };
 
 /** The spec's method options (the keys of METHOD_SETTINGS given), the rest of its settings aside. */
 function methodOptionsOf(spec: TrainSpec): MethodOptions {
   return given(Object.fromEntries(Object.keys(METHOD_SETTINGS).map((k) => [k, spec[k as keyof TrainSpec]]))) as MethodOptions;
 }
 
-/** A setting with a declared default: the spec's value, else that default. */
-function orDefault<K extends keyof TrainSpec>(spec: TrainSpec, key: K): NonNullable<TrainSpec[K]> {
-  const value = spec[key] ?? (TRAIN_SETTINGS[key] as { default?: TrainSpec[K] }).default;
-  if (value === undefined) throw new Error(`training setting ${key} has no declared default`);
-  return value as NonNullable<TrainSpec[K]>;
-}
-
-/** The run a spec describes, defaults filled in and validated before anything is read or written. */
+/**
+ * The run a spec describes, defaults filled in and validated before anything is read or written:
+ * each setting is the spec's value, else its declared default, else the dataset's (the paper's
+ * schedule and architecture for it); so a new setting with a default needs no line here.
+ */
 export function resolveRunConfig(spec: TrainSpec): RunConfig {
   checkSpec(TRAIN_SETTINGS, spec);
   if (spec.sigma === undefined)
     throw new SettingError('sigma', (name) => `${name('sigma')} is required: the Gaussian noise level to train with, e.g. 0.5`);
-  const dataset = orDefault(spec, 'dataset');
-  const info = datasetInfo(dataset);
-  const arch = spec.arch ?? info.defaultArch;
-  architectureFor(arch, info.shape, dataset);
-  const method = orDefault(spec, 'method');
-  // Only the options given: they are stored in the checkpoint and compared on resume.
-  const methodOptions = methodOptionsOf(spec);
-  const lrMilestones = spec.lrMilestones ?? info.schedule.lrMilestones;
-  // MACER as its reference trains it (its deferred runs): λ = 0 until the first learning-rate drop.
-  if (method === 'macer' && methodOptions.deferEpochs === undefined) methodOptions.deferEpochs = lrMilestones[0] ?? 0;
-  createMethod(method, spec.sigma, methodOptions); // validates which options the method takes
-  return {
-    dataset,
-    arch,
-    method,
-    sigma: spec.sigma,
-    methodOptions,
-    epochs: spec.epochs ?? info.schedule.epochs,
-    batchSize: spec.batchSize ?? info.schedule.batchSize,
-    lr: spec.lr ?? info.schedule.lr,
-    lrMilestones,
-    lrGamma: orDefault(spec, 'lrGamma'),
-    momentum: orDefault(spec, 'momentum'),
-    nesterov: orDefault(spec, 'nesterov'),
-    weightDecay: orDefault(spec, 'weightDecay'),
-    seed: orDefault(spec, 'seed'),
-    evalSize: spec.evalSize ?? info.evalSize,
-    ...(spec.trainSize === undefined ? {} : { trainSize: spec.trainSize }),
+  const info = datasetInfo(spec.dataset ?? TRAIN_SETTINGS.dataset.default);
+  const byDataset: Partial<Record<keyof TrainSpec, unknown>> = {
+    arch: info.defaultArch,
+    evalSize: info.evalSize,
+    ...info.schedule,
   };
+  const loop: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(TRAIN_SETTINGS)) {
+    if (key in METHOD_SETTINGS) continue;
+    const value = spec[key as keyof TrainSpec] ?? (setting as { default?: unknown }).default ?? byDataset[key as keyof TrainSpec];
+    if (value !== undefined) loop[key] = value;
+  }
+  const config = { ...(loop as LoopSettings), methodOptions: methodOptionsOf(spec) };
+  architectureFor(config.arch, info.shape, config.dataset);
+  // MACER as its reference trains it (its deferred runs): λ = 0 until the first learning-rate drop.
+  if (config.method === 'macer' && config.methodOptions.deferEpochs === undefined) {
+    config.methodOptions.deferEpochs = config.lrMilestones[0] ?? 0;
+  }
+  createMethod(config.method, config.sigma, config.methodOptions); // validates which options the method takes
+  return config;
 }
 
 /** The record of a run kept in its model's smoothcert.json: every setting that decides results, resolved. */

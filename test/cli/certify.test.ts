@@ -133,6 +133,14 @@ test('--precision bf16 is recorded in the settings; a resume in the other precis
   const args = ['certify', '--model', mnistModel, '--out', out, '--skip', '3', '--max', '9', ...quick];
   const { addon } = loadAddon();
   const native = (process.env.SMOOTHCERT_BACKEND ?? 'native') === 'native' && addon !== undefined;
+  // On the fallback engine bf16 is refused in one line (checked here whatever engine the suite runs on).
+  const wasm = cli([...args, '--backend', 'wasm', '--precision', 'bf16']);
+  assert.equal(wasm.status, 2);
+  assert.match(
+    wasm.stderr,
+    /^smoothcert: error: --precision bf16 runs smoothcert model folders on the native backend only \(this run uses wasm\)/,
+  );
+  assert.equal(existsSync(out), false);
   const r = cli([...args, '--precision', 'bf16']);
   if (!native || !addon.info().bf16) {
     assert.equal(r.status, 2);

@@ -114,7 +114,10 @@ test('resuming with a setting that contradicts the run is refused, naming the se
 test('a diverging run stops with a clear error and saves no broken model', async () => {
   const out = join(tmp, 'diverge');
   // A learning rate this large sends the loss to infinity within the first epoch.
-  await assert.rejects(run(out, {}, { ...spec, lr: 1e12, method: 'gaussian' }), /training diverged: the loss is (NaN|Infinity|-Infinity)/);
+  await assert.rejects(
+    run(out, {}, { ...spec, lbd: undefined, lr: 1e12, method: 'gaussian' }),
+    /training diverged: the loss is (NaN|Infinity|-Infinity)/,
+  );
   assert.equal(existsSync(join(out, 'model.json')), false, 'model.json was not written');
   // Only the run's starting point is committed: it resumes from epoch 0, never from the diverged weights.
   assert.equal(readCheckpoint<{ position: { epoch: number } }>(join(out, CHECKPOINT_FILE)).state.position.epoch, 0);

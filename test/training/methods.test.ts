@@ -40,7 +40,7 @@ test('bad methods and options are UserErrors that say how to fix them', () => {
     () => createMethod('consistency', 0.25, { numNoise: 1 }),
     (e: unknown) =>
       e instanceof UserError &&
-      e.message === 'consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); pass numNoise 2 or more',
+      e.message === 'consistency regularization needs m ≥ 2 noisy copies (the KL term vanishes at m = 1); give numNoise 2 or more',
   );
   assert.throws(() => createMethod('smoothadv', 0.25, { numNoise: 1, lbd: 1 }), userError(/m ≥ 2 noisy copies/));
   assert.equal(createMethod('smoothadv', 0.25, { numNoise: 1 }).numNoise, 1);

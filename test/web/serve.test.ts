@@ -153,11 +153,11 @@ test('smoothcert serve: a missing --runs folder is a one-line error; Ctrl-C stop
 });
 
 test('smoothcert serve: an unresolvable --host, a foreign address and an empty --port are one-line errors; a non-loopback bind warns', async () => {
-  // Usage errors exit 1 (commander's status), errors found while running exit 2.
+  // Usage errors and errors found while running are user errors alike: status 2.
   for (const [args, pattern, status] of [
     [['--host', 'no-such-host.invalid'], /--host no-such-host\.invalid is not a name this machine can resolve/, 2],
     [['--host', '192.0.2.1'], /--host 192\.0\.2\.1 is not an address of this machine/, 2],
-    [['--port', ''], /option '--port <port>' argument '' is invalid/, 1],
+    [['--port', ''], /option '--port <port>' argument '' is invalid/, 2],
   ] as const) {
     const r = cli(['serve', '--runs', runs, ...args]);
     assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
