@@ -40,9 +40,7 @@ export function decodeCifarBatch(bytes: Uint8Array, file: string, images: Float3
     const base = r * RECORD;
     const y = bytes[base];
     if (y >= NUM_CLASSES) {
-      throw new UserError(
-        `${file}: label ${y} of record ${r} is out of range [0, ${NUM_CLASSES}); ` + 'is this the CIFAR-100 binary version?',
-      );
+      throw new UserError(`${file}: label ${y} of record ${r} is out of range [0, ${NUM_CLASSES}); is this the CIFAR-100 binary version?`);
     }
     labels[offset + r] = y;
     const dst = (offset + r) * CHANNELS * PLANE;
@@ -79,7 +77,7 @@ export async function readCifar10(dir: string, split: Split): Promise<{ images: 
         return await readFile(file);
       } catch (err) {
         throw new UserError(
-          `${file}: cannot read CIFAR-10 batch (${(err as Error).message}); ` + 'the folder must hold all files of the binary version',
+          `${file}: cannot read CIFAR-10 batch (${(err as Error).message}); the folder must hold all files of the binary version`,
         );
       }
     }),

@@ -38,9 +38,7 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
     );
   }
   if (bytes[2] !== UBYTE) {
-    throw new UserError(
-      `${file}: unsupported IDX element type in magic number ${magic} ` + '(only unsigned bytes, 0x0008xx, are supported)',
-    );
+    throw new UserError(`${file}: unsupported IDX element type in magic number ${magic} (only unsigned bytes, 0x0008xx, are supported)`);
   }
   const ndims = bytes[3];
   if (ndims === 0) throw new UserError(`${file}: IDX header declares 0 dimensions`);
@@ -55,7 +53,7 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   const actual = bytes.length - headerLength;
   if (actual < expected) {
     throw new UserError(
-      `${file}: truncated IDX file (dimensions ${dims.join('x')} need ${expected} data bytes, found ${actual}); ` + 'download it again',
+      `${file}: truncated IDX file (dimensions ${dims.join('x')} need ${expected} data bytes, found ${actual}); download it again`,
     );
   }
   if (actual > expected) {
@@ -126,7 +124,7 @@ export async function readIdxImageSet(imagesFile: string, labelsFile: string, nu
   const [n, height, width] = img.dims;
   if (lab.dims[0] !== n) {
     throw new UserError(
-      `${labelsFile}: has ${lab.dims[0]} labels but ${imagesFile} has ${n} images; ` + 'the two files must come from the same split',
+      `${labelsFile}: has ${lab.dims[0]} labels but ${imagesFile} has ${n} images; the two files must come from the same split`,
     );
   }
   const labels = new Int32Array(n);
