@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const BROWSER_SAFE = [/^@tensorflow\/tfjs-(core|layers)$/, /^@stdlib\//, /^vega-lite$/];
 
 /** The Node-only folders (test/structure/layers.test.ts orders every folder). */
-const NODE_FOLDERS = ['files', 'onnx', 'backend', 'loaders', 'queue', 'runs', 'serve', 'cli'];
+const NODE_FOLDERS = ['files', 'onnx', 'backend', 'loaders', 'queue', 'runs', 'serve', 'service', 'cli'];
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 const SPECIFIER =

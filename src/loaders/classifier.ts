@@ -38,14 +38,14 @@ export interface LoadOptions extends OnnxInputOptions {
 }
 
 /**
- * Loads the base classifier at `path` for images of `dataShape`: an .onnx file runs in
+ * Loads the base classifier at `path` for images of `dataShape` (undefined: any its input takes): an .onnx file runs in
  * onnxruntime; a smoothcert model folder runs in tfjs, on the native fast path (noise and
  * argmax counting in the addon) when the native backend is active.
  */
 export async function loadClassifier(
   path: string,
-  dataShape: ImageShape,
-  dataset: string,
+  dataShape: ImageShape | undefined,
+  dataset: string | undefined,
   options: LoadOptions,
 ): Promise<LoadedClassifier> {
   const { precision, ...onnx } = options;
@@ -85,7 +85,8 @@ export async function loadClassifier(
     );
   }
   const { model, meta, fingerprint } = await loadModel(path);
-  checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset });
+  // No data (a service): the model's own input shape is what it takes.
+  if (dataShape !== undefined) checkModelFitsData(meta.inputShape, dataShape, { model: path, dataset: dataset ?? 'the data' });
   const sigma = meta.training?.sigma;
   let base: BaseClassifier;
   try {

@@ -36,7 +36,7 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 /** Why the server could not listen, in one line for the common causes. */
-function listenError(e: NodeJS.ErrnoException, port: number, host: string): Error {
+export function listenError(e: NodeJS.ErrnoException, port: number, host: string): Error {
   switch (e.code) {
     case 'EADDRINUSE':
       return new SettingError('port', (name) => `port ${port} on ${host} is in use; choose another with ${name('port')}`);
@@ -143,7 +143,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 }
 
 /** The host name of a Host header, without the port. */
-function hostName(header: string | undefined): string {
+export function hostName(header: string | undefined): string {
   if (header === undefined) return '';
   return header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.split(':')[0]!;
 }

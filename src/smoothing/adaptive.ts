@@ -38,6 +38,12 @@ export interface AdaptiveEstimate {
   pABar: number;
   /** Decision mode: the radii decided and, for each, whether pABar > Φ(r/σ). */
   decisions?: { radii: number[]; certified: boolean[] };
+  /**
+   * Present when a budget decided the answer: 'maxN' when a radius was ruled out (or the radius left
+   * short) only because maxN samples could not reach it, though the upper sequence says more might;
+   * 'stopped' when the caller's `stop` ended sampling at a look. pABar is valid either way.
+   */
+  unsettled?: 'maxN' | 'stopped';
 }
 
 /** counts of ĉ among estimation samples offset, …, offset + num − 1 of one noise stream. */
@@ -127,11 +133,12 @@ function defaultRadii(seq: ConfidenceSequence, sigma: number): number[] {
  * ≤ p_A whenever sampling stops. The stopping rule is therefore free to use anything — here the
  * upper sequence and a projection to the budget — without touching the guarantee.
  */
-export async function adaptiveEstimate(plan: AdaptivePlan, countSelected: CountSelected): Promise<AdaptiveEstimate> {
+export async function adaptiveEstimate(plan: AdaptivePlan, countSelected: CountSelected, stop?: () => boolean): Promise<AdaptiveEstimate> {
   const { maxN, sequence, radii, thresholds, tolerance } = plan;
   let nA = 0;
   let n = 0;
   let pABar = 0;
+  let unsettled: AdaptiveEstimate['unsettled'];
   for (const look of sequence.looks) {
     nA += await countSelected(n, look - n);
     n = look;
@@ -139,9 +146,19 @@ export async function adaptiveEstimate(plan: AdaptivePlan, countSelected: CountS
     const reach = reachable(sequence, nA, n, maxN);
     // Decision mode: each radius certified, or ruled out. Radius mode: little left to gain.
     if (radii === null ? zGain(pABar, reach) <= tolerance : thresholds.every((tau) => pABar > tau || reach <= tau)) break;
+    // A caller's budget (a deadline) may end sampling at any look: the guarantee above holds for any stopping rule.
+    if (n < maxN && stop?.()) {
+      unsettled = 'stopped';
+      break;
+    }
   }
+  // The budget decided it where the upper sequence still allows what the lower one could not reach.
+  const upper = sequence.upper(nA, n);
+  const budgetBound =
+    radii === null ? zGain(pABar, upper) > tolerance && n >= maxN : thresholds.some((tau) => !(pABar > tau) && upper > tau);
+  if (unsettled === undefined && budgetBound) unsettled = 'maxN';
   const decisions = radii === null ? undefined : { radii: [...radii], certified: thresholds.map((tau) => pABar > tau) };
-  return { nA, n, pABar, ...(decisions && { decisions }) };
+  return { nA, n, pABar, ...(decisions && { decisions }), ...(unsettled && { unsettled }) };
 }
 
 /**

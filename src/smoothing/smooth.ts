@@ -23,6 +23,8 @@ export interface AdaptiveCertifyResult extends CertifyResult {
   samples: number;
   /** Decision mode: the radii decided and, for each, whether x is certified at it (radius > r). */
   decisions?: { radii: number[]; certified: boolean[] };
+  /** Sampling ended unsettled: the budget maxN ran out, or the caller's stop asked (adaptiveEstimate). */
+  unsettled?: 'maxN' | 'stopped';
 }
 
 export interface PredictResult {
@@ -257,19 +259,20 @@ export async function certifyAdaptiveBySampling(
   sample: SampleCounts,
   noise: SmoothingNoise,
   plan: AdaptivePlan,
+  stop?: () => boolean,
 ): Promise<AdaptiveCertifyResult> {
   const { sigma, seed, stream } = noise;
   const selection = await sample({ seed, stream, substream: SUBSTREAM.select }, 0, plan.n0);
   const cAHat = argmax(selection);
   const key = { seed, stream, substream: SUBSTREAM.estimate };
-  const estimate = await adaptiveEstimate(plan, async (offset, num) => (await sample(key, offset, num))[cAHat]!);
-  const { nA, pABar, decisions } = estimate;
+  const estimate = await adaptiveEstimate(plan, async (offset, num) => (await sample(key, offset, num))[cAHat]!, stop);
+  const { nA, pABar, decisions, unsettled } = estimate;
   const samples = plan.n0 + estimate.n;
   const result =
     pABar > 0.5
       ? { prediction: cAHat, radius: sigma * normalInverseCdf(pABar), nA, pABar, samples }
       : { prediction: ABSTAIN, radius: 0, nA, pABar, samples };
-  return decisions === undefined ? result : { ...result, decisions };
+  return { ...result, ...(decisions && { decisions }), ...(unsettled && { unsettled }) };
 }
 
 /** PREDICT from counts: the top class of n samples unless the binomial test cannot tell it from the runner-up. */

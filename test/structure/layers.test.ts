@@ -23,7 +23,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['loaders'],
   ['queue'],
   ['runs'],
-  ['serve'],
+  ['serve', 'service'],
   ['cli'],
   ['(entry points)'],
 ];

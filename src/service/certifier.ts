@@ -1,0 +1,175 @@
+import { SettingError } from '../base/errors.js';
+import type { ImageShape } from '../base/shapes.js';
+import { planAdaptive } from '../smoothing/adaptive.js';
+import type { BaseClassifier } from '../smoothing/classifier.js';
+import { ABSTAIN, certifyAdaptiveBySampling, predictBySampling, type SampleCounts } from '../smoothing/smooth.js';
+import { SampleBatcher } from './batcher.js';
+import { type CertifyRequest, checkRequest, type PredictRequest } from './request.js';
+
+/**
+ * The noise stream of every request: a request has no example index, so its noise is the stream
+ * of this index under the request's seed, and the same image, seed and settings always draw the
+ * same noise, alone or among other requests.
+ */
+export const REQUEST_STREAM = 0;
+
+/** What a certified prediction service answers. */
+export interface Answer {
+  /** The smoothed classifier's class, or null when it abstains. */
+  prediction: number | null;
+  /** Decision mode (a radius asked): whether g is certified robust at that L2 radius. */
+  certified?: boolean;
+  /** The certified L2 radius σ·Φ⁻¹(pABar) (0 when abstaining); predict: absent. */
+  radius?: number;
+  /** The (1 − alpha) lower confidence bound on p_A; predict: absent. */
+  pABar?: number;
+  /** Predict: the binomial test's p-value of the top two counts. */
+  pValue?: number;
+  /** Forward passes spent on this request. */
+  samples: number;
+  /** Wall time of the request in milliseconds. */
+  ms: number;
+  /** Present when a budget ended sampling before the question was settled: maxN or the deadline. */
+  budgetExhausted?: 'maxN' | 'deadline';
+}
+
+export interface CertifierOptions {
+  /** The noise level σ of the smoothed classifier. */
+  sigma: number;
+  /** Rows per forward batch shared by all requests (default 1000). */
+  batch?: number;
+}
+
+/** The smoothed classifier's model, as `GET /v1/model` tells it. */
+export interface ModelInfo {
+  arch?: string;
+  dataset?: string;
+  sigma: number;
+  inputShape: ImageShape;
+  numClasses: number;
+  classNames?: string[];
+}
+
+export interface Certifier {
+  readonly info: ModelInfo;
+  /** PREDICT (Cohen et al., 2019): the top class of n votes unless the binomial test cannot tell it from the runner-up. */
+  predict(request: PredictRequest): Promise<Answer>;
+  /** Adaptive CERTIFY (smoothing/adaptive.ts): decision at `radius`, else the radius to within `tolerance`·σ. */
+  certify(request: CertifyRequest): Promise<Answer>;
+  /** Forward passes and batches run so far, for the service's statistics. */
+  stats(): { forwardPasses: number; batches: number };
+}
+
+/**
+ * A certified prediction service over one base classifier: each request keeps its own noise
+ * stream (REQUEST_STREAM under its seed) while the samples of concurrent requests share forward
+ * batches (SampleBatcher), so an answer never depends on what else was in flight. Budgets: maxN
+ * samples and a deadline; a request that runs out answers with what it has and says so.
+ */
+export function createCertifier(
+  base: BaseClassifier,
+  options: CertifierOptions,
+  about: { arch?: string; dataset?: string; classNames?: string[] } = {},
+): Certifier {
+  const batcher = new SampleBatcher(base, options.sigma, options.batch ?? 1000);
+  const sigma = options.sigma;
+  const info: ModelInfo = { ...about, sigma, inputShape: base.inputShape, numClasses: base.numClasses };
+  const sampler = (x: Float32Array, late?: () => boolean) => wholeBatches(batcher, x, base.numClasses, late);
+
+  return {
+    info,
+    stats: () => ({ forwardPasses: batcher.forwardPasses, batches: batcher.batches }),
+
+    async predict(request) {
+      const began = performance.now();
+      const r = checkRequest(request, base.inputShape, 'predict');
+      const deadline = began + r.deadlineMs;
+      // The votes end early at the deadline; the test then runs on the votes so far, which is valid:
+      // when to stop depends on the clock only, never on the votes.
+      let late = false;
+      const sample = sampler(r.x, () => {
+        late ||= performance.now() >= deadline;
+        return late;
+      });
+      let drawn = 0;
+      const counted: SampleCounts = async (key, offset, num) => {
+        const counts = await sample(key, offset, num);
+        drawn += counts.reduce((sum, c) => sum + c, 0);
+        return counts;
+      };
+      const p = await predictBySampling(counted, { sigma, seed: r.seed, stream: REQUEST_STREAM }, r.n, r.alpha);
+      return {
+        prediction: p.prediction === ABSTAIN ? null : p.prediction,
+        pValue: p.pValue,
+        samples: drawn,
+        ms: performance.now() - began,
+        ...(late ? { budgetExhausted: 'deadline' as const } : {}),
+      };
+    },
+
+    async certify(request) {
+      const began = performance.now();
+      const r = checkRequest(request, base.inputShape, 'certify');
+      let plan: ReturnType<typeof planAdaptive>;
+      try {
+        plan = planAdaptive(
+          {
+            n0: r.n0,
+            maxN: r.maxN,
+            alpha: r.alpha,
+            ...(r.radius === undefined ? { tolerance: r.tolerance } : { radii: [r.radius] }),
+          },
+          sigma,
+        );
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        const key = /\b(maxN|n0|radii|tolerance|alpha)\b/.exec(e.message)?.[1] ?? 'maxN';
+        throw new SettingError(key, () => e.message);
+      }
+      const deadline = began + r.deadlineMs;
+      const result = await certifyAdaptiveBySampling(
+        sampler(r.x, () => false),
+        { sigma, seed: r.seed, stream: REQUEST_STREAM },
+        plan,
+        () => performance.now() >= deadline,
+      );
+      const answer: Answer = {
+        prediction: result.prediction === ABSTAIN ? null : result.prediction,
+        radius: result.radius,
+        pABar: result.pABar,
+        samples: result.samples,
+        ms: performance.now() - began,
+      };
+      if (result.decisions) answer.certified = result.decisions.certified[0]!;
+      if (result.unsettled) answer.budgetExhausted = result.unsettled === 'maxN' ? 'maxN' : 'deadline';
+      return answer;
+    },
+  };
+}
+
+/**
+ * The counts of a request's samples, computed in whole batches aligned to multiples of the batch in
+ * the stream (as offline adaptive CERTIFY does, Smooth.wholeBatches): a look that needs part of a
+ * batch gets the rest from the labels kept for the next look, so small adaptive looks do not run
+ * as small batches. `late`, asked before each batch after the first, ends the counting early.
+ */
+function wholeBatches(batcher: SampleBatcher, x: Float32Array, numClasses: number, late?: () => boolean): SampleCounts {
+  const kept = new Map<number, { first: number; labels: Int32Array }>();
+  const b = batcher.batch;
+  return async (key, offset, num) => {
+    const counts = new Float64Array(numClasses);
+    for (let j = offset; j < offset + num; ) {
+      const first = Math.floor(j / b) * b;
+      let batch = kept.get(key.substream);
+      if (batch?.first !== first) {
+        if (j > offset && late?.()) break;
+        batch = { first, labels: await batcher.labels(x, key, first, b) };
+        kept.set(key.substream, batch);
+      }
+      const end = Math.min(offset + num, first + b);
+      for (let i = j; i < end; i++) counts[batch.labels[i - first]!]!++;
+      j = end;
+    }
+    return counts;
+  };
+}
