@@ -116,7 +116,8 @@ export function createRequestHandler(certifier: Certifier, options: HandlerOptio
     };
     try {
       if (options.checkHost && !LOOPBACK.has(hostName(req.headers.host))) throw new HttpError(403, 'unexpected Host header');
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      // The raw path up to any query: a URL parser would read '//x' as a host.
+      const path = (req.url ?? '/').split('?')[0]!;
       const method = ROUTES[path];
       if (method === undefined) throw new HttpError(404, `no such endpoint ${path}; see GET /v1/openapi.json`);
       if (req.method !== method) throw new HttpError(405, `${path} takes ${method}, not ${req.method}`, { Allow: method });
