@@ -61,3 +61,14 @@ export {
 } from './runs/smoothing.js';
 export { runWorker, type WorkerOptions } from './queue/worker.js';
 export { loadClassifier, type LoadedClassifier, type OnnxInputOptions } from './loaders/classifier.js';
+export {
+  createCertifier,
+  REQUEST_STREAM,
+  type Answer,
+  type Certifier,
+  type CertifierOptions,
+  type ModelInfo,
+} from './service/certifier.js';
+export { createRequestHandler, type HandlerOptions, type ServiceHandler } from './service/http.js';
+export { REQUEST_SETTINGS, type CertifyRequest, type PredictRequest } from './service/request.js';
+export { startApiServer, SERVICE_SETTINGS, type RunningService, type ServiceSpec } from './service/server.js';

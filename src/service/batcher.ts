@@ -32,7 +32,7 @@ export class SampleBatcher {
   private running = false;
   private readonly buffer: Float32Array;
   private readonly d: number;
-  /** Rows classified since the batcher was made (forward passes). */
+  /** Rows classified since the batcher was made, padding included (forward passes). */
   forwardPasses = 0;
   /** Batches run. */
   batches = 0;
@@ -45,7 +45,11 @@ export class SampleBatcher {
     const [h, w, c] = base.inputShape;
     this.d = h * w * c;
     this.buffer = new Float32Array(batch * this.d);
+    this.sizes = [...new Set([8, 4, 2, 1].map((k) => Math.max(1, Math.ceil(batch / k))))];
   }
+
+  /** The batch sizes run: B/8, B/4, B/2 and B, rounded up. */
+  private readonly sizes: number[];
 
   /** labels[j] = f(x + σ·z_(offset+j)) for the samples [offset, offset + num) of `key`'s stream. */
   labels(x: Float32Array, key: NoiseKey, offset: number, num: number): Promise<Int32Array> {
@@ -84,15 +88,19 @@ export class SampleBatcher {
       piece.taken += take;
       rows += take;
     }
+    // A few batch shapes only: an engine prepares its kernels per shape (the native backend checks
+    // each new one against a reference), so the rows are padded to the next of B/8, B/4, B/2 and B.
+    // The padding holds earlier rows (finite inputs) and is not counted.
+    const size = this.sizes.find((s) => s >= rows)!;
     let labels: Int32Array;
     try {
-      labels = await this.base.classify(this.buffer.subarray(0, rows * this.d), rows);
+      labels = await this.base.classify(this.buffer.subarray(0, size * this.d), size);
     } catch (e) {
       // The batch failed (a broken model): every piece in it fails, the others go on.
       for (const { piece } of parts) this.settle(piece, e);
       return;
     }
-    this.forwardPasses += rows;
+    this.forwardPasses += size;
     this.batches++;
     for (const { piece, rows: n, at } of parts) {
       piece.labels.set(labels.subarray(at, at + n), piece.done);

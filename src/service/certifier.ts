@@ -74,7 +74,7 @@ export function createCertifier(
   const batcher = new SampleBatcher(base, options.sigma, options.batch ?? 1000);
   const sigma = options.sigma;
   const info: ModelInfo = { ...about, sigma, inputShape: base.inputShape, numClasses: base.numClasses };
-  const sampler = (x: Float32Array, late?: () => boolean) => wholeBatches(batcher, x, base.numClasses, late);
+  const sampler = (x: Float32Array, late?: () => boolean) => spans(batcher, x, base.numClasses, late);
 
   return {
     info,
@@ -148,27 +148,31 @@ export function createCertifier(
 }
 
 /**
- * The counts of a request's samples, computed in whole batches aligned to multiples of the batch in
- * the stream (as offline adaptive CERTIFY does, Smooth.wholeBatches): a look that needs part of a
- * batch gets the rest from the labels kept for the next look, so small adaptive looks do not run
- * as small batches. `late`, asked before each batch after the first, ends the counting early.
+ * The counts of a request's samples, drawn in spans aligned to multiples of `granule` in the
+ * stream: a look that needs part of a span gets the rest from the labels kept for the next look,
+ * so the small looks of adaptive CERTIFY do not become tiny batches, while under load the spans of
+ * many requests fill the shared batches. A span is at most one batch; `late`, asked before each
+ * span after the first of a call, ends the counting early.
  */
-function wholeBatches(batcher: SampleBatcher, x: Float32Array, numClasses: number, late?: () => boolean): SampleCounts {
+function spans(batcher: SampleBatcher, x: Float32Array, numClasses: number, late?: () => boolean): SampleCounts {
+  const granule = Math.max(1, Math.floor(batcher.batch / 8));
+  const most = Math.max(granule, Math.floor(batcher.batch / granule) * granule);
   const kept = new Map<number, { first: number; labels: Int32Array }>();
-  const b = batcher.batch;
   return async (key, offset, num) => {
     const counts = new Float64Array(numClasses);
-    for (let j = offset; j < offset + num; ) {
-      const first = Math.floor(j / b) * b;
-      let batch = kept.get(key.substream);
-      if (batch?.first !== first) {
+    const end = offset + num;
+    for (let j = offset; j < end; ) {
+      let span = kept.get(key.substream);
+      if (span === undefined || j < span.first || j >= span.first + span.labels.length) {
         if (j > offset && late?.()) break;
-        batch = { first, labels: await batcher.labels(x, key, first, b) };
-        kept.set(key.substream, batch);
+        const first = Math.floor(j / granule) * granule;
+        const last = Math.min(Math.ceil(end / granule) * granule, first + most);
+        span = { first, labels: await batcher.labels(x, key, first, last - first) };
+        kept.set(key.substream, span);
       }
-      const end = Math.min(offset + num, first + b);
-      for (let i = j; i < end; i++) counts[batch.labels[i - first]!]!++;
-      j = end;
+      const stop = Math.min(end, span.first + span.labels.length);
+      for (let i = j; i < stop; i++) counts[span.labels[i - span.first]!]!++;
+      j = stop;
     }
     return counts;
   };
