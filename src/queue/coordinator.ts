@@ -47,7 +47,8 @@ export class QueueCounts {
   /** Workers connected to the queue, as of the last check. */
   workers = 0;
   private readonly waiting = new Map<string, Waiting>();
-  private readonly ids = new Map<number, string[]>();
+  /** The ids of the jobs made for each example (or request, by its run): removed once its answer is kept. */
+  private readonly ids = new Map<string, string[]>();
   private readonly removals: Promise<unknown>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private workersTimer: NodeJS.Timeout | undefined;
@@ -86,17 +87,21 @@ export class QueueCounts {
     return counts;
   }
 
-  /** The counts of example `example`, summed over the jobs of its ranges. */
-  sampler(example: number): SampleCounts {
+  /**
+   * The counts of example `example`, summed over the jobs of its ranges. `request` overrides the
+   * run's payload for one live input (service/: its own run id, seed and input).
+   */
+  sampler(example: number, request?: Partial<RunJobs>): SampleCounts {
+    const tag = `${request?.run ?? this.run.run}:${example}`;
     return async (key, offset, num) => {
       const jobs: CountsJob[] = [];
       for (let start = offset; start < offset + num; ) {
         const end = Math.min(offset + num, (Math.floor(start / this.chunk) + 1) * this.chunk);
-        jobs.push({ ...this.run, example, substream: key.substream, offset: start, num: end - start });
+        jobs.push({ ...this.run, ...request, example, substream: key.substream, offset: start, num: end - start });
         start = end;
       }
       const ids = jobs.map((j) => jobId(j.run, j.example, j.substream, j.offset, j.num));
-      this.ids.set(example, [...(this.ids.get(example) ?? []), ...ids]);
+      this.ids.set(tag, [...(this.ids.get(tag) ?? []), ...ids]);
       await this.queue.addBulk(jobs.map((job, k) => ({ name: JOB_NAME, data: job, opts: { ...JOB_OPTIONS, jobId: ids[k]! } })));
       const results = await Promise.all(jobs.map((job, k) => this.wait(ids[k]!, job)));
       const total = new Float64Array(this.numClasses);
@@ -109,9 +114,10 @@ export class QueueCounts {
   }
 
   /** Example `example`'s row is on disk: its jobs are no longer needed (removed in the background). */
-  forget(example: number): void {
-    for (const id of this.ids.get(example) ?? []) this.removals.push(this.queue.remove(id).catch(() => undefined));
-    this.ids.delete(example);
+  forget(example: number, run = this.run.run): void {
+    const tag = `${run}:${example}`;
+    for (const id of this.ids.get(tag) ?? []) this.removals.push(this.queue.remove(id).catch(() => undefined));
+    this.ids.delete(tag);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  * worker that has the model and the data computes them, and computes the same ones every time.
  */
 import type { JobsOptions } from 'bullmq';
+import { createHash } from 'node:crypto';
 import { isNoiseLevel, SUBSTREAM } from '../noise/gaussian.js';
 
 /** The BullMQ queue every smoothcert run and worker shares; runs are told apart by their fingerprint. */
@@ -54,15 +55,49 @@ export interface DataSource {
 }
 
 /**
+ * An input carried in the job itself (a live request of `serve --api`): its H·W·C values as
+ * little-endian float32 in base64, and their sha256, which the worker checks.
+ */
+export interface InputSource {
+  shape: [number, number, number];
+  values: string;
+  fingerprint: string;
+}
+
+/** The largest input a job carries: an ImageNet image is 224·224·3 values. */
+export const MAX_INPUT_VALUES = 1 << 20;
+
+/** An input as a job carries it. */
+export function inputSource(x: Float32Array, shape: [number, number, number]): InputSource {
+  const bytes = Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  return { shape, values: bytes.toString('base64'), fingerprint: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** The input's values, or why they are not what the job says. */
+export function inputValues(input: InputSource): Float32Array | string {
+  const bytes = Buffer.from(input.values, 'base64');
+  const d = input.shape[0] * input.shape[1] * input.shape[2];
+  if (bytes.length !== 4 * d) return `input holds ${bytes.length} bytes, not the ${4 * d} of ${input.shape.join('×')} float32 values`;
+  if (createHash('sha256').update(bytes).digest('hex') !== input.fingerprint) return 'input values do not match their fingerprint';
+  const x = new Float32Array(d);
+  for (let i = 0; i < d; i++) x[i] = bytes.readFloatLE(4 * i);
+  if (!x.every(Number.isFinite)) return 'input values must be finite';
+  return x;
+}
+
+/**
  * counts[k] = #{ offset ≤ j < offset + num : f(x + σ z_j) = k }, x = example `example` of the
- * data, z the noise stream (seed, stream = example, substream): the job's result.
+ * data (or the job's own input), z the noise stream (seed, stream = example, substream): the
+ * job's result.
  */
 export interface CountsJob {
   v: typeof PAYLOAD_VERSION;
   /** The run's fingerprint (its settings line): part of the job id, shown in the logs. */
   run: string;
   model: ModelSource;
-  data: DataSource;
+  /** Where x comes from: example `example` of a dataset, or the input itself (exactly one of the two). */
+  data?: DataSource;
+  input?: InputSource;
   sigma: number;
   seed: number;
   example: number;
@@ -131,7 +166,21 @@ export function parseCountsJob(data: unknown): CountsJob | string {
     need(model.precision === undefined || model.precision === 'bf16', 'model.precision must be bf16 or absent');
   }
   const source = d.data as Record<string, unknown> | undefined;
-  if (typeof source !== 'object' || source === null) problems.push('data must be an object');
+  const input = d.input as Record<string, unknown> | undefined;
+  if ((source === undefined) === (input === undefined)) problems.push('a job takes its x from data or from input, exactly one');
+  else if (input !== undefined) {
+    const shape = input.shape;
+    need(
+      typeof input === 'object' &&
+        input !== null &&
+        Array.isArray(shape) &&
+        shape.length === 3 &&
+        shape.every((v) => isCount(v, 1)) &&
+        (shape as number[]).reduce((a, b) => a * b, 1) <= MAX_INPUT_VALUES,
+      `input.shape must be [H, W, C] of at most ${MAX_INPUT_VALUES} values`,
+    );
+    need(isText(input.values) && isText(input.fingerprint), 'input.values and input.fingerprint must be non-empty strings');
+  } else if (typeof source !== 'object' || source === null) problems.push('data must be an object');
   else {
     need(isText(source.dataset), 'data.dataset must be a non-empty string');
     need(source.split === 'train' || source.split === 'test', 'data.split must be train or test');

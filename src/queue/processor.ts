@@ -11,7 +11,7 @@ import { initBackend } from '../backend/select.js';
 import { dataFingerprint, loadDataset, type LoadedDataset } from '../loaders/registry.js';
 import { loadClassifier, type LoadedClassifier } from '../loaders/classifier.js';
 import { Smooth } from '../smoothing/smooth.js';
-import { parseCountsJob, WORKER_ENV, type CountsJob } from './job.js';
+import { type CountsJob, type DataSource, inputValues, parseCountsJob, WORKER_ENV } from './job.js';
 
 // A worker killed with SIGKILL cannot stop its processes; they notice the lost channel instead,
 // or, in the middle of a job, that they were handed to another parent: checked every second
@@ -41,13 +41,16 @@ export default async function countsProcessor(job: SandboxedJob, token?: string)
   const parsed = parseCountsJob(job.data);
   // Retrying a malformed payload cannot help: fail it at once with the reason.
   if (typeof parsed === 'string') throw new UnrecoverableError(parsed);
+  // A live request's input travels in the job: checked against its fingerprint before anything loads.
+  const carried = parsed.input === undefined ? undefined : inputValues(parsed.input);
+  if (typeof carried === 'string') throw new UnrecoverableError(carried);
   backend ??= initBackend({ warn: () => undefined });
   await backend;
-  let set: LoadedDataset;
+  let set: LoadedDataset | undefined;
   let base: LoadedClassifier['base'];
   try {
-    set = await dataFor(parsed);
-    base = (await modelFor(parsed, set)).base;
+    if (parsed.data !== undefined) set = await dataFor(parsed, parsed.data);
+    base = (await modelFor(parsed, set?.shape ?? parsed.input!.shape, parsed.data?.dataset)).base;
   } catch (e) {
     // A worker without the run's model or data hands the job back without spending an attempt,
     // so a misconfigured worker cannot fail a run that good workers can finish. The reason is in
@@ -61,34 +64,35 @@ export default async function countsProcessor(job: SandboxedJob, token?: string)
     await job.moveToDelayed(Date.now() + REFUSED_DELAY_MS, token);
     throw new DelayedError();
   }
-  if (parsed.example >= set.size)
+  if (set !== undefined && parsed.example >= set.size)
     throw new UnrecoverableError(
-      `example ${parsed.example} is beyond the ${set.size} examples of ${parsed.data.dataset} ${parsed.data.split}`,
+      `example ${parsed.example} is beyond the ${set.size} examples of ${parsed.data!.dataset} ${parsed.data!.split}`,
     );
-  const x = await set.image(parsed.example);
+  const x = carried ?? (await set!.image(parsed.example));
   // The job's sigma is the run's (the coordinator's sigma setting or the model's record).
   const smooth = new Smooth(base, parsed.sigma, parsed.seed, { signal: running.signal });
   const key = { seed: parsed.seed, stream: parsed.example, substream: parsed.substream };
   return Array.from(await smooth.sampleCounts(x, parsed.num, parsed.batch, key, parsed.offset, parsed.whole === true));
 }
 
-async function dataFor(job: CountsJob): Promise<LoadedDataset> {
-  const dataDir = process.env[WORKER_ENV.dataDir] ?? job.data.dataDir;
-  const key = JSON.stringify([job.data.dataset, job.data.split, dataDir]);
+async function dataFor(job: CountsJob, source: DataSource): Promise<LoadedDataset> {
+  const dataDir = process.env[WORKER_ENV.dataDir] ?? source.dataDir;
+  const key = JSON.stringify([source.dataset, source.split, dataDir]);
   if (data?.key !== key) {
-    const set = await loadDataset(job.data.dataset, job.data.split, dataDir === undefined ? {} : { dataDir });
+    const set = await loadDataset(source.dataset, source.split, dataDir === undefined ? {} : { dataDir });
     data = { key, set, fingerprint: dataFingerprint(set) };
   }
-  if (data.fingerprint !== job.data.fingerprint) {
+  if (data.fingerprint !== source.fingerprint) {
     throw new Refusal(
       `refusing run ${job.run}: this worker's data (${data.set.source}) has fingerprint ${data.fingerprint}, ` +
-        `the run's ${job.data.dataset} ${job.data.split} data has ${job.data.fingerprint}; start this worker with the run's data folder`,
+        `the run's ${source.dataset} ${source.split} data has ${source.fingerprint}; start this worker with the run's data folder`,
     );
   }
   return data.set;
 }
 
-async function modelFor(job: CountsJob, set: LoadedDataset): Promise<LoadedClassifier> {
+/** The run's model for inputs of `shape` (a dataset's, or a carried input's). */
+async function modelFor(job: CountsJob, shape: [number, number, number], dataset: string | undefined): Promise<LoadedClassifier> {
   const path = resolve(process.env[WORKER_ENV.model] ?? job.model.path);
   const onnx = {
     ...(job.model.inputLayout ? { inputLayout: job.model.inputLayout } : {}),
@@ -97,11 +101,11 @@ async function modelFor(job: CountsJob, set: LoadedDataset): Promise<LoadedClass
     ...(job.model.std ? { std: job.model.std } : {}),
     ...(job.model.precision ? { precision: job.model.precision } : {}),
   };
-  const key = JSON.stringify([path, onnx, set.shape]);
+  const key = JSON.stringify([path, onnx, shape]);
   if (model?.key !== key) {
     model?.loaded.base.dispose?.();
     model = undefined;
-    model = { key, loaded: await loadClassifier(path, set.shape, job.data.dataset, onnx) };
+    model = { key, loaded: await loadClassifier(path, shape, dataset, onnx) };
   }
   if (model.loaded.fingerprint !== job.model.fingerprint) {
     throw new Refusal(

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { SettingError } from '../base/errors.js';
 import type { ImageShape } from '../base/shapes.js';
 import { planAdaptive } from '../smoothing/adaptive.js';
 import type { BaseClassifier } from '../smoothing/classifier.js';
 import { ABSTAIN, certifyAdaptiveBySampling, predictBySampling, type SampleCounts } from '../smoothing/smooth.js';
+import type { QueueCounts } from '../queue/coordinator.js';
+import { inputSource } from '../queue/job.js';
 import { SampleBatcher } from './batcher.js';
 import { type CertifyRequest, checkRequest, type PredictRequest } from './request.js';
 
@@ -38,6 +41,11 @@ export interface CertifierOptions {
   sigma: number;
   /** Rows per forward batch shared by all requests (default 1000). */
   batch?: number;
+  /**
+   * Count on `smoothcert worker` processes instead of this process: the queue's coordinator, opened
+   * with the model's payload (its seed and run are each request's), and the samples per job.
+   */
+  queue?: { counts: QueueCounts; chunk: number };
 }
 
 /** The smoothed classifier's model, as `GET /v1/model` tells it. */
@@ -74,7 +82,31 @@ export function createCertifier(
   const batcher = new SampleBatcher(base, options.sigma, options.batch ?? 1000);
   const sigma = options.sigma;
   const info: ModelInfo = { ...about, sigma, inputShape: base.inputShape, numClasses: base.numClasses };
-  const sampler = (x: Float32Array, late?: () => boolean) => spans(batcher, x, base.numClasses, late);
+  /** A request's samples: here in shared batches, or on the queue's workers, with the input in each job. */
+  const samplerFor = (x: Float32Array, seed: number, late?: () => boolean): { sample: SampleCounts; release: () => void } => {
+    const queue = options.queue;
+    if (queue === undefined) return { sample: spans(batcher, x, base.numClasses, late), release: () => undefined };
+    const input = inputSource(x, base.inputShape);
+    // The request's run id: identical requests make identical jobs, which the queue computes once.
+    const run = createHash('sha256')
+      .update(JSON.stringify([sigma, seed, batcher.batch, input.fingerprint]))
+      .digest('hex')
+      .slice(0, 16);
+    const counts = queue.counts.sampler(REQUEST_STREAM, { run, seed, input });
+    const sample: SampleCounts = async (key, offset, num) => {
+      const total = new Float64Array(base.numClasses);
+      for (let done = 0; done < num; ) {
+        if (done > 0 && late?.()) break;
+        const size = Math.min(queue.chunk, num - done);
+        (await counts(key, offset + done, size)).forEach((c, k) => {
+          total[k]! += c;
+        });
+        done += size;
+      }
+      return total;
+    };
+    return { sample, release: () => queue.counts.forget(REQUEST_STREAM, run) };
+  };
 
   return {
     info,
@@ -87,7 +119,7 @@ export function createCertifier(
       // The votes end early at the deadline; the test then runs on the votes so far, which is valid:
       // when to stop depends on the clock only, never on the votes.
       let late = false;
-      const sample = sampler(r.x, () => {
+      const { sample, release } = samplerFor(r.x, r.seed, () => {
         late ||= performance.now() >= deadline;
         return late;
       });
@@ -97,7 +129,7 @@ export function createCertifier(
         drawn += counts.reduce((sum, c) => sum + c, 0);
         return counts;
       };
-      const p = await predictBySampling(counted, { sigma, seed: r.seed, stream: REQUEST_STREAM }, r.n, r.alpha);
+      const p = await predictBySampling(counted, { sigma, seed: r.seed, stream: REQUEST_STREAM }, r.n, r.alpha).finally(release);
       return {
         prediction: p.prediction === ABSTAIN ? null : p.prediction,
         pValue: p.pValue,
@@ -127,12 +159,13 @@ export function createCertifier(
         throw new SettingError(key, () => e.message);
       }
       const deadline = began + r.deadlineMs;
+      const { sample, release } = samplerFor(r.x, r.seed);
       const result = await certifyAdaptiveBySampling(
-        sampler(r.x, () => false),
+        sample,
         { sigma, seed: r.seed, stream: REQUEST_STREAM },
         plan,
         () => performance.now() >= deadline,
-      );
+      ).finally(release);
       const answer: Answer = {
         prediction: result.prediction === ABSTAIN ? null : result.prediction,
         radius: result.radius,

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SettingError } from '../base/errors.js';
 import { checkSpec, type Declarations, kinds, type SpecOf } from '../base/settings.js';
@@ -6,6 +7,7 @@ import { DATASETS, isDatasetName } from '../data/datasets.js';
 import { readMeta } from '../files/model-folder.js';
 import { isOnnxPath, loadClassifier } from '../loaders/classifier.js';
 import { NOISE_LEVEL } from '../noise/gaussian.js';
+import { MAX_JOB_SAMPLES, PAYLOAD_VERSION } from '../queue/job.js';
 import { listenError, LOOPBACK } from '../serve/server.js';
 import { type Certifier, createCertifier } from './certifier.js';
 import { createRequestHandler, type ServiceHandler } from './http.js';
@@ -34,6 +36,17 @@ export const SERVICE_SETTINGS = {
   token: {
     kind: kinds.text('<token>'),
     help: 'bearer token every request must carry (or $SMOOTHCERT_API_TOKEN); required to bind beyond loopback',
+    decides: false,
+  },
+  queue: {
+    kind: kinds.text('<url>'),
+    help: 'count on `smoothcert worker` processes serving the BullMQ queue in this Redis (redis://HOST:PORT); the answers are the same',
+    decides: false,
+  },
+  chunk: {
+    kind: kinds.integer(1, MAX_JOB_SAMPLES, '<count>'),
+    help: 'with a queue: noise samples per job, rounded down to a multiple of the batch',
+    default: 10_000,
     decides: false,
   },
   perClient: { kind: kinds.integer(1, 10_000, '<k>'), help: 'requests one client address may have in flight', default: 64, decides: false },
@@ -82,9 +95,36 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
     );
   }
   const classNames = meta && isDatasetName(meta.dataset) ? DATASETS[meta.dataset].classNames : undefined;
+  const batch = settings.batch ?? SERVICE_SETTINGS.batch.default;
+  const chunk = settings.chunk ?? SERVICE_SETTINGS.chunk.default;
+  if (settings.chunk !== undefined && settings.queue === undefined) {
+    throw new SettingError('chunk', (name) => `${name('chunk')} applies with a queue only; add ${name('queue')}`);
+  }
+  // A queue connects first: an unreachable Redis fails within seconds. bullmq loads only then.
+  const queue =
+    settings.queue === undefined
+      ? undefined
+      : await (await import('../queue/coordinator.js')).QueueCounts.open(
+          settings.queue,
+          {
+            v: PAYLOAD_VERSION,
+            run: 'service',
+            model: {
+              path: resolve(model),
+              fingerprint: loaded.fingerprint,
+              ...(settings.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
+            },
+            sigma,
+            seed: 0,
+            batch,
+            // Whole batches aligned in the stream, as a single process computes them.
+            whole: true,
+          },
+          { chunk, numClasses: loaded.base.numClasses, notify: (m) => process.stderr.write(`${m}\n`) },
+        );
   const certifier = createCertifier(
     loaded.base,
-    { sigma, batch: settings.batch ?? SERVICE_SETTINGS.batch.default },
+    { sigma, batch, ...(queue ? { queue: { counts: queue, chunk } } : {}) },
     { ...(meta ? { arch: meta.arch, dataset: meta.dataset } : {}), ...(classNames ? { classNames } : {}) },
   );
   const handler = createRequestHandler(certifier, {
@@ -110,6 +150,7 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await queue?.close();
       loaded.base.dispose?.();
       return answered;
     },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { alignedChunk } from '../../src/queue/coordinator.js';
 import { displayUrl, redisOptions } from '../../src/queue/connection.js';
-import { jobId, parseCountsJob, type CountsJob } from '../../src/queue/job.js';
+import { type CountsJob, inputSource, inputValues, jobId, parseCountsJob } from '../../src/queue/job.js';
 
 const valid: CountsJob = {
   v: 1,
@@ -86,4 +86,22 @@ test('a job whose σ would overflow float32 (x + σz) fails at once with the rea
     assert.ok(typeof r === 'string' && r.includes('sigma must be a number > 0 and ≤ 2^125'), String(r));
   }
   assert.equal(typeof parseCountsJob({ ...valid, sigma: 2 ** 125 }), 'object');
+});
+
+test('a job carries a live input instead of a dataset example, checked against its fingerprint', () => {
+  const x = Float32Array.from({ length: 12 }, (_, i) => i / 12);
+  const input = inputSource(x, [2, 2, 3]);
+  const { data: _, ...withoutData } = valid;
+  const carried = { ...withoutData, input };
+  assert.deepEqual(parseCountsJob(carried), carried);
+  assert.deepEqual(inputValues(input), x);
+  assert.match(parseCountsJob({ ...valid, input }) as string, /from data or from input, exactly one/);
+  assert.match(parseCountsJob(withoutData) as string, /from data or from input, exactly one/);
+  assert.match(parseCountsJob({ ...withoutData, input: { ...input, shape: [2, 2] } }) as string, /input\.shape must be \[H, W, C\]/);
+  assert.equal(inputValues({ ...input, shape: [2, 2, 2] }), 'input holds 48 bytes, not the 32 of 2×2×2 float32 values');
+  const other = inputSource(
+    Float32Array.from(x, (v) => v / 2),
+    [2, 2, 3],
+  );
+  assert.equal(inputValues({ ...input, values: other.values }), 'input values do not match their fingerprint');
 });

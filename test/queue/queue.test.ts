@@ -110,7 +110,7 @@ test('a malformed job fails at once with its reason, and the workers keep servin
         id: 'bad-fields',
         data: { v: 1, run: 'r', sigma: -1, seed: 0, example: 0, substream: 0, offset: 0, num: 0, batch: 10 },
         reason:
-          /malformed payload: model must be an object; data must be an object; sigma must be a number > 0 and ≤ 2\^125; num must be an integer in \[1, 10000000\]/,
+          /malformed payload: model must be an object; a job takes its x from data or from input, exactly one; sigma must be a number > 0 and ≤ 2\^125; num must be an integer in \[1, 10000000\]/,
       },
       { id: 'bad-version', data: { v: 99 }, reason: /payload version 99 is not 1/ },
       // Well-formed but unbounded work: it would hold the worker for ever, or ask for terabytes.
