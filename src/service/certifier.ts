@@ -7,7 +7,8 @@ import { ABSTAIN, certifyAdaptiveBySampling, predictBySampling, type SampleCount
 import type { QueueCounts } from '../queue/coordinator.js';
 import { inputSource } from '../queue/job.js';
 import { SampleBatcher } from './batcher.js';
-import { type CertifyRequest, checkRequest, type PredictRequest } from './request.js';
+import { decodePng } from './png.js';
+import { type CertifyRequest, checkRequest, type ImageInput, type PredictRequest } from './request.js';
 
 /**
  * The noise stream of every request: a request has no example index, so its noise is the stream
@@ -64,6 +65,8 @@ export interface Certifier {
   predict(request: PredictRequest): Promise<Answer>;
   /** Adaptive CERTIFY (smoothing/adaptive.ts): decision at `radius`, else the radius to within `tolerance`·σ. */
   certify(request: CertifyRequest): Promise<Answer>;
+  /** One function for both questions: `question` says which. */
+  answer(request: ({ question: 'predict' } & PredictRequest) | ({ question: 'certify' } & CertifyRequest)): Promise<Answer>;
   /** Forward passes and batches run so far, for the service's statistics. */
   stats(): { forwardPasses: number; batches: number };
 }
@@ -108,13 +111,15 @@ export function createCertifier(
     return { sample, release: () => queue.counts.forget(REQUEST_STREAM, run) };
   };
 
-  return {
+  const certifier: Certifier = {
     info,
+    answer: ({ question, ...request }) =>
+      question === 'predict' ? certifier.predict(request as PredictRequest) : certifier.certify(request as CertifyRequest),
     stats: () => ({ forwardPasses: batcher.forwardPasses, batches: batcher.batches }),
 
     async predict(request) {
       const began = performance.now();
-      const r = checkRequest(request, base.inputShape, 'predict');
+      const r = checkRequest(await withImage(request, base.inputShape), base.inputShape, 'predict');
       const deadline = began + r.deadlineMs;
       // The votes end early at the deadline; the test then runs on the votes so far, which is valid:
       // when to stop depends on the clock only, never on the votes.
@@ -141,7 +146,7 @@ export function createCertifier(
 
     async certify(request) {
       const began = performance.now();
-      const r = checkRequest(request, base.inputShape, 'certify');
+      const r = checkRequest(await withImage(request, base.inputShape), base.inputShape, 'certify');
       let plan: ReturnType<typeof planAdaptive>;
       try {
         plan = planAdaptive(
@@ -178,6 +183,15 @@ export function createCertifier(
       return answer;
     },
   };
+  return certifier;
+}
+
+/** A request with its PNG, if it sent one, decoded to the model's input (service/png.ts). */
+async function withImage<R extends ImageInput>(request: R, shape: ImageShape): Promise<R> {
+  if (request.png === undefined) return request;
+  if (request.image !== undefined) throw new SettingError('png', () => 'give image or png, not both');
+  const { png, ...rest } = request;
+  return { ...rest, image: await decodePng(Buffer.from(png), shape) } as unknown as R;
 }
 
 /**

@@ -5,14 +5,14 @@ import { hostName, LOOPBACK } from '../serve/server.js';
 import { NonFiniteLogitsError } from '../smoothing/classifier.js';
 import type { Answer, Certifier } from './certifier.js';
 import { openApiDocument } from './openapi.js';
-import { decodePng } from './png.js';
+import type { CertifyRequest } from './request.js';
 
 export interface HandlerOptions {
   /** Bearer token every request must carry; none: no authentication (loopback only). */
   token?: string;
   /** Refuse requests whose Host header names another machine (DNS rebinding): on whenever bound to loopback. */
   checkHost: boolean;
-  /** Largest request body in bytes (default 4 MiB: a 224×224×3 image as JSON numbers fits). */
+  /** Largest request body in bytes (default: the model's input as JSON numbers of up to 24 characters, plus 64 KiB). */
   maxBodyBytes?: number;
   /** Requests one client (remote address) may have in flight (default 64). */
   perClient?: number;
@@ -56,7 +56,9 @@ const ROUTES: Record<string, string> = {
  * beyond), sample counts and deadlines (service/request.ts); no request reads a file.
  */
 export function createRequestHandler(certifier: Certifier, options: HandlerOptions): ServiceHandler {
-  const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const [h, w, c] = certifier.info.inputShape;
+  // Bounded by the model's input: many requests in flight cannot add up to an unbounded allocation.
+  const maxBody = options.maxBodyBytes ?? 24 * h * w * c + 64 * 1024;
   const perClient = options.perClient ?? 64;
   const maxInFlight = options.maxInFlight ?? 512;
   const tokenDigest = options.token === undefined ? undefined : createHash('sha256').update(options.token).digest();
@@ -83,9 +85,7 @@ export function createRequestHandler(certifier: Certifier, options: HandlerOptio
         return openApiDocument(certifier.info);
     }
     const body = await readJson(req, maxBody);
-    const image = await imageOf(body, certifier);
-    const { png: _, ...settings } = body;
-    const request = { ...settings, image };
+    const request = pngAsBytes(body) as unknown as CertifyRequest;
     const result: Answer = path === '/v1/predict' ? await certifier.predict(request) : await certifier.certify(request);
     return result;
   };
@@ -177,10 +177,9 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
   return body as Record<string, unknown>;
 }
 
-/** The image of a request: its numbers, or its PNG decoded to the model's input shape. */
-async function imageOf(body: Record<string, unknown>, certifier: Certifier): Promise<ArrayLike<number>> {
-  if (body.png !== undefined && body.image !== undefined) throw new HttpError(400, 'give image or png, not both');
-  if (body.png === undefined) return body.image as ArrayLike<number>;
+/** The body with a base64 "png" as its bytes; the certifier decodes it to the model's input. */
+function pngAsBytes(body: Record<string, unknown>): Record<string, unknown> {
+  if (body.png === undefined) return body;
   if (typeof body.png !== 'string') throw new HttpError(400, 'png must be a base64 string of the PNG file');
-  return decodePng(Buffer.from(body.png, 'base64'), certifier.info.inputShape);
+  return { ...body, png: Buffer.from(body.png, 'base64') };
 }

@@ -36,10 +36,8 @@ export const REQUEST_SETTINGS = {
   },
 } as const satisfies Declarations;
 
-/** The image: H·W·C numbers in [0, 1], row-major HWC as the datasets load (or PNG bytes, decoded by the HTTP layer). */
-export interface ImageInput {
-  image: ArrayLike<number>;
-}
+/** The image: H·W·C numbers in [0, 1], row-major HWC as the datasets load, or the bytes of a PNG of the model's size. */
+export type ImageInput = { image: ArrayLike<number>; png?: undefined } | { png: Uint8Array; image?: undefined };
 
 export type PredictRequest = ImageInput & { n?: number; alpha?: number; seed?: number; deadlineMs?: number };
 export type CertifyRequest = ImageInput & {
@@ -70,13 +68,13 @@ const CERTIFY_KEYS = ['radius', 'tolerance', 'n0', 'maxN', 'alpha', 'seed', 'dea
 
 /** Checks a request against the settings and the model's input (SettingErrors name the field). */
 export function checkRequest(request: PredictRequest | CertifyRequest, shape: ImageShape, kind: 'predict' | 'certify'): CheckedRequest {
-  const { image, ...settings } = request as ImageInput & Record<string, unknown>;
+  const { image, png: _, ...settings } = request as { image?: ArrayLike<number>; png?: Uint8Array } & Record<string, unknown>;
   const allowed = kind === 'predict' ? PREDICT_KEYS : CERTIFY_KEYS;
   const foreign = Object.keys(settings).find((k) => !allowed.includes(k) && settings[k] !== undefined);
   if (foreign !== undefined) {
     throw new SettingError(
       foreign,
-      (name) => `${name(foreign)} is not a field of a ${kind} request (its fields: image, ${allowed.join(', ')})`,
+      (name) => `${name(foreign)} is not a field of a ${kind} request (its fields: image or png, ${allowed.join(', ')})`,
     );
   }
   checkSpec(REQUEST_SETTINGS, settings);

@@ -128,6 +128,9 @@ test('a PNG of the image gets the answer of its numbers; the model and the API d
   const viaPng = await post('/v1/certify', { png: png.toString('base64'), radius: SIGMA });
   const viaNumbers = await post('/v1/certify', { image: Array.from(x), radius: SIGMA });
   assert.deepEqual(decided(viaPng.json), decided(viaNumbers.json));
+  // The library function takes the PNG's bytes and either question.
+  const inProcess = await service.certifier.answer({ question: 'certify', png, radius: SIGMA });
+  assert.deepEqual(decided({ ...inProcess }), decided(viaNumbers.json));
   const wrongSize = await post('/v1/certify', { png: (await sharp(png).resize(20, 20).png().toBuffer()).toString('base64') });
   assert.equal(wrongSize.status, 400);
   assert.match(String(wrongSize.json.error), /png is 20×20 pixels; the model takes 28×28/);
