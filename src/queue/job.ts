@@ -55,7 +55,7 @@ export interface DataSource {
 }
 
 /**
- * An input carried in the job itself (a live request of `serve --api`): its H·W·C values as
+ * An input carried in the job itself (a live request of the API service, service/): its H·W·C values as
  * little-endian float32 in base64, and their sha256, which the worker checks.
  */
 export interface InputSource {

@@ -12,7 +12,7 @@ import { listenError, LOOPBACK } from '../serve/server.js';
 import { type Certifier, createCertifier } from './certifier.js';
 import { createRequestHandler, type ServiceHandler } from './http.js';
 
-/** The settings of the certified prediction service (`smoothcert serve --api`, startApiServer). */
+/** The settings of the certified prediction service (the serve command in API mode, startApiServer). */
 export const SERVICE_SETTINGS = {
   model: {
     kind: kinds.text('<path>'),
