@@ -2,12 +2,13 @@ import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SettingError } from '../base/errors.js';
-import { checkSpec, type Declarations, kinds, type SpecOf } from '../base/settings.js';
+import { checkSpec, type Declarations, given, kinds, type SpecOf } from '../base/settings.js';
 import { DATASETS, isDatasetName } from '../data/datasets.js';
 import { readMeta } from '../files/model-folder.js';
 import { isOnnxPath, loadClassifier } from '../loaders/classifier.js';
 import { NOISE_LEVEL } from '../noise/gaussian.js';
 import { MAX_JOB_SAMPLES, PAYLOAD_VERSION } from '../queue/job.js';
+import { SMOOTHING_SETTINGS } from '../runs/smoothing-settings.js';
 import { listenError, LOOPBACK } from '../serve/server.js';
 import { type Certifier, createCertifier } from './certifier.js';
 import { createRequestHandler, type ServiceHandler } from './http.js';
@@ -27,12 +28,12 @@ export const SERVICE_SETTINGS = {
     default: 1000,
     decides: false,
   },
-  precision: {
-    kind: kinds.choice(['fp32', 'bf16'] as const, '<p>'),
-    help: 'model folders on the native backend: bf16 convolutions (CPUs with AVX512-BF16)',
-    default: 'fp32',
-    decides: true,
-  },
+  precision: SMOOTHING_SETTINGS.precision,
+  // ONNX graphs as certify reads them: layout, normalization outside the graph, the scores' output.
+  inputLayout: SMOOTHING_SETTINGS.inputLayout,
+  mean: SMOOTHING_SETTINGS.mean,
+  std: SMOOTHING_SETTINGS.std,
+  output: SMOOTHING_SETTINGS.output,
   token: {
     kind: kinds.text('<token>'),
     help: 'bearer token every request must carry (or $SMOOTHCERT_API_TOKEN); required to bind beyond loopback',
@@ -86,7 +87,8 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
   }
   const model = settings.model;
   const meta = isOnnxPath(model) ? undefined : readMeta(model);
-  const loaded = await loadClassifier(model, meta?.inputShape, meta?.dataset, { precision: settings.precision ?? 'fp32' });
+  const onnx = given({ inputLayout: settings.inputLayout, mean: settings.mean, std: settings.std, output: settings.output });
+  const loaded = await loadClassifier(model, meta?.inputShape, meta?.dataset, { ...onnx, precision: settings.precision ?? 'fp32' });
   const sigma = settings.sigma ?? loaded.trainedSigma;
   if (sigma === undefined) {
     throw new SettingError(
@@ -112,6 +114,8 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
             model: {
               path: resolve(model),
               fingerprint: loaded.fingerprint,
+              ...onnx,
+              ...(loaded.inputLayout ? { inputLayout: loaded.inputLayout } : {}),
               ...(settings.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
             },
             sigma,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadDataset } from '../../src/loaders/registry.js';
 import { type RunningService, startApiServer } from '../../src/service/server.js';
 import { cli } from '../helpers/cli.js';
+import { saveTinyModel } from '../helpers/models.js';
 
 /** The study's LeNet trained at σ = 0.25 with consistency regularization (committed with its results). */
 const MODEL = fileURLToPath(new URL('../../../docs/results/adaptive/models/consistency-s0.25', import.meta.url));
@@ -142,4 +143,35 @@ test('a PNG of the image gets the answer of its numbers; the model and the API d
   const doc = (await (await fetch(`${service.url}/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
   assert.equal(doc.openapi, '3.1.0');
   assert.deepEqual(Object.keys(doc.paths).sort(), ['/v1/certify', '/v1/health', '/v1/model', '/v1/openapi.json', '/v1/predict']);
+});
+
+test('other models: a PyTorch ONNX graph normalized outside it, and a 32×32×3 model fed an RGB PNG', async () => {
+  const fixture = fileURLToPath(new URL('../../../test/fixtures/onnx/fashion-tiny.onnx', import.meta.url));
+  const onnx = await startApiServer({ model: fixture, sigma: 0.25, mean: [0.5], std: [0.5], inputLayout: 'nchw', port: 0 });
+  const rgbModel = join(tmp, 'rgb');
+  await saveTinyModel(rgbModel, [32, 32, 3], 10, 0.5);
+  const rgb = await startApiServer({ model: rgbModel, port: 0 });
+  try {
+    const data = await loadDataset('fashion-mnist', 'test');
+    const res = await fetch(`${onnx.url}/v1/predict`, {
+      method: 'POST',
+      body: JSON.stringify({ image: Array.from(await data.image(0)), n: 2000 }),
+    });
+    const answer = (await res.json()) as { prediction: number | null; samples: number };
+    assert.equal(res.status, 200);
+    assert.equal(answer.prediction, data.label(0), 'the fixture classifies this ankle boot right, with and without noise');
+    assert.equal(answer.samples, 2000);
+    assert.deepEqual(onnx.certifier.info.inputShape, [28, 28, 1]);
+    // Three channels: the PNG is read as RGB, the same values as the numbers.
+    const values = Array.from({ length: 32 * 32 * 3 }, (_, i) => ((i * 37) % 256) / 255);
+    const { default: sharp } = await import('sharp');
+    const png = await sharp(Buffer.from(values.map((v) => Math.round(v * 255))), { raw: { width: 32, height: 32, channels: 3 } })
+      .png()
+      .toBuffer();
+    const a = await rgb.certifier.answer({ question: 'certify', png, radius: 0.1 });
+    const b = await rgb.certifier.answer({ question: 'certify', image: values, radius: 0.1 });
+    assert.deepEqual(decided({ ...a }), decided({ ...b }));
+  } finally {
+    await Promise.all([onnx.stop(100), rgb.stop(100)]);
+  }
 });
