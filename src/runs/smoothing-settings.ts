@@ -109,7 +109,7 @@ export const CERTIFY_SETTINGS = {
   radii: {
     kind: kinds.nonNegativeList('<list>'),
     help: 'decision mode: the radii to decide, e.g. 0.25,0.5; adds a certified column',
-    defaultText: 'the table radii 0, 0.25, … up to what maxN can certify',
+    defaultText: 'the table radii 0, 0.25, … up to what the budget can certify',
     decides: true,
     group: 'adaptive',
   },
