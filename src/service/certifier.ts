@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { SettingError } from '../base/errors.js';
 import type { ImageShape } from '../base/shapes.js';
+import { SUBSTREAM } from '../noise/gaussian.js';
 import { planAdaptive } from '../smoothing/adaptive.js';
 import type { BaseClassifier } from '../smoothing/classifier.js';
-import { ABSTAIN, certifyAdaptiveBySampling, predictBySampling, type SampleCounts } from '../smoothing/smooth.js';
+import { ABSTAIN, certifyAdaptiveBySampling, certifyBySampling, predictBySampling, type SampleCounts } from '../smoothing/smooth.js';
 import type { QueueCounts } from '../queue/coordinator.js';
 import { inputSource } from '../queue/job.js';
 import { SampleBatcher } from './batcher.js';
 import { decodePng } from './png.js';
-import { type CertifyRequest, checkRequest, type ImageInput, type PredictRequest } from './request.js';
+import { type CertifyRequest, type CheckedRequest, checkRequest, type ImageInput, type PredictRequest } from './request.js';
 
 /**
  * The noise stream of every request: a request has no example index, so its noise is the stream
@@ -111,6 +112,35 @@ export function createCertifier(
     return { sample, release: () => queue.counts.forget(REQUEST_STREAM, run) };
   };
 
+  /**
+   * Fixed-n CERTIFY (Cohen et al., 2019) on the request's stream. The deadline may cut the n
+   * estimation samples short; the Clopper–Pearson bound then runs on the m drawn, still valid since
+   * when to stop depends on the clock only, never on the votes.
+   */
+  const fixedN = async (r: CheckedRequest & { fixedN: number }, began: number): Promise<Answer> => {
+    const deadline = began + r.deadlineMs;
+    const noise = { sigma, seed: r.seed, stream: REQUEST_STREAM };
+    const { sample, release } = samplerFor(r.x, r.seed, () => performance.now() >= deadline);
+    try {
+      const selection = await sample({ seed: r.seed, stream: REQUEST_STREAM, substream: SUBSTREAM.select }, 0, r.n0);
+      const estimation = await sample({ seed: r.seed, stream: REQUEST_STREAM, substream: SUBSTREAM.estimate }, 0, r.fixedN);
+      const drawn = estimation.reduce((sum, c) => sum + c, 0);
+      const counts: SampleCounts = async (key) => (key.substream === SUBSTREAM.select ? selection : estimation);
+      const result = await certifyBySampling(counts, noise, r.n0, drawn, r.alpha);
+      return {
+        prediction: result.prediction === ABSTAIN ? null : result.prediction,
+        ...(r.radius === undefined ? {} : { certified: result.radius > r.radius }),
+        radius: result.radius,
+        pABar: result.pABar,
+        samples: r.n0 + drawn,
+        ms: performance.now() - began,
+        ...(drawn < r.fixedN ? { budgetExhausted: 'deadline' as const } : {}),
+      };
+    } finally {
+      release();
+    }
+  };
+
   const certifier: Certifier = {
     info,
     answer: ({ question, ...request }) =>
@@ -147,6 +177,7 @@ export function createCertifier(
     async certify(request) {
       const began = performance.now();
       const r = checkRequest(await withImage(request, base.inputShape), base.inputShape, 'certify');
+      if (r.fixedN !== undefined) return fixedN({ ...r, fixedN: r.fixedN }, began);
       let plan: ReturnType<typeof planAdaptive>;
       try {
         plan = planAdaptive(

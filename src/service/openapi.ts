@@ -78,15 +78,10 @@ export function openApiDocument(model: ModelInfo): Record<string, unknown> {
     security: [{ bearer: [] }, {}],
     paths: {
       '/v1/predict': post('PREDICT: the smoothed class, or an abstention', ['n', 'alpha', 'seed', 'deadlineMs']),
-      '/v1/certify': post('adaptive CERTIFY: decide robustness at radius, or find the radius to within tolerance·σ', [
-        'radius',
-        'tolerance',
-        'n0',
-        'maxN',
-        'alpha',
-        'seed',
-        'deadlineMs',
-      ]),
+      '/v1/certify': post(
+        'adaptive CERTIFY: decide robustness at radius, or find the radius to within tolerance·σ; with n, fixed-n CERTIFY',
+        ['radius', 'tolerance', 'n', 'n0', 'maxN', 'alpha', 'seed', 'deadlineMs'],
+      ),
       '/v1/model': {
         get: {
           summary: 'the served model: architecture, dataset, σ, input shape, classes',

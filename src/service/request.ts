@@ -7,7 +7,12 @@ import type { ImageShape } from '../base/shapes.js';
  * make the service sample or wait without end (the deadline caps time, n and maxN the samples).
  */
 export const REQUEST_SETTINGS = {
-  n: { kind: kinds.integer(1, 1_000_000, '<count>'), help: 'predict: Monte Carlo votes', default: 1000, decides: true },
+  n: {
+    kind: kinds.integer(1, 1_000_000, '<count>'),
+    help: 'predict: Monte Carlo votes; certify: fixed-n CERTIFY with n estimation samples instead of adaptive',
+    default: 1000,
+    decides: true,
+  },
   n0: { kind: kinds.integer(1, 100_000, '<count>'), help: 'certify: samples that select the class', default: 100, decides: true },
   maxN: {
     kind: kinds.integer(1, 1_000_000, '<count>'),
@@ -43,6 +48,8 @@ export type PredictRequest = ImageInput & { n?: number; alpha?: number; seed?: n
 export type CertifyRequest = ImageInput & {
   radius?: number;
   tolerance?: number;
+  /** Fixed-n CERTIFY (Cohen et al.) with n estimation samples, instead of adaptive sampling. */
+  n?: number;
   n0?: number;
   maxN?: number;
   alpha?: number;
@@ -60,11 +67,13 @@ export interface CheckedRequest {
   seed: number;
   radius?: number;
   tolerance: number;
+  /** Certify: fixed-n CERTIFY, when the request gave n. */
+  fixedN?: number;
   deadlineMs: number;
 }
 
 const PREDICT_KEYS = ['n', 'alpha', 'seed', 'deadlineMs'];
-const CERTIFY_KEYS = ['radius', 'tolerance', 'n0', 'maxN', 'alpha', 'seed', 'deadlineMs'];
+const CERTIFY_KEYS = ['radius', 'tolerance', 'n', 'n0', 'maxN', 'alpha', 'seed', 'deadlineMs'];
 
 /** Checks a request against the settings and the model's input (SettingErrors name the field). */
 export function checkRequest(request: PredictRequest | CertifyRequest, shape: ImageShape, kind: 'predict' | 'certify'): CheckedRequest {
@@ -83,6 +92,12 @@ export function checkRequest(request: PredictRequest | CertifyRequest, shape: Im
       'radius',
       () => 'radius (decide robustness at it) and tolerance (find the radius) ask different questions; give one',
     );
+  }
+  if (kind === 'certify' && settings.n !== undefined) {
+    const other = ['tolerance', 'maxN'].find((k) => settings[k] !== undefined);
+    if (other !== undefined) {
+      throw new SettingError(other, (name) => `n asks for fixed-n CERTIFY, ${name(other)} for adaptive sampling; give one of them`);
+    }
   }
   const [h, w, c] = shape;
   const d = h * w * c;
@@ -114,6 +129,7 @@ export function checkRequest(request: PredictRequest | CertifyRequest, shape: Im
     seed: value('seed'),
     ...(settings.radius === undefined ? {} : { radius: settings.radius as number }),
     tolerance: value('tolerance'),
+    ...(kind === 'certify' && settings.n !== undefined ? { fixedN: settings.n as number } : {}),
     deadlineMs: value('deadlineMs'),
   };
 }

@@ -114,6 +114,15 @@ test('budgets: a request out of samples or time answers with what it has and say
   assert.equal(late.status, 200);
   assert.equal(late.json.budgetExhausted, 'deadline');
   assert.ok((late.json.ms as number) < 5000 && (late.json.pABar as number) > 0.5, JSON.stringify(late.json));
+  // Fixed-n CERTIFY (n given): the classic algorithm, cut short by a deadline in the same way.
+  const fixed = await post('/v1/certify', { image, n: 2000, radius: 0.25 });
+  assert.equal(fixed.status, 200);
+  assert.equal(fixed.json.samples, 2100);
+  assert.equal(fixed.json.certified, (fixed.json.radius as number) > 0.25);
+  const cut = await post('/v1/certify', { image, n: 1_000_000, deadlineMs: 100 });
+  assert.equal(cut.json.budgetExhausted, 'deadline');
+  assert.ok((cut.json.samples as number) < 1_000_000 && cut.json.prediction === data.label(0), JSON.stringify(cut.json));
+  assert.equal((await post('/v1/certify', { image, n: 2000, maxN: 5000 })).status, 400);
   const vote = await post('/v1/predict', { image, n: 1_000_000, deadlineMs: 100 });
   assert.equal(vote.json.budgetExhausted, 'deadline');
   assert.ok((vote.json.samples as number) < 1_000_000 && vote.json.prediction === data.label(0), JSON.stringify(vote.json));
