@@ -76,6 +76,18 @@ export function recordOf(declarations: Declarations, resolved: Readonly<Record<s
   );
 }
 
+/** A spec with every declared default filled in: those settings are then always present. */
+export type Defaulted<D extends Declarations> = SpecOf<D> & {
+  -readonly [K in keyof D as D[K] extends { default: unknown } ? K : never]-?: D[K] extends Setting<infer V> ? V : never;
+};
+
+/** The spec's value of each setting, else its declared default (the one place defaults are applied). */
+export function withDefaults<D extends Declarations>(declarations: D, spec: SpecOf<D>): Defaulted<D> {
+  const filled: Record<string, unknown> = { ...spec };
+  for (const [key, s] of Object.entries(declarations)) if (filled[key] === undefined && s.default !== undefined) filled[key] = s.default;
+  return filled as Defaulted<D>;
+}
+
 /** The given settings only: undefined values dropped, so "not given" and "left out" are one. */
 export function given<T extends object>(spec: T): Partial<T> {
   return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as Partial<T>;

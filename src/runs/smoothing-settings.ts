@@ -1,5 +1,5 @@
 import { SettingError } from '../base/errors.js';
-import { checkSpec, type Declarations, given, kinds, recordOf, type SpecOf } from '../base/settings.js';
+import { checkSpec, type Declarations, given, kinds, recordOf, type SpecOf, withDefaults } from '../base/settings.js';
 import { DATASET_NAMES, type DatasetName } from '../data/datasets.js';
 import { NOISE_LEVEL } from '../noise/gaussian.js';
 import { SEQUENCES, type SequenceName } from '../smoothing/confidence-sequence.js';
@@ -169,11 +169,6 @@ export interface ResolvedSmoothing {
   adaptive?: { maxN: number; sequence: SequenceName; radii?: number[]; tolerance?: number };
 }
 
-/** A setting's declared default. */
-function declared<K extends keyof typeof CERTIFY_SETTINGS>(key: K): unknown {
-  return (CERTIFY_SETTINGS[key] as { default?: unknown }).default;
-}
-
 /**
  * The run a spec describes, checked before anything is read or written: each value against its
  * setting, the required ones present, and no setting given that this mode would ignore.
@@ -203,25 +198,25 @@ export function resolveSmoothing(mode: 'certify' | 'predict', spec: CertifySpec)
       (name) => `${name('radii')} (decision mode) and ${name('tolerance')} (radius mode) ask different questions; give one of them`,
     );
   }
-  const or = <K extends keyof CertifySpec>(key: K) => (spec[key] ?? declared(key)) as NonNullable<CertifySpec[K]>;
+  const o = withDefaults(CERTIFY_SETTINGS, spec);
   return {
     model: spec.model!,
     out: spec.out!,
-    dataset: or('dataset'),
-    split: or('split'),
+    dataset: o.dataset,
+    split: o.split,
     ...(spec.dataDir === undefined ? {} : { dataDir: spec.dataDir }),
     ...(spec.sigma === undefined ? {} : { sigma: spec.sigma }),
-    n: or('n'),
-    n0: or('n0'),
-    alpha: or('alpha'),
-    batch: or('batch'),
-    skip: or('skip'),
+    n: o.n,
+    n0: o.n0,
+    alpha: o.alpha,
+    batch: o.batch,
+    skip: o.skip,
     ...(spec.max === undefined ? {} : { max: spec.max }),
-    seed: or('seed'),
+    seed: o.seed,
     onnx: given({ inputLayout: spec.inputLayout, mean: spec.mean, std: spec.std, output: spec.output }),
-    precision: or('precision'),
+    precision: o.precision,
     ...(spec.adaptive
-      ? { adaptive: { maxN: or('maxN'), sequence: or('sequence'), ...given({ radii: spec.radii, tolerance: spec.tolerance }) } }
+      ? { adaptive: { maxN: o.maxN, sequence: o.sequence, ...given({ radii: spec.radii, tolerance: spec.tolerance }) } }
       : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { SettingError } from '../base/errors.js';
-import { checkSpec, type Declarations, kinds } from '../base/settings.js';
+import { checkSpec, type Declarations, kinds, type SpecOf, withDefaults } from '../base/settings.js';
 import type { ImageShape } from '../base/shapes.js';
 
 /**
@@ -118,18 +118,17 @@ export function checkRequest(request: PredictRequest | CertifyRequest, shape: Im
     }
     x[i] = v;
   }
-  const value = <K extends keyof typeof REQUEST_SETTINGS>(key: K): number =>
-    (settings[key] as number | undefined) ?? (REQUEST_SETTINGS[key] as { default?: number }).default!;
+  const o = withDefaults(REQUEST_SETTINGS, settings as SpecOf<typeof REQUEST_SETTINGS>);
   return {
     x,
-    n: value('n'),
-    n0: value('n0'),
-    maxN: value('maxN'),
-    alpha: value('alpha'),
-    seed: value('seed'),
-    ...(settings.radius === undefined ? {} : { radius: settings.radius as number }),
-    tolerance: value('tolerance'),
-    ...(kind === 'certify' && settings.n !== undefined ? { fixedN: settings.n as number } : {}),
-    deadlineMs: value('deadlineMs'),
+    n: o.n,
+    n0: o.n0,
+    maxN: o.maxN,
+    alpha: o.alpha,
+    seed: o.seed,
+    ...(o.radius === undefined ? {} : { radius: o.radius }),
+    tolerance: o.tolerance,
+    ...(kind === 'certify' && settings.n !== undefined ? { fixedN: o.n } : {}),
+    deadlineMs: o.deadlineMs,
   };
 }

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SettingError } from '../base/errors.js';
-import { checkSpec, type Declarations, given, kinds, type SpecOf } from '../base/settings.js';
+import { checkSpec, type Declarations, given, kinds, type SpecOf, withDefaults } from '../base/settings.js';
 import { DATASETS, isDatasetName } from '../data/datasets.js';
 import { readMeta } from '../files/model-folder.js';
 import { isOnnxPath, loadClassifier } from '../loaders/classifier.js';
@@ -75,8 +75,9 @@ export interface RunningService {
  * non-loopback address is refused. Choose the backend first (initBackend).
  */
 export async function startApiServer(spec: ServiceSpec): Promise<RunningService> {
-  const { host = '127.0.0.1', port = 0, ...settings } = spec;
-  checkSpec(SERVICE_SETTINGS, settings);
+  const { host = '127.0.0.1', port = 0, ...asked } = spec;
+  checkSpec(SERVICE_SETTINGS, asked);
+  const settings = withDefaults(SERVICE_SETTINGS, asked);
   if (settings.model === undefined)
     throw new SettingError('model', (name) => `${name('model')} is required: ${SERVICE_SETTINGS.model.help}`);
   if (!LOOPBACK.has(host) && settings.token === undefined) {
@@ -88,7 +89,7 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
   const model = settings.model;
   const meta = isOnnxPath(model) ? undefined : readMeta(model);
   const onnx = given({ inputLayout: settings.inputLayout, mean: settings.mean, std: settings.std, output: settings.output });
-  const loaded = await loadClassifier(model, meta?.inputShape, meta?.dataset, { ...onnx, precision: settings.precision ?? 'fp32' });
+  const loaded = await loadClassifier(model, meta?.inputShape, meta?.dataset, { ...onnx, precision: settings.precision });
   const sigma = settings.sigma ?? loaded.trainedSigma;
   if (sigma === undefined) {
     throw new SettingError(
@@ -97,9 +98,8 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
     );
   }
   const classNames = meta && isDatasetName(meta.dataset) ? DATASETS[meta.dataset].classNames : undefined;
-  const batch = settings.batch ?? SERVICE_SETTINGS.batch.default;
-  const chunk = settings.chunk ?? SERVICE_SETTINGS.chunk.default;
-  if (settings.chunk !== undefined && settings.queue === undefined) {
+  const { batch, chunk } = settings;
+  if (asked.chunk !== undefined && settings.queue === undefined) {
     throw new SettingError('chunk', (name) => `${name('chunk')} applies with a queue only; add ${name('queue')}`);
   }
   // A queue connects first: an unreachable Redis fails within seconds. bullmq loads only then.
@@ -134,8 +134,8 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
   const handler = createRequestHandler(certifier, {
     ...(settings.token === undefined ? {} : { token: settings.token }),
     checkHost: LOOPBACK.has(host),
-    perClient: settings.perClient ?? SERVICE_SETTINGS.perClient.default,
-    maxInFlight: settings.maxInFlight ?? SERVICE_SETTINGS.maxInFlight.default,
+    perClient: settings.perClient,
+    maxInFlight: settings.maxInFlight,
   });
   // Slow clients cannot hold a connection open without end.
   const server = createServer({ requestTimeout: 660_000, headersTimeout: 10_000 }, handler);

@@ -1,7 +1,7 @@
 import { SettingError } from '../base/errors.js';
 import { datasetInfo } from '../data/datasets.js';
 import { architectureFor } from '../models/registry.js';
-import { checkSpec, given, recordOf } from '../base/settings.js';
+import { checkSpec, given, recordOf, withDefaults } from '../base/settings.js';
 import { METHOD_SETTINGS, type MethodOptions } from './method-options.js';
 import { createMethod } from './methods.js';
 import { TRAIN_SETTINGS, type TrainSpec } from './settings.js';
@@ -36,16 +36,17 @@ export function resolveRunConfig(spec: TrainSpec): RunConfig {
   checkSpec(TRAIN_SETTINGS, spec);
   if (spec.sigma === undefined)
     throw new SettingError('sigma', (name) => `${name('sigma')} is required: the Gaussian noise level to train with, e.g. 0.5`);
-  const info = datasetInfo(spec.dataset ?? TRAIN_SETTINGS.dataset.default);
+  const filled = withDefaults(TRAIN_SETTINGS, spec);
+  const info = datasetInfo(filled.dataset);
   const byDataset: Partial<Record<keyof TrainSpec, unknown>> = {
     arch: info.defaultArch,
     evalSize: info.evalSize,
     ...info.schedule,
   };
   const loop: Record<string, unknown> = {};
-  for (const [key, setting] of Object.entries(TRAIN_SETTINGS)) {
+  for (const key of Object.keys(TRAIN_SETTINGS) as (keyof TrainSpec)[]) {
     if (key in METHOD_SETTINGS) continue;
-    const value = spec[key as keyof TrainSpec] ?? (setting as { default?: unknown }).default ?? byDataset[key as keyof TrainSpec];
+    const value = filled[key] ?? byDataset[key];
     if (value !== undefined) loop[key] = value;
   }
   const config = { ...(loop as LoopSettings), methodOptions: methodOptionsOf(spec) };
