@@ -8,7 +8,7 @@ import { ResultLog, type RunSettings } from '../files/result-log.js';
 import { isOnnxPath, loadClassifier } from '../loaders/classifier.js';
 import type { RunJobs } from '../queue/coordinator.js';
 import { PAYLOAD_VERSION } from '../queue/job.js';
-import { planAdaptive, type AdaptivePlan } from '../smoothing/adaptive.js';
+import { type AdaptivePlan, planAdaptiveSettings } from '../smoothing/adaptive.js';
 import { binomialTwoSidedPValue, lowerConfidenceBound } from '../smoothing/bounds.js';
 import { Smooth } from '../smoothing/smooth.js';
 import { computeInOrder } from './in-order.js';
@@ -167,7 +167,8 @@ function rowRule(mode: SmoothingMode, o: ResolvedSmoothing, sigma: number): RowR
     refuseHopelessN(mode, o.n, o.alpha);
     return { mode, n: o.n, alpha: o.alpha };
   }
-  if (o.adaptive) return { mode, plan: planOrExplain(o, o.adaptive, sigma) };
+  // Checked before any file is touched; a bad option is a SettingError in the caller's words.
+  if (o.adaptive) return { mode, plan: planAdaptiveSettings({ n0: o.n0, alpha: o.alpha, ...o.adaptive }, sigma) };
   refuseHopelessN(mode, o.n, o.alpha);
   return { mode, n0: o.n0, n: o.n, alpha: o.alpha };
 }
@@ -188,17 +189,6 @@ function refuseHopelessN(mode: SmoothingMode, n: number, alpha: number): void {
       `${name('n')} ${n} can never ${mode === 'certify' ? 'certify' : 'predict'} at ${name('alpha')} ${alpha}: ` +
       `even ${n} votes of ${n} for one class ${mode === 'certify' ? 'bound p_A only to ≤ 1/2' : 'are not significant'}, so every example would abstain; give ${name('n')} ≥ ${least}`,
   );
-}
-
-/** The plan, checked before any file is touched; the library's RangeError names the option, a SettingError keeps it. */
-function planOrExplain(o: ResolvedSmoothing, a: NonNullable<ResolvedSmoothing['adaptive']>, sigma: number): AdaptivePlan {
-  try {
-    return planAdaptive({ n0: o.n0, alpha: o.alpha, ...a }, sigma);
-  } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    const key = /\b(maxN|n0|radii|tolerance|alpha|sequence)\b/.exec(e.message)?.[1] ?? 'adaptive';
-    throw new SettingError(key, (name) => e.message.replace(/\b(maxN|n0|radii|tolerance|alpha|sequence)\b/g, (k) => name(k)));
-  }
 }
 
 /** What decides an adaptive run's rows, in its settings line (in place of fixed-n's n). */

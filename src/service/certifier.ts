@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { SettingError } from '../base/errors.js';
 import type { ImageShape } from '../base/shapes.js';
 import { SUBSTREAM } from '../noise/gaussian.js';
-import { planAdaptive } from '../smoothing/adaptive.js';
+import { planAdaptiveSettings } from '../smoothing/adaptive.js';
 import type { BaseClassifier } from '../smoothing/classifier.js';
 import { ABSTAIN, certifyAdaptiveBySampling, certifyBySampling, predictBySampling, type SampleCounts } from '../smoothing/smooth.js';
 import type { QueueCounts } from '../queue/coordinator.js';
@@ -178,22 +178,10 @@ export function createCertifier(
       const began = performance.now();
       const r = checkRequest(await withImage(request, base.inputShape), base.inputShape, 'certify');
       if (r.fixedN !== undefined) return fixedN({ ...r, fixedN: r.fixedN }, began);
-      let plan: ReturnType<typeof planAdaptive>;
-      try {
-        plan = planAdaptive(
-          {
-            n0: r.n0,
-            maxN: r.maxN,
-            alpha: r.alpha,
-            ...(r.radius === undefined ? { tolerance: r.tolerance } : { radii: [r.radius] }),
-          },
-          sigma,
-        );
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-        const key = /\b(maxN|n0|radii|tolerance|alpha)\b/.exec(e.message)?.[1] ?? 'maxN';
-        throw new SettingError(key, () => e.message);
-      }
+      const plan = planAdaptiveSettings(
+        { n0: r.n0, maxN: r.maxN, alpha: r.alpha, ...(r.radius === undefined ? { tolerance: r.tolerance } : { radii: [r.radius] }) },
+        sigma,
+      );
       const deadline = began + r.deadlineMs;
       const { sample, release } = samplerFor(r.x, r.seed);
       const result = await certifyAdaptiveBySampling(

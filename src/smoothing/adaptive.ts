@@ -1,3 +1,4 @@
+import { SettingError } from '../base/errors.js';
 import { normalCdf, normalInverseCdf } from './bounds.js';
 import { confidenceSequence, geometricLooks, SEQUENCES, type ConfidenceSequence, type SequenceName } from './confidence-sequence.js';
 
@@ -108,6 +109,23 @@ export function planAdaptive(options: AdaptiveOptions, sigma: number): AdaptiveP
   // Sorted and once each: the same question however it is written, so a file resumes with either spelling.
   const asked = [...new Set(radii)].sort((a, b) => a - b);
   return { n0, maxN, sequence: seq, radii: asked, thresholds: asked.map((r) => normalCdf(r / sigma)), tolerance: 0 };
+}
+
+/** The options' names in planAdaptive's messages. */
+const OPTION = /\b(maxN|n0|radii|tolerance|alpha|sequence)\b/g;
+
+/**
+ * planAdaptive for options that came as settings (a command's, a request's): its RangeError becomes
+ * a SettingError of the option it names, so the caller's words replace the library's.
+ */
+export function planAdaptiveSettings(options: AdaptiveOptions, sigma: number): AdaptivePlan {
+  try {
+    return planAdaptive(options, sigma);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const key = new RegExp(OPTION.source).exec(e.message)?.[1] ?? 'adaptive';
+    throw new SettingError(key, (name) => e.message.replace(OPTION, (k) => name(k)));
+  }
 }
 
 /**
