@@ -3,7 +3,7 @@ import { checkSpec, type Declarations, given, kinds, recordOf, type SpecOf, with
 import { DATASET_NAMES, type DatasetName } from '../data/datasets.js';
 import { NOISE_LEVEL } from '../noise/gaussian.js';
 import { SEQUENCES, type SequenceName } from '../smoothing/confidence-sequence.js';
-import { MAX_BATCH } from '../queue/job.js';
+import { MAX_BATCH, MAX_JOB_SAMPLES } from '../queue/job.js';
 
 /**
  * The settings of `smoothcert predict` and the library's runSmoothing('predict', …) (certify adds
@@ -127,6 +127,21 @@ export const CERTIFY_SETTINGS = {
     group: 'adaptive',
   },
   sequence: { kind: kinds.choice(SEQUENCES), help: 'the lower confidence sequence', default: 'union-cp', decides: true, group: 'adaptive' },
+} as const satisfies Declarations;
+
+/** Counting on `smoothcert worker` processes: certify, predict and the API service take these. */
+export const QUEUE_SETTINGS = {
+  queue: {
+    kind: kinds.text('<url>'),
+    help: 'count on `smoothcert worker` processes serving the BullMQ queue in this Redis (redis://HOST:PORT); the results are the same',
+    decides: false,
+  },
+  chunk: {
+    kind: kinds.integer(1, MAX_JOB_SAMPLES, '<count>'),
+    help: 'with a queue: noise samples per job, rounded down to a multiple of the batch',
+    default: 10_000,
+    decides: false,
+  },
 } as const satisfies Declarations;
 
 export type PredictSpec = SpecOf<typeof SMOOTHING_SETTINGS>;

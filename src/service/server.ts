@@ -7,8 +7,8 @@ import { DATASETS, isDatasetName } from '../data/datasets.js';
 import { readMeta } from '../files/model-folder.js';
 import { isOnnxPath, loadClassifier } from '../loaders/classifier.js';
 import { NOISE_LEVEL } from '../noise/gaussian.js';
-import { MAX_JOB_SAMPLES, PAYLOAD_VERSION } from '../queue/job.js';
-import { SMOOTHING_SETTINGS } from '../runs/smoothing-settings.js';
+import { PAYLOAD_VERSION } from '../queue/job.js';
+import { QUEUE_SETTINGS, SMOOTHING_SETTINGS } from '../runs/smoothing-settings.js';
 import { listenError, LOOPBACK } from '../serve/server.js';
 import { type Certifier, createCertifier } from './certifier.js';
 import { createRequestHandler, type ServiceHandler } from './http.js';
@@ -39,17 +39,7 @@ export const SERVICE_SETTINGS = {
     help: 'bearer token every request must carry (or $SMOOTHCERT_API_TOKEN); required to bind beyond loopback',
     decides: false,
   },
-  queue: {
-    kind: kinds.text('<url>'),
-    help: 'count on `smoothcert worker` processes serving the BullMQ queue in this Redis (redis://HOST:PORT); the answers are the same',
-    decides: false,
-  },
-  chunk: {
-    kind: kinds.integer(1, MAX_JOB_SAMPLES, '<count>'),
-    help: 'with a queue: noise samples per job, rounded down to a multiple of the batch',
-    default: 10_000,
-    decides: false,
-  },
+  ...QUEUE_SETTINGS,
   perClient: { kind: kinds.integer(1, 10_000, '<k>'), help: 'requests one client address may have in flight', default: 64, decides: false },
   maxInFlight: {
     kind: kinds.integer(1, 100_000, '<k>'),
