@@ -12,7 +12,9 @@
         "native/eltwise.cc",
         "native/copy.cc",
         "native/reduce.cc",
-        "native/noise.cc"
+        "native/noise.cc",
+        "native/plan.cc",
+        "native/peak.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -29,6 +29,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sc::initCopy(env, exports);
   sc::initReduce(env, exports);
   sc::initNoise(env, exports);
+  sc::initPlan(env, exports);
+  sc::initPeak(env, exports);
   return exports;
 }
 

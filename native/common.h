@@ -108,5 +108,7 @@ void initElementwise(Napi::Env env, Napi::Object exports);
 void initCopy(Napi::Env env, Napi::Object exports);
 void initReduce(Napi::Env env, Napi::Object exports);
 void initNoise(Napi::Env env, Napi::Object exports);
+void initPlan(Napi::Env env, Napi::Object exports);
+void initPeak(Napi::Env env, Napi::Object exports);
 
 }  // namespace sc

@@ -27,6 +27,15 @@ export const REDUCE = { sum: 0, mean: 1, max: 2, min: 3, prod: 4 } as const;
 
 type Dims = readonly number[];
 
+/** A built native/plan.cc plan, freed when garbage-collected. */
+export type NativePlanHandle = { readonly __nativePlan: unique symbol };
+export interface NativePlanInfo {
+  batch: number;
+  bf16: boolean;
+  activationBytes: number;
+  steps: { kind: string; impl: string }[];
+}
+
 /**
  * The functions of the compiled addon (native/*.cc). Every tensor argument is the typed array a
  * tfjs tensor already lives in, read and written in place without copying; shapes are NHWC
@@ -142,6 +151,31 @@ export interface NativeAddon {
   softmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   /** counts[argmax of each row] += 1, skipping rows with a non-finite logit; returns how many were skipped. */
   countArgMax(logits: Float32Array, rows: number, cols: number, counts: Float64Array): number;
+  /** Builds native/plan.cc's inference plan from a spec (src/plan/spec.ts), checking each convolution. */
+  createPlan(spec: object): NativePlanHandle;
+  /**
+   * One batch of the noise stream through the plan: samples [firstSample, firstSample + batch);
+   * counts[arg-max] += 1 for the first `rows` rows (labels[r] = it, when given). Returns the rows
+   * not counted for a non-finite logit.
+   */
+  planCount(
+    plan: NativePlanHandle,
+    x: Float32Array,
+    seed: number,
+    stream: number,
+    substream: number,
+    firstSample: number,
+    sigma: number,
+    rows: number,
+    counts: Float64Array,
+    labels?: Int32Array | null,
+  ): number;
+  /** The logits [rows × classes] of `rows` NHWC images in [0, 1]. */
+  planLogits(plan: NativePlanHandle, images: Float32Array, rows: number, out: Float32Array): void;
+  /** The plan's batch, precision, activation memory and each primitive's oneDNN implementation. */
+  planInfo(plan: NativePlanHandle): NativePlanInfo;
+  /** This machine's attainable GFLOP/s: the best oneDNN matmul of two size × size matrices over `seconds` (native/peak.cc). */
+  peakMatmul(bf16: boolean, size: number, seconds: number): { gflops: number; impl: string };
   /** out[j] = sigma·z_{offset+j} of the Philox stream (seed, stream, substream); added when accumulate. */
   gaussian(out: Float32Array, seed: number, stream: number, substream: number, offset: number, sigma: number, accumulate: boolean): void;
   /** dst[s·d + i] = x[i] + sigma·z_{(firstSample + s)·d + i} for s < count, d = x.length. */

@@ -1,11 +1,14 @@
+import { loadAddon, type NativeAddon } from '../backend/addon.js';
 import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
 import type { Precision } from '../backend/native-backend.js';
+import { planFromModel, planFromOnnx, UnsupportedGraphError } from '../plan/build.js';
+import { checkPlanAgrees } from '../plan/agreement.js';
 import { existsSync } from 'node:fs';
 import { SettingError, UserError } from '../base/errors.js';
 import { loadModel, checkModelFitsData } from '../files/model-folder.js';
-import { loadOnnxFiles, type InputLayout } from '../onnx/classifier.js';
-import { readOnnxFiles } from '../onnx/external-data.js';
+import { loadOnnxFiles, type InputLayout, type OnnxClassifier } from '../onnx/classifier.js';
+import { readOnnxFiles, type OnnxFiles } from '../onnx/external-data.js';
 import { readOnnxMetadata } from '../onnx/metadata.js';
 import type { ImageShape } from '../base/shapes.js';
 import type { BaseClassifier } from '../smoothing/classifier.js';
@@ -32,15 +35,26 @@ export interface OnnxInputOptions {
   output?: string;
 }
 
+/**
+ * What runs the base classifier. auto: the native inference plan where the native backend is
+ * active (an ONNX graph with an op the plan lacks runs on onnxruntime, said in one line), else
+ * tfjs (model folders) or onnxruntime (.onnx). plan: the plan or an error. tfjs: a model folder
+ * layer by layer through the tfjs backend (the reference the plan is tested against).
+ * onnxruntime: an .onnx file as before the plan.
+ */
+export type Engine = 'auto' | 'plan' | 'tfjs' | 'onnxruntime';
+
 export interface LoadOptions extends OnnxInputOptions {
-  /** Model folders on the native backend: the convolutions' arithmetic (default fp32; see Precision). */
+  /** The arithmetic of convolutions and inner products on the native backend (default fp32; see Precision). */
   precision?: Precision;
+  engine?: Engine;
+  /** Where the one-line note of an ONNX graph that falls back to onnxruntime goes (default: stderr). */
+  notify?: (message: string) => void;
 }
 
 /**
- * Loads the base classifier at `path` for images of `dataShape` (undefined: any its input takes): an .onnx file runs in
- * onnxruntime; a smoothcert model folder runs in tfjs, on the native fast path (noise and
- * argmax counting in the addon) when the native backend is active.
+ * Loads the base classifier at `path` for images of `dataShape` (undefined: any its input takes):
+ * an .onnx file or a smoothcert model folder, run by the engine `options.engine` picks (Engine).
  */
 export async function loadClassifier(
   path: string,
@@ -48,17 +62,39 @@ export async function loadClassifier(
   dataset: string | undefined,
   options: LoadOptions,
 ): Promise<LoadedClassifier> {
-  const { precision, ...onnx } = options;
+  const { precision, engine = 'auto', notify = (m: string) => process.stderr.write(`${m}\n`), ...onnx } = options;
   const bf16 = precision === 'bf16';
-  if (bf16 && (isOnnxPath(path) || activeBackend() !== 'native')) {
+  const native = activeBackend() === 'native' ? (loadAddon().addon ?? null) : null;
+  const onnxFile = isOnnxPath(path);
+  if (engine === (onnxFile ? 'tfjs' : 'onnxruntime')) {
+    throw new SettingError(
+      'engine',
+      (name) =>
+        `${name('engine')} ${engine} runs ${onnxFile ? 'smoothcert model folders' : '.onnx files'} only; ${path} is ${onnxFile ? 'an .onnx file' : 'a model folder'}`,
+    );
+  }
+  if (engine === 'plan' && !native) {
+    throw new SettingError(
+      'engine',
+      (name) => `${name('engine')} plan needs the native backend (oneDNN); this run uses ${activeBackend()}`,
+    );
+  }
+  if (bf16 && (!native || engine === 'onnxruntime')) {
     throw new SettingError(
       'precision',
       (name) =>
-        `${name('precision')} bf16 runs smoothcert model folders on the native backend only${
-          isOnnxPath(path) ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`
+        `${name('precision')} bf16 runs on the native backend only${
+          engine === 'onnxruntime' ? '; onnxruntime runs .onnx files in fp32' : ` (this run uses ${activeBackend()})`
         }; leave it out`,
     );
   }
+  if (bf16 && !native!.info().bf16) {
+    throw new SettingError(
+      'precision',
+      (name) => `${name('precision')} bf16 needs a CPU with AVX512-BF16 or AMX, which this one lacks; use fp32`,
+    );
+  }
+  const usePlan = native !== null && (engine === 'auto' || engine === 'plan');
   if (isOnnxPath(path)) {
     if (!existsSync(path)) throw new UserError(`ONNX model ${path} does not exist`);
     const files = readOnnxFiles(path);
@@ -72,7 +108,16 @@ export async function loadClassifier(
       );
     }
     const inputLayout = onnx.inputLayout ?? (recorded.input_layout === 'nhwc' ? 'nhwc' : 'nchw');
-    const base = await loadOnnxFiles(files, path, { ...onnx, inputLayout, expectedShape: dataShape });
+    const checked = await loadOnnxFiles(files, path, { ...onnx, inputLayout, expectedShape: dataShape });
+    let base: BaseClassifier = checked;
+    if (usePlan) {
+      try {
+        base = await onnxPlan(native!, files, checked, onnx, bf16);
+      } catch (e) {
+        if (!(e instanceof UnsupportedGraphError) || engine === 'plan') throw e;
+        notify(`${path}: ${e.message}; it runs on onnxruntime`);
+      }
+    }
     const sigma = Number(recorded.sigma);
     return { base, fingerprint: files.fingerprint, inputLayout, ...(sigma > 0 ? { trainedSigma: sigma } : {}) };
   }
@@ -90,7 +135,8 @@ export async function loadClassifier(
   const sigma = meta.training?.sigma;
   let base: BaseClassifier;
   try {
-    base = activeBackend() === 'native' ? nativeClassifier(model, undefined, bf16 ? { precision: 'bf16' } : {}) : tfjsClassifier(model);
+    if (usePlan) base = planFromModel(native!, model, { precision: bf16 ? 'bf16' : 'fp32' });
+    else base = native ? nativeClassifier(model, undefined, bf16 ? { precision: 'bf16' } : {}) : tfjsClassifier(model);
   } catch (e) {
     if (bf16 && e instanceof Error) throw new SettingError('precision', (name) => `${name('precision')} bf16: ${e.message}`); // this CPU lacks bf16
     throw e;
@@ -100,6 +146,34 @@ export async function loadClassifier(
     ...(typeof sigma === 'number' ? { trainedSigma: sigma } : {}),
     fingerprint,
   };
+}
+
+/**
+ * The checked graph compiled to a plan with what onnxruntime's load resolved (image shape, output,
+ * normalization), confirmed against onnxruntime on a few images before onnxruntime is let go.
+ */
+async function onnxPlan(
+  addon: NativeAddon,
+  files: OnnxFiles,
+  checked: OnnxClassifier,
+  onnx: OnnxInputOptions,
+  bf16: boolean,
+): Promise<BaseClassifier> {
+  const plan = planFromOnnx(
+    addon,
+    files,
+    {
+      inputLayout: checked.layout,
+      inputShape: checked.inputShape,
+      output: checked.outputName,
+      ...(onnx.mean ? { mean: checked.mean } : {}),
+      ...(onnx.std ? { std: checked.std } : {}),
+    },
+    { precision: bf16 ? 'bf16' : 'fp32' },
+  );
+  await checkPlanAgrees(plan, checked, bf16);
+  checked.dispose();
+  return plan;
 }
 
 export function isOnnxPath(path: string): boolean {

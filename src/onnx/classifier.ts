@@ -39,9 +39,10 @@ export class OnnxClassifier implements BaseClassifier {
     private readonly session: ort.InferenceSession,
     readonly inputShape: ImageShape,
     readonly numClasses: number,
-    private readonly layout: InputLayout,
-    private readonly mean: Float32Array,
-    private readonly std: Float32Array,
+    readonly layout: InputLayout,
+    /** The normalization applied before the graph, one value per channel (0 and 1 when none). */
+    readonly mean: Float32Array,
+    readonly std: Float32Array,
     /** The graph's batch size if fixed (e.g. 1 for a graph exported without a dynamic axis), else null. */
     private readonly fixedBatch: number | null,
     /** The output read: the graph's only one, or the one the caller named. */

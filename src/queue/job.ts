@@ -44,6 +44,8 @@ export interface ModelSource {
   std?: number[];
   /** Model folders: convolutions in bf16 (precision bf16); absent for fp32. */
   precision?: 'bf16';
+  /** The engine the run's own process uses when not auto, so workers count with the same arithmetic. */
+  engine?: 'plan' | 'tfjs' | 'onnxruntime';
 }
 
 /** Where the data comes from: dataset, split, folder, and the fingerprint of loaders/registry.ts. */
@@ -164,6 +166,10 @@ export function parseCountsJob(data: unknown): CountsJob | string {
     need(model.output === undefined || isText(model.output), 'model.output must be a non-empty string');
     need(isList(model.mean) && isList(model.std), 'model.mean and model.std must be lists of numbers');
     need(model.precision === undefined || model.precision === 'bf16', 'model.precision must be bf16 or absent');
+    need(
+      model.engine === undefined || model.engine === 'plan' || model.engine === 'tfjs' || model.engine === 'onnxruntime',
+      'model.engine must be plan, tfjs, onnxruntime or absent',
+    );
   }
   const source = d.data as Record<string, unknown> | undefined;
   const input = d.input as Record<string, unknown> | undefined;

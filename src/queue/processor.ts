@@ -100,6 +100,7 @@ async function modelFor(job: CountsJob, shape: [number, number, number], dataset
     ...(job.model.mean ? { mean: job.model.mean } : {}),
     ...(job.model.std ? { std: job.model.std } : {}),
     ...(job.model.precision ? { precision: job.model.precision } : {}),
+    ...(job.model.engine ? { engine: job.model.engine } : {}),
   };
   const key = JSON.stringify([path, onnx, shape]);
   if (model?.key !== key) {

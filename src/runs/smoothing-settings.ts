@@ -91,9 +91,15 @@ export const SMOOTHING_SETTINGS = {
   },
   precision: {
     kind: kinds.choice(['fp32', 'bf16'] as const, '<p>'),
-    help: 'model folders on the native backend: bf16 runs the convolutions in bfloat16 (CPUs with AVX512-BF16; faster, and the certificates are those of the bf16 model)',
+    help: 'on the native backend: bf16 runs convolutions and inner products in bfloat16 (CPUs with AVX512-BF16; faster, and the certificates are those of the bf16 model)',
     default: 'fp32',
     decides: true,
+  },
+  engine: {
+    kind: kinds.choice(['auto', 'plan', 'tfjs', 'onnxruntime'] as const, '<engine>'),
+    help: 'what runs the model: plan (the native inference plan), tfjs (a model folder layer by layer), onnxruntime (an .onnx file); auto: the plan where the native backend runs, an .onnx graph with an op the plan lacks on onnxruntime',
+    default: 'auto',
+    decides: false,
   },
 } as const satisfies Declarations;
 
@@ -181,6 +187,7 @@ export interface ResolvedSmoothing {
   seed: number;
   onnx: { inputLayout?: 'nchw' | 'nhwc'; mean?: number[]; std?: number[]; output?: string };
   precision: 'fp32' | 'bf16';
+  engine: 'auto' | 'plan' | 'tfjs' | 'onnxruntime';
   adaptive?: { maxN: number; sequence: SequenceName; radii?: number[]; tolerance?: number };
 }
 
@@ -230,6 +237,7 @@ export function resolveSmoothing(mode: 'certify' | 'predict', spec: CertifySpec)
     seed: o.seed,
     onnx: given({ inputLayout: spec.inputLayout, mean: spec.mean, std: spec.std, output: spec.output }),
     precision: o.precision,
+    engine: o.engine,
     ...(spec.adaptive
       ? { adaptive: { maxN: o.maxN, sequence: o.sequence, ...given({ radii: spec.radii, tolerance: spec.tolerance }) } }
       : {}),

@@ -73,7 +73,7 @@ export async function runSmoothing(
   // Checked before anything is read or written; a symlink's target is the file written.
   const out = outputTarget(o.out, 'file', 'out');
   const data = await loadDataset(o.dataset, o.split, o.dataDir === undefined ? {} : { dataDir: o.dataDir });
-  const loaded = await loadClassifier(o.model, data.shape, o.dataset, { ...o.onnx, precision: o.precision });
+  const loaded = await loadClassifier(o.model, data.shape, o.dataset, { ...o.onnx, precision: o.precision, engine: o.engine, notify });
   const sigma = o.sigma ?? loaded.trainedSigma;
   if (sigma === undefined) {
     throw new SettingError(
@@ -225,6 +225,7 @@ function runJobs(
       ...(o.onnx.std ? { std: o.onnx.std } : {}),
       ...(o.onnx.output ? { output: o.onnx.output } : {}),
       ...(o.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
+      ...(o.engine === 'auto' ? {} : { engine: o.engine }),
     },
     data: {
       dataset: o.dataset,

@@ -29,6 +29,7 @@ export const SERVICE_SETTINGS = {
     decides: false,
   },
   precision: SMOOTHING_SETTINGS.precision,
+  engine: SMOOTHING_SETTINGS.engine,
   // ONNX graphs as certify reads them: layout, normalization outside the graph, the scores' output.
   inputLayout: SMOOTHING_SETTINGS.inputLayout,
   mean: SMOOTHING_SETTINGS.mean,
@@ -79,7 +80,11 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
   const model = settings.model;
   const meta = isOnnxPath(model) ? undefined : readMeta(model);
   const onnx = given({ inputLayout: settings.inputLayout, mean: settings.mean, std: settings.std, output: settings.output });
-  const loaded = await loadClassifier(model, meta?.inputShape, meta?.dataset, { ...onnx, precision: settings.precision });
+  const loaded = await loadClassifier(model, meta?.inputShape, meta?.dataset, {
+    ...onnx,
+    precision: settings.precision,
+    engine: settings.engine,
+  });
   const sigma = settings.sigma ?? loaded.trainedSigma;
   if (sigma === undefined) {
     throw new SettingError(
@@ -107,6 +112,7 @@ export async function startApiServer(spec: ServiceSpec): Promise<RunningService>
               ...onnx,
               ...(loaded.inputLayout ? { inputLayout: loaded.inputLayout } : {}),
               ...(settings.precision === 'bf16' ? { precision: 'bf16' as const } : {}),
+              ...(settings.engine === 'auto' ? {} : { engine: settings.engine }),
             },
             sigma,
             seed: 0,

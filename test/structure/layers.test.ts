@@ -20,6 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['report'],
   ['files'],
   ['onnx', 'backend'],
+  ['plan'],
   ['loaders'],
   ['queue'],
   ['runs'],

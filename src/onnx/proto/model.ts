@@ -12,6 +12,10 @@ export interface TensorProto {
   dataType: number;
   /** Elements in row-major order, fixed-width little-endian; empty when they are in another file. */
   rawData: Uint8Array;
+  /** Elements of a FLOAT tensor stored unpacked (some exporters' small constants); read only. */
+  floatData?: number[];
+  /** Elements of an INT64 tensor stored unpacked; read only. */
+  int64Data?: number[];
   /** Where the elements are when not in rawData (location, offset, length), with dataLocation 1 (EXTERNAL). */
   externalData?: { key: string; value: string }[];
   dataLocation?: number;
@@ -33,6 +37,8 @@ export interface AttributeProto {
   s?: Uint8Array;
   floats?: number[];
   ints?: number[];
+  /** A tensor-valued attribute (Constant's value); read only. */
+  t?: TensorProto;
 }
 
 export interface NodeProto {

@@ -97,6 +97,7 @@ const descriptor: protobuf.INamespace = {
             i: { type: 'int64', id: 3 },
             s: { type: 'bytes', id: 4 },
             floats: { rule: 'repeated', type: 'float', id: 7 },
+            t: { type: 'TensorProto', id: 5 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
             type: { type: 'int32', id: 20 },
           },
@@ -105,6 +106,8 @@ const descriptor: protobuf.INamespace = {
           fields: {
             dims: { rule: 'repeated', type: 'int64', id: 1 },
             dataType: { type: 'int32', id: 2 },
+            floatData: { rule: 'repeated', type: 'float', id: 4 },
+            int64Data: { rule: 'repeated', type: 'int64', id: 7 },
             name: { type: 'string', id: 8 },
             rawData: { type: 'bytes', id: 9 },
             externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
