@@ -1,5 +1,5 @@
 /**
- * How often the bf16 base classifier (certify --precision bf16) and the fp32 one disagree on
+ * How often the bf16 base classifier (certify --precision bf16, on the inference plan) and the fp32 one disagree on
  * noisy inputs: for each model folder, every 20th test image of its dataset (up to --images),
  * --samples noise draws at the model's σ (CERTIFY's estimation stream), classified by both on
  * the same noisy batch. Prints one TSV row per model: noisy samples, arg-max disagreements and
@@ -8,10 +8,9 @@
  *   node dist/bench/bf16-agreement.js [--images 100] [--samples 1000] <model folder>...
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import { nativeClassifier } from '../src/backend/native-classifier.js';
-import type { NativeBackend } from '../src/backend/native-backend.js';
+import { loadAddon } from '../src/backend/addon.js';
 import { setBackend } from '../src/backend/select.js';
+import { planFromModel } from '../src/plan/build.js';
 import { loadDataset } from '../src/loaders/registry.js';
 import { loadModel } from '../src/files/model-folder.js';
 import { SUBSTREAM } from '../src/noise/gaussian.js';
@@ -27,14 +26,14 @@ if (!(images >= 1) || !(samples >= 1) || positionals.length === 0) {
   process.exit(2);
 }
 await setBackend('native');
-const { addon } = tf.backend() as NativeBackend;
+const addon = loadAddon().addon!;
 process.stdout.write('model\tsigma\timages\tsamples\tdiffering\tfraction\tmajority_differs\n');
 for (const folder of positionals) {
   const { model, meta } = await loadModel(folder);
   const sigma = Number(meta.training?.sigma);
   const data = await loadDataset(meta.dataset, 'test');
-  const fp32 = nativeClassifier(model),
-    bf16 = nativeClassifier(model, undefined, { precision: 'bf16' });
+  const fp32 = planFromModel(model),
+    bf16 = planFromModel(model, { precision: 'bf16' });
   const k = fp32.numClasses;
   let differing = 0,
     majority = 0,

@@ -11,7 +11,7 @@ import { architectureFor } from '../src/models/registry.js';
  * PyTorch (bench/pytorch_train.py).
  */
 export interface BenchCase {
-  arch: 'lenet' | 'cifar_resnet20' | 'cifar_resnet110' | 'cifar_densenet40';
+  arch: 'lenet' | 'cifar_resnet20' | 'cifar_resnet110' | 'cifar_densenet40' | 'resnet50';
   kind: 'certify' | 'train';
   /** Noisy samples per forward call (certify) or per optimizer step (train). */
   batch: number;
@@ -22,6 +22,8 @@ export const CASES = {
   'lenet-certify': { arch: 'lenet', kind: 'certify', batch: 1000, peer: 'onnxruntime' },
   'resnet20-certify': { arch: 'cifar_resnet20', kind: 'certify', batch: 400, peer: 'onnxruntime' },
   'resnet110-certify': { arch: 'cifar_resnet110', kind: 'certify', batch: 400, peer: 'onnxruntime' },
+  // ImageNet shape (224×224×3); 64 per call keeps a round to seconds (Cohen et al. use 400 on a GPU).
+  'resnet50-certify': { arch: 'resnet50', kind: 'certify', batch: 64, peer: 'onnxruntime' },
   'lenet-train-consistency': { arch: 'lenet', kind: 'train', batch: 256, peer: 'pytorch' },
   'resnet20-train': { arch: 'cifar_resnet20', kind: 'train', batch: 128, peer: 'pytorch' },
   'resnet110-train': { arch: 'cifar_resnet110', kind: 'train', batch: 128, peer: 'pytorch' },
@@ -36,7 +38,7 @@ export const NUM_NOISE = 2;
 export const SIGMA = 0.25;
 
 export function datasetOf(c: BenchCase): (typeof DATASETS)[keyof typeof DATASETS] {
-  return c.arch === 'lenet' ? DATASETS.mnist : DATASETS.cifar10;
+  return c.arch === 'lenet' ? DATASETS.mnist : c.arch === 'resnet50' ? DATASETS.imagenet : DATASETS.cifar10;
 }
 
 /** The case's network with fixed weights (seed 1), so every engine's process builds the same one. */

@@ -6,6 +6,7 @@ import { nativeClassifier } from '../src/backend/native-classifier.js';
 import type { Precision } from '../src/backend/native-backend.js';
 import { noisyCopies, SUBSTREAM, type NoiseKey } from '../src/noise/gaussian.js';
 import { exportOnnx } from '../src/onnx/export.js';
+import { planFromModel } from '../src/plan/build.js';
 import { timeIt, type Measurement } from './measure.js';
 
 /** Certification sampling: noise + forward + arg-max counts, `batch` samples per call; the rate is in images per second. */
@@ -38,6 +39,34 @@ export async function tfjsSampling(
     return batch;
   }, seconds);
   return { ...measured, counts: first! };
+}
+
+/**
+ * Through the native inference plan (src/plan/, native/plan.cc): one native call per plan batch
+ * for noise, normalization, every layer and the counts; `planBatch` overrides its default.
+ */
+export async function planSampling(
+  model: tfl.LayersModel,
+  x: Float32Array,
+  sigma: number,
+  batch: number,
+  seconds: number,
+  precision: Precision,
+  planBatch?: number,
+): Promise<SamplingResult & { planBatch: number; activationMB: number }> {
+  const plan = planFromModel(model, { precision, ...(planBatch ? { batch: planBatch } : {}) });
+  const key: NoiseKey = { seed: 0, stream: 0, substream: SUBSTREAM.estimate };
+  let offset = 0;
+  let first: number[] | undefined;
+  const measured = await timeIt(async () => {
+    const counts = new Float64Array(plan.numClasses);
+    await plan.countNoisy!(x, sigma, key, offset, batch, batch, counts);
+    offset += batch;
+    first ??= Array.from(counts);
+    return batch;
+  }, seconds);
+  const info = plan.info();
+  return { ...measured, counts: first!, planBatch: info.batch, activationMB: info.activationBytes / 2 ** 20 };
 }
 
 /**

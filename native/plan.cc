@@ -21,7 +21,7 @@ using dt = memory::data_type;
 enum class PrepOp : int { sub = 0, div = 1, mul = 2, add = 3 };
 struct PrepStep {
   PrepOp op;
-  std::vector<float> values;  // one per input channel
+  std::vector<float> values;  // one per position of the NHWC image (its channel's value)
 };
 
 /** An aligned block of native memory that activations share by liveness. */
@@ -136,7 +136,17 @@ class Plan {
     auto prep = spec.Get("prep").As<Napi::Array>();
     for (uint32_t i = 0; i < prep.Length(); ++i) {
       auto s = prep.Get(i).As<Napi::Object>();
-      prep_.push_back({static_cast<PrepOp>(intOf(s, "op")), floatsOf(s, "values")});
+      auto op = static_cast<PrepOp>(intOf(s, "op"));
+      auto perChannel = floatsOf(s, "values");
+      // x − 0, x·1 and x/1 are x itself, bit for bit (−0 and NaN included): such a step is left out.
+      // (x + 0 is not: −0 + 0 = +0.)
+      bool identity = std::all_of(perChannel.begin(), perChannel.end(), [&](float v) {
+        return op == PrepOp::sub ? v == 0.f : op == PrepOp::add ? false : v == 1.f;
+      });
+      if (identity) continue;
+      std::vector<float> values(h_ * w_ * c_);
+      for (size_t j = 0; j < values.size(); ++j) values[j] = perChannel[j % c_];
+      prep_.push_back({op, std::move(values)});
     }
     auto valueDims = spec.Get("values").As<Napi::Array>();
     dims_.resize(valueDims.Length());
@@ -178,9 +188,12 @@ class Plan {
 
   /** Rows of noisy, normalized inputs: x + σ·z for stream samples [first, first + batch). */
   void drawInput(const float* x, const Key& key, uint64_t first, double sigma) {
-    int64_t d = inputSize();
+    const int64_t d = inputSize();
     auto* dst = static_cast<float*>(input_.get_data_handle());
-    forNoise(key, first * uint64_t(d), batch_ * d, sigma, [&](int64_t j, float z) { dst[j] = prepare(x[j % d] + z, j % c_); });
+    forNoise(key, first * uint64_t(d), batch_ * d, sigma, [&](int64_t j, float z) {
+      int64_t i = j % d;
+      dst[j] = prepare(x[i] + z, i);
+    });
   }
 
   /** Rows of given images, normalized; rows past `rows` are zero. */
@@ -188,7 +201,7 @@ class Plan {
     int64_t d = inputSize();
     auto* dst = static_cast<float*>(input_.get_data_handle());
     parallelFor(batch_ * d, 1 << 16, [&](int64_t b, int64_t e) {
-      for (int64_t j = b; j < e; ++j) dst[j] = j < rows * d ? prepare(images[j], j % c_) : 0.f;
+      for (int64_t j = b; j < e; ++j) dst[j] = j < rows * d ? prepare(images[j], j % d) : 0.f;
     });
   }
 
@@ -232,9 +245,10 @@ class Plan {
   std::vector<memory> weights_;  // owned copies in each primitive's layout
   memory input_, logits_;
 
-  float prepare(float v, int64_t c) const {
+  /** The normalization steps on one value at position i of the image. */
+  float prepare(float v, int64_t i) const {
     for (const auto& s : prep_) {
-      float p = s.values[c];
+      float p = s.values[i];
       switch (s.op) {
         case PrepOp::sub: v = v - p; break;
         case PrepOp::div: v = v / p; break;

@@ -46,6 +46,9 @@ export {
   type BackendOptions,
 } from './backend/select.js';
 export { nativeClassifier } from './backend/native-classifier.js';
+export { defaultPlanBatch, planFromModel, planFromOnnx, type PlanOptions } from './plan/build.js';
+export type { PlanClassifier } from './plan/classifier.js';
+export { UnsupportedGraphError } from './plan/compile.js';
 export { nativePhiloxNoise } from './backend/noise.js';
 export { NATIVE_BACKEND, NativeBackend } from './backend/native-backend.js';
 export { CHECKPOINT_FILE, LOG_FILE, META_FILE, MODEL_FILE } from './base/run-folder.js';
@@ -60,7 +63,7 @@ export {
   type QueueRunOptions,
 } from './runs/smoothing.js';
 export { runWorker, type WorkerOptions } from './queue/worker.js';
-export { loadClassifier, type LoadedClassifier, type OnnxInputOptions } from './loaders/classifier.js';
+export { type Engine, loadClassifier, type LoadedClassifier, type OnnxInputOptions } from './loaders/classifier.js';
 export {
   createCertifier,
   REQUEST_STREAM,

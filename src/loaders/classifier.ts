@@ -1,4 +1,4 @@
-import { loadAddon, type NativeAddon } from '../backend/addon.js';
+import { loadAddon } from '../backend/addon.js';
 import { activeBackend } from '../backend/select.js';
 import { nativeClassifier } from '../backend/native-classifier.js';
 import type { Precision } from '../backend/native-backend.js';
@@ -112,7 +112,7 @@ export async function loadClassifier(
     let base: BaseClassifier = checked;
     if (usePlan) {
       try {
-        base = await onnxPlan(native!, files, checked, onnx, bf16);
+        base = await onnxPlan(files, checked, onnx, bf16);
       } catch (e) {
         if (!(e instanceof UnsupportedGraphError) || engine === 'plan') throw e;
         notify(`${path}: ${e.message}; it runs on onnxruntime`);
@@ -135,7 +135,7 @@ export async function loadClassifier(
   const sigma = meta.training?.sigma;
   let base: BaseClassifier;
   try {
-    if (usePlan) base = planFromModel(native!, model, { precision: bf16 ? 'bf16' : 'fp32' });
+    if (usePlan) base = planFromModel(model, { precision: bf16 ? 'bf16' : 'fp32' });
     else base = native ? nativeClassifier(model, undefined, bf16 ? { precision: 'bf16' } : {}) : tfjsClassifier(model);
   } catch (e) {
     if (bf16 && e instanceof Error) throw new SettingError('precision', (name) => `${name('precision')} bf16: ${e.message}`); // this CPU lacks bf16
@@ -153,15 +153,12 @@ export async function loadClassifier(
  * normalization), confirmed against onnxruntime on a few images before onnxruntime is let go.
  */
 async function onnxPlan(
-  addon: NativeAddon,
   files: OnnxFiles,
   checked: OnnxClassifier,
   onnx: OnnxInputOptions,
   bf16: boolean,
 ): Promise<BaseClassifier> {
-  const plan = planFromOnnx(
-    addon,
-    files,
+  const plan = planFromOnnx(files,
     {
       inputLayout: checked.layout,
       inputShape: checked.inputShape,

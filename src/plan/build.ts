@@ -1,5 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { NativeAddon } from '../backend/addon.js';
+import { loadAddon, type NativeAddon } from '../backend/addon.js';
+import { UserError } from '../base/errors.js';
 import type { ImageShape } from '../base/shapes.js';
 import { exportOnnx } from '../onnx/export.js';
 import type { OnnxFiles } from '../onnx/external-data.js';
@@ -15,20 +16,29 @@ export interface PlanOptions {
 }
 
 /**
- * Rows per native call. Measured on the certify bench cases (docs/results/plan.md): a batch
- * whose largest activation fits in the L2 cache runs as fast per image as 400, and wastes less
- * when a caller asks for fewer samples; below it the per-call overhead shows.
+ * Rows per native call, measured (docs/results/plan/batch-sweep.jsonl, 2-core AMD EPYC with 2 MiB
+ * of L2 per core): LeNet and the CIFAR ResNets run as fast at 16 to 100 rows as at any size and
+ * lose up to a fifth at 400; ResNet-50 at 224×224 runs at 24–25 images/s with 16 or 32 rows,
+ * 16 with 100 and 4 with 400, when its activations no longer fit the caches. Fewer rows also
+ * waste less when a caller asks for fewer samples than a batch.
  */
 export function defaultPlanBatch(inputShape: ImageShape): number {
   const pixels = inputShape[0] * inputShape[1];
-  return pixels >= 112 * 112 ? 16 : 100;
+  return pixels >= 112 * 112 ? 32 : 100;
+}
+
+/** The addon, which the plan needs whatever tfjs backend is active. */
+function nativeAddon(): NativeAddon {
+  const { addon, error } = loadAddon();
+  if (!addon) throw new UserError(`the native inference plan needs the native addon (oneDNN), which did not load: ${error ?? 'unknown reason'}`);
+  return addon;
 }
 
 /** A smoothcert model (tfjs layers) as a plan: its ONNX export, compiled. */
-export function planFromModel(addon: NativeAddon, model: LayersModel, options: PlanOptions = {}): PlanClassifier {
+export function planFromModel(model: LayersModel, options: PlanOptions = {}): PlanClassifier {
   const graph = decodeModel(exportOnnx(model)).graph;
   const [, h, w, c] = model.inputs[0]!.shape as number[];
-  return fromGraph(addon, graph, { inputLayout: 'nhwc', inputShape: [h!, w!, c!] }, options);
+  return fromGraph(nativeAddon(), graph, { inputLayout: 'nhwc', inputShape: [h!, w!, c!] }, options);
 }
 
 export interface OnnxPlanInput {
@@ -41,8 +51,8 @@ export interface OnnxPlanInput {
 }
 
 /** An ONNX model as a plan; UnsupportedGraphError names the first op it cannot run. */
-export function planFromOnnx(addon: NativeAddon, files: OnnxFiles, input: OnnxPlanInput, options: PlanOptions = {}): PlanClassifier {
-  return fromGraph(addon, decodeModel(files.model).graph, input, options, new Map(files.external.map((f) => [f.path, f.data])));
+export function planFromOnnx(files: OnnxFiles, input: OnnxPlanInput, options: PlanOptions = {}): PlanClassifier {
+  return fromGraph(nativeAddon(), decodeModel(files.model).graph, input, options, new Map(files.external.map((f) => [f.path, f.data])));
 }
 
 function fromGraph(

@@ -67,7 +67,7 @@ describe('the native plan of each architecture gives the logits of its tfjs mode
   for (const [arch, shape, dataset] of cases) {
     test(`${arch}: clean logits, and the labels of noisy samples`, async () => {
       const model = build(arch, shape, dataset, 7);
-      const plan = planFromModel(addon!, model, { batch: 4 });
+      const plan = planFromModel(model, { batch: 4 });
       assert.deepEqual(plan.inputShape, shape);
       const images = randomImages(6, shape, 3);
       // 6 images through batches of 4: the second call is part empty.
@@ -82,7 +82,7 @@ describe('the native plan of each architecture gives the logits of its tfjs mode
 
 test('counts do not depend on where batches start: every sample meets the same primitives', { skip }, async () => {
   const model = build('cifar_resnet20', [32, 32, 3], 'cifar10', 2);
-  const plan = planFromModel(addon!, model, { batch: 16 });
+  const plan = planFromModel(model, { batch: 16 });
   const x = randomImages(1, [32, 32, 3], 9);
   const key = { seed: 1, stream: 3, substream: SUBSTREAM.estimate };
   const whole = new Int32Array(50);
@@ -103,7 +103,7 @@ test('counts do not depend on where batches start: every sample meets the same p
 test('bf16: convolutions run bf16 kernels, activations stay bf16 between them', { skip }, async (t) => {
   if (!addon!.info().bf16) return t.skip('this CPU lacks AVX512-BF16');
   const model = build('cifar_resnet20', [32, 32, 3], 'cifar10', 4);
-  const plan = planFromModel(addon!, model, { precision: 'bf16', batch: 8 });
+  const plan = planFromModel(model, { precision: 'bf16', batch: 8 });
   const info = plan.info();
   assert.equal(info.bf16, true);
   const convs = info.steps.filter((s) => s.kind === 'conv');
@@ -112,7 +112,7 @@ test('bf16: convolutions run bf16 kernels, activations stay bf16 between them', 
   assert.ok(info.steps.filter((s) => s.kind === 'reorder').length <= 2, JSON.stringify(info.steps));
   // bf16 logits stay near the float32 ones: 8-bit operands, float32 sums (a loose sanity bound, not a rounding analysis).
   const images = randomImages(4, [32, 32, 3], 1);
-  const fp32 = planFromModel(addon!, model, { batch: 8 });
+  const fp32 = planFromModel(model, { batch: 8 });
   assertClose(await plan.logits!(images, 4), await fp32.logits!(images, 4), 0.1, 'bf16 vs fp32 logits');
 });
 
@@ -124,7 +124,7 @@ test('an op the plan lacks: UnsupportedGraphError names it; auto runs the .onnx 
   const out = tfl.layers.dense({ units: 4 }).apply(tfl.layers.flatten().apply(h)) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out, name: 'with_tanh' });
   assert.throws(
-    () => planFromModel(addon!, model),
+    () => planFromModel(model),
     (e: unknown) => e instanceof UnsupportedGraphError && /op Tanh \(node /.test(e.message),
   );
   const path = writeTemp(dir, 'tanh.onnx', exportOnnx(model));
