@@ -33,7 +33,9 @@ const { values, positionals } = parseArgs({
 const images = Number(values.images);
 const n = Number(values.n);
 if (!(images >= 1) || !(n >= 1) || (positionals.length === 0 && !values.onnx)) {
-  process.stderr.write('usage: node dist/bench/plan-agreement.js [--images 100] [--n 10000] <model folder>... | --onnx F --shape H,W,C --sigma S\n');
+  process.stderr.write(
+    'usage: node dist/bench/plan-agreement.js [--images 100] [--n 10000] <model folder>... | --onnx F --shape H,W,C --sigma S\n',
+  );
   process.exit(2);
 }
 await initBackend();
@@ -46,7 +48,12 @@ interface Row {
   seconds: [number, number];
 }
 
-async function compare(plan: BaseClassifier, reference: BaseClassifier, sigma: number, inputs: { x: Float32Array; stream: number }[]): Promise<Row> {
+async function compare(
+  plan: BaseClassifier,
+  reference: BaseClassifier,
+  sigma: number,
+  inputs: { x: Float32Array; stream: number }[],
+): Promise<Row> {
   const row: Row = { differingPredictions: 0, differingAbstentions: 0, maxRadiusDiff: 0, differingCounts: 0, seconds: [0, 0] };
   for (const { x, stream } of inputs) {
     const results = [];
@@ -57,14 +64,16 @@ async function compare(plan: BaseClassifier, reference: BaseClassifier, sigma: n
     }
     const [a, b] = results as [(typeof results)[0], (typeof results)[0]];
     row.differingPredictions += Number(a.prediction !== b.prediction);
-    row.differingAbstentions += Number((a.prediction < 0) !== (b.prediction < 0));
+    row.differingAbstentions += Number(a.prediction < 0 !== b.prediction < 0);
     row.maxRadiusDiff = Math.max(row.maxRadiusDiff, Math.abs(a.radius - b.radius));
     row.differingCounts += Math.abs(a.nA - b.nA);
   }
   return row;
 }
 
-process.stdout.write('model\tsigma\timages\tn\tdiffering_predictions\tdiffering_abstentions\tmax_radius_diff\tdiffering_nA\tplan_s\treference\treference_s\n');
+process.stdout.write(
+  'model\tsigma\timages\tn\tdiffering_predictions\tdiffering_abstentions\tmax_radius_diff\tdiffering_nA\tplan_s\treference\treference_s\n',
+);
 const print = (name: string, sigma: number, count: number, reference: string, r: Row) =>
   process.stdout.write(
     `${name}\t${sigma}\t${count}\t${n}\t${r.differingPredictions}\t${r.differingAbstentions}\t${r.maxRadiusDiff.toExponential(2)}\t${r.differingCounts}\t${r.seconds[0].toFixed(1)}\t${reference}\t${r.seconds[1].toFixed(1)}\n`,

@@ -22,7 +22,8 @@ function stateDict(model: tfl.LayersModel): { name: string; shape: number[]; dat
       const oihw = new Float32Array(data.length);
       for (let y = 0; y < kh; y++)
         for (let x = 0; x < kw; x++)
-          for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) oihw[((o * ci + i) * kh + y) * kw + x] = data[((y * kw + x) * ci + i) * co + o]!;
+          for (let i = 0; i < ci; i++)
+            for (let o = 0; o < co; o++) oihw[((o * ci + i) * kh + y) * kw + x] = data[((y * kw + x) * ci + i) * co + o]!;
       out.push({ name: `${layer.name}.weight`, shape: [co, ci, kh, kw], data: oihw });
       if (ws[1]) out.push({ name: `${layer.name}.bias`, shape: [co], data: ws[1].data });
     } else if (kind === 'Dense') {

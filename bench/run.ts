@@ -52,7 +52,9 @@ if (!Number.isInteger(rounds) || rounds < 1) fail('--rounds must be a positive i
 for (const c of cases) if (!(c in CASES)) fail(`unknown case "${c}"; cases: ${CASE_NAMES.join(', ')}`);
 for (const e of engines)
   if (!ENGINE_NAME.test(e))
-    fail(`unknown engine "${e}"; engines: plan, plan-bf16 (plan:B sets the batch), native, native-bf16, wasm, onnxruntime, pytorch, pytorch-bf16`);
+    fail(
+      `unknown engine "${e}"; engines: plan, plan-bf16 (plan:B sets the batch), native, native-bf16, wasm, onnxruntime, pytorch, pytorch-bf16`,
+    );
 
 function emit(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -95,7 +97,10 @@ interface Summary {
 /** The CPU's vector flags that decide the kernels (/proc/cpuinfo), stated with every table. */
 function cpuFlags(): string {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
+    const line =
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('flags')) ?? '';
     return line
       .split(/\s+/)
       .filter((f) => /^(avx2|fma|avx512f|avx512_bf16|avx512_vnni|amx_bf16|amx_tile|amx_int8)$/.test(f))

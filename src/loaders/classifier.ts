@@ -152,13 +152,9 @@ export async function loadClassifier(
  * The checked graph compiled to a plan with what onnxruntime's load resolved (image shape, output,
  * normalization), confirmed against onnxruntime on a few images before onnxruntime is let go.
  */
-async function onnxPlan(
-  files: OnnxFiles,
-  checked: OnnxClassifier,
-  onnx: OnnxInputOptions,
-  bf16: boolean,
-): Promise<BaseClassifier> {
-  const plan = planFromOnnx(files,
+async function onnxPlan(files: OnnxFiles, checked: OnnxClassifier, onnx: OnnxInputOptions, bf16: boolean): Promise<BaseClassifier> {
+  const plan = planFromOnnx(
+    files,
     {
       inputLayout: checked.layout,
       inputShape: checked.inputShape,

@@ -30,7 +30,8 @@ export function defaultPlanBatch(inputShape: ImageShape): number {
 /** The addon, which the plan needs whatever tfjs backend is active. */
 function nativeAddon(): NativeAddon {
   const { addon, error } = loadAddon();
-  if (!addon) throw new UserError(`the native inference plan needs the native addon (oneDNN), which did not load: ${error ?? 'unknown reason'}`);
+  if (!addon)
+    throw new UserError(`the native inference plan needs the native addon (oneDNN), which did not load: ${error ?? 'unknown reason'}`);
   return addon;
 }
 

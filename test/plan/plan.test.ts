@@ -162,3 +162,63 @@ test('the PyTorch fixture (NCHW, normalized outside the graph) runs on the plan 
   );
   ort.dispose?.();
 });
+
+/**
+ * A graph in PyTorch's idiom, written by hand: NCHW input, Conv with bias, standalone
+ * BatchNormalization and Relu after a Concat, a Pad before an AveragePool that counts it,
+ * MaxPool with its own padding after a ReLU, and `x.view(x.size(0), -1)` (Shape, Gather,
+ * Unsqueeze, Concat, Reshape) before a Gemm with transB: the compiler's paths that smoothcert's
+ * own exports never take, against onnxruntime on the same graph.
+ */
+test('a hand-written PyTorch-style graph: shape arithmetic, Gemm, standalone batch norm, pads', { skip }, async () => {
+  const { GraphBuilder, attr } = await import('../../src/onnx/graph.js');
+  const { DataType } = await import('../../src/onnx/proto/model.js');
+  const u = (n: number, seed: number) => Float32Array.from(randomImages(1, [n, 1, 1], seed), (v) => 2 * v - 1);
+  const g = new GraphBuilder('pytorch_style');
+  const x = g.input('input', DataType.FLOAT, ['batch', 3, 9, 9]);
+  const a = g.node(
+    'Conv',
+    [x, g.floatConst('w1', [4, 3, 3, 3], u(108, 1)), g.floatConst('b1', [4], u(4, 2))],
+    [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1])],
+  );
+  const b = g.node('Conv', [x, g.floatConst('w2', [2, 3, 1, 1], u(6, 3))], [attr.ints('kernel_shape', [1, 1])]);
+  const cat = g.node('Concat', [a, b], [attr.int('axis', 1)]);
+  const stats = (seed: number, lo: number) =>
+    g.floatConst(
+      `s${seed}`,
+      [6],
+      Float32Array.from(u(6, seed), (v) => lo + Math.abs(v)),
+    );
+  const bn = g.node(
+    'BatchNormalization',
+    [cat, stats(4, 0.5), stats(5, -0.2), stats(6, -0.1), stats(7, 0.5)],
+    [attr.float('epsilon', 1e-5)],
+  );
+  const r = g.node('Relu', [bn]);
+  const mp = g.node('MaxPool', [r], [attr.ints('kernel_shape', [3, 3]), attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1])]);
+  const padded = g.node('Pad', [mp, g.int64Const('pads', [8], [0, 0, 1, 0, 0, 0, 0, 1])]);
+  const ap = g.node(
+    'AveragePool',
+    [padded],
+    [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2]), attr.int('count_include_pad', 1)],
+  );
+  const shape = g.node('Shape', [ap]);
+  const n = g.node('Gather', [shape, g.int64Const('zero', [], [0])], [attr.int('axis', 0)]);
+  const n1 = g.node('Unsqueeze', [n, g.int64Const('axes', [1], [0])]);
+  const target = g.node('Concat', [n1, g.int64Const('minus1', [1], [-1])], [attr.int('axis', 0)]);
+  const flat = g.node('Reshape', [ap, target]);
+  const logits = g.node(
+    'Gemm',
+    [flat, g.floatConst('fc', [5, 6 * 3 * 3], u(270, 8)), g.floatConst('fcb', [5], u(5, 9))],
+    [attr.int('transB', 1)],
+  );
+  g.output(logits, 'logits', DataType.FLOAT, ['batch', 5]);
+  const path = writeTemp(dir, 'pytorch-style.onnx', g.encode());
+  const shape9: ImageShape = [9, 9, 3];
+  const plan = (await loadClassifier(path, shape9, undefined, { inputLayout: 'nchw', engine: 'plan' })).base as PlanClassifier;
+  const ort = (await loadClassifier(path, shape9, undefined, { inputLayout: 'nchw', engine: 'onnxruntime' })).base;
+  assert.equal(plan.engine, 'plan');
+  const images = randomImages(5, shape9, 4);
+  assertClose(await plan.logits!(images, 5), await ort.logits!(images, 5), TOL, 'plan vs onnxruntime');
+  ort.dispose?.();
+});
