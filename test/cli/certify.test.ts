@@ -159,9 +159,13 @@ test('--precision bf16 is recorded in the settings; a resume in the other precis
   const bf16 = cli([...args, '--out', fp32Out, '--precision', 'bf16', '--max', '12']);
   assert.equal(bf16.status, 2);
   assert.match(bf16.stderr, /made with --precision its default, but this run has --precision "bf16"/);
-  // The ONNX path is fp32 only.
+  // An .onnx graph runs in bf16 on the plan, and onnxruntime refuses it.
   const onnx = fileURLToPath(new URL('../../../test/fixtures/onnx/fashion-tiny.onnx', import.meta.url));
-  const o = cli(['certify', '--model', onnx, '--sigma', '0.25', '--out', join(tmp, 'onnx-bf16.tsv'), ...quick, '--precision', 'bf16']);
+  const onnxArgs = ['certify', '--model', onnx, '--sigma', '0.25', ...quick, '--max', '2', '--precision', 'bf16'];
+  const onPlan = cli([...onnxArgs, '--out', join(tmp, 'onnx-bf16.tsv')]);
+  assert.equal(onPlan.status, 0, onPlan.stderr);
+  assert.equal(resultSettings(join(tmp, 'onnx-bf16.tsv')).precision, 'bf16');
+  const o = cli([...onnxArgs, '--out', join(tmp, 'onnx-bf16-ort.tsv'), '--engine', 'onnxruntime']);
   assert.equal(o.status, 2);
   assert.match(o.stderr, /onnxruntime runs \.onnx files in fp32/);
 });
