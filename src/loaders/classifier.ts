@@ -37,8 +37,8 @@ export interface OnnxInputOptions {
 
 /**
  * What runs the base classifier. auto: the native inference plan where the native backend is
- * active (an ONNX graph with an op the plan lacks runs on onnxruntime, said in one line), else
- * tfjs (model folders) or onnxruntime (.onnx). plan: the plan or an error. tfjs: a model folder
+ * active (an ONNX graph with an op the plan lacks runs on onnxruntime, a model folder with such a
+ * layer on tfjs, each said in one line), else tfjs (model folders) or onnxruntime (.onnx). plan: the plan or an error. tfjs: a model folder
  * layer by layer through the tfjs backend (the reference the plan is tested against).
  * onnxruntime: an .onnx file as before the plan.
  */
@@ -135,8 +135,18 @@ export async function loadClassifier(
   const sigma = meta.training?.sigma;
   let base: BaseClassifier;
   try {
-    if (usePlan) base = planFromModel(model, { precision: bf16 ? 'bf16' : 'fp32' });
-    else base = native ? nativeClassifier(model, undefined, bf16 ? { precision: 'bf16' } : {}) : tfjsClassifier(model);
+    const layerByLayer = () => (native ? nativeClassifier(model, undefined, bf16 ? { precision: 'bf16' } : {}) : tfjsClassifier(model));
+    if (!usePlan) base = layerByLayer();
+    else {
+      try {
+        base = planFromModel(model, { precision: bf16 ? 'bf16' : 'fp32' });
+      } catch (e) {
+        // A layer the ONNX export or the plan lacks: auto runs the folder layer by layer, saying so.
+        if (engine === 'plan' || !(e instanceof UserError)) throw e;
+        notify(`${path}: ${e.message}; it runs on tfjs`);
+        base = layerByLayer();
+      }
+    }
   } catch (e) {
     if (bf16 && e instanceof Error) throw new SettingError('precision', (name) => `${name('precision')} bf16: ${e.message}`); // this CPU lacks bf16
     throw e;

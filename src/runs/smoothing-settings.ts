@@ -97,7 +97,7 @@ export const SMOOTHING_SETTINGS = {
   },
   engine: {
     kind: kinds.choice(['auto', 'plan', 'tfjs', 'onnxruntime'] as const, '<engine>'),
-    help: 'what runs the model: plan (the native inference plan), tfjs (a model folder layer by layer), onnxruntime (an .onnx file); auto: the plan where the native backend runs, an .onnx graph with an op the plan lacks on onnxruntime',
+    help: 'what runs the model: plan (the native inference plan), tfjs (a model folder layer by layer), onnxruntime (an .onnx file); auto: the plan where the native backend runs; a graph or layer the plan lacks on onnxruntime or tfjs, said in one line',
     default: 'auto',
     decides: false,
   },

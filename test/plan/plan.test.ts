@@ -222,3 +222,31 @@ test('a hand-written PyTorch-style graph: shape arithmetic, Gemm, standalone bat
   assertClose(await plan.logits!(images, 5), await ort.logits!(images, 5), TOL, 'plan vs onnxruntime');
   ort.dispose?.();
 });
+
+test('a model folder with a layer the plan lacks runs layer by layer under auto, saying so; --engine plan refuses it', {
+  skip,
+}, async () => {
+  const { saveModel } = await import('../../src/files/model-folder.js');
+  const input = tfl.input({ shape: [6, 6, 1] });
+  const h = tfl.layers.conv2d({ filters: 2, kernelSize: 3, activation: 'tanh' }).apply(input) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 3 }).apply(tfl.layers.flatten().apply(h)) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: out });
+  const folder = `${dir}/tanh-folder`;
+  await saveModel(folder, model, {
+    format: 'smoothcert-model',
+    version: 1,
+    arch: 'custom',
+    dataset: 'test',
+    inputShape: [6, 6, 1],
+    numClasses: 3,
+    normalization: { mean: [0], std: [1] },
+  });
+  const notes: string[] = [];
+  const auto = await loadClassifier(folder, [6, 6, 1], undefined, { notify: (m) => notes.push(m) });
+  assert.equal((auto.base as Partial<PlanClassifier>).engine, undefined);
+  assert.deepEqual(notes.length, 1);
+  assert.match(notes[0]!, /the native plan does not run op Tanh .*; it runs on tfjs$/);
+  const images = randomImages(2, [6, 6, 1], 1);
+  assertClose(await auto.base.logits!(images, 2), tfjsLogits(model, images, 2), TOL, 'layer by layer');
+  await assert.rejects(loadClassifier(folder, [6, 6, 1], undefined, { engine: 'plan' }), /does not run op Tanh/);
+});
