@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Normalization } from '../src/models/meta.js';
 import { noisyCopies, SUBSTREAM } from '../src/noise/gaussian.js';
+import { hwioToOihw } from '../src/onnx/export.js';
 import { pythonWithTorch } from './pytorch.js';
 
 const SCRIPT = fileURLToPath(new URL('../../bench/pytorch_certify.py', import.meta.url));
@@ -19,12 +20,7 @@ function stateDict(model: tfl.LayersModel): { name: string; shape: number[]; dat
     if (kind === 'Conv2D') {
       const [{ shape, data }] = ws as [{ shape: number[]; data: Float32Array }];
       const [kh, kw, ci, co] = shape as [number, number, number, number];
-      const oihw = new Float32Array(data.length);
-      for (let y = 0; y < kh; y++)
-        for (let x = 0; x < kw; x++)
-          for (let i = 0; i < ci; i++)
-            for (let o = 0; o < co; o++) oihw[((o * ci + i) * kh + y) * kw + x] = data[((y * kw + x) * ci + i) * co + o]!;
-      out.push({ name: `${layer.name}.weight`, shape: [co, ci, kh, kw], data: oihw });
+      out.push({ name: `${layer.name}.weight`, shape: [co, ci, kh, kw], data: hwioToOihw(data, [kh, kw, ci, co]) });
       if (ws[1]) out.push({ name: `${layer.name}.bias`, shape: [co], data: ws[1].data });
     } else if (kind === 'Dense') {
       const [{ shape, data }] = ws as [{ shape: number[]; data: Float32Array }];

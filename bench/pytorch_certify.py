@@ -1,7 +1,7 @@
 """PyTorch peer of `npm run bench`'s certify cases: the forward pass and arg-max counts of CERTIFY on
 the same weights and the same noisy batch as smoothcert's engines, written out by
-bench/pytorch-certify.ts. The networks are the reference architectures (Cohen et al.'s LeNet and
-CIFAR ResNet, torchvision's ResNet-50) with module paths equal to smoothcert's layer names, so the
+bench/pytorch-certify.ts. The networks are the reference architectures (Cohen et al.'s LeNet here,
+the ResNets in bench/torch_archs.py) with module paths equal to smoothcert's layer names, so the
 weights load by name (strict). Normalization is the first step, as in the authors' NormalizeLayer.
 
 fp32, or bf16 autocast; both channels_last under torch.inference_mode(), PyTorch's fastest CPU
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch_archs import BasicBlock, Bottleneck, ResNet
 
 torch.set_num_threads(2)
 ARCH, DIR, BATCH, SECONDS, PRECISION = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
@@ -38,70 +39,6 @@ class LeNet(nn.Module):
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)
         # smoothcert flattens NHWC (models/lenet.ts): the same order here, so fc1's weights need no permutation
         return self.fc2(F.relu(self.fc1(x.permute(0, 2, 3, 1).flatten(1))))
-
-
-def shortcut(inplanes, planes, stride):
-    return nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, inplanes, planes, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = shortcut(inplanes, planes, stride) if stride != 1 or inplanes != planes else None
-
-    def forward(self, x):
-        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-
-class Bottleneck(nn.Module):
-    def __init__(self, inplanes, planes, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, 4 * planes, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(4 * planes)
-        self.downsample = shortcut(inplanes, 4 * planes, stride) if stride != 1 or inplanes != 4 * planes else None
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-
-class ResNet(nn.Module):
-    """Cohen's CIFAR ResNet (stem 3×3, stages of BasicBlocks) or torchvision's ResNet-50 (stem 7×7 + max pool, Bottlenecks)."""
-
-    def __init__(self, block, stages, widths, classes, imagenet):
-        super().__init__()
-        stem = 64 if imagenet else 16
-        self.imagenet = imagenet
-        self.conv1 = nn.Conv2d(3, stem, 7 if imagenet else 3, 2 if imagenet else 1, 3 if imagenet else 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(stem)
-        inplanes = stem
-        for s, (blocks, planes) in enumerate(zip(stages, widths)):
-            layers = []
-            for i in range(blocks):
-                layers.append(block(inplanes, planes, 2 if i == 0 and s > 0 else 1))
-                inplanes = planes * (4 if block is Bottleneck else 1)
-            setattr(self, f"layer{s + 1}", nn.Sequential(*layers))
-        self.stages = len(stages)
-        self.fc = nn.Linear(inplanes, classes)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        if self.imagenet:
-            x = F.max_pool2d(x, 3, 2, 1)
-        for s in range(self.stages):
-            x = getattr(self, f"layer{s + 1}")(x)
-        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
 index = json.load(open(os.path.join(DIR, "weights.json")))

@@ -58,6 +58,13 @@ std::vector<int64_t> dims(const Napi::CallbackInfo& info, size_t i);
 int64_t int64Arg(const Napi::CallbackInfo& info, size_t i);
 double doubleArg(const Napi::CallbackInfo& info, size_t i);
 
+/**
+ * counts[arg-max of row r] += 1 for each of `rows` logit rows of `cols` (first maximum on ties),
+ * and labels[r] = that class when labels is not null. A row with a NaN or infinite logit is not
+ * counted (label −1); returns how many such rows there were.
+ */
+int64_t tallyArgMax(const float* logits, int64_t rows, int64_t cols, double* counts, int32_t* labels);
+
 /** Fused activations shared by conv and matmul; the numbering is mirrored in src/backend/addon.ts. */
 enum class Activation : int { linear = 0, relu = 1, relu6 = 2, leakyrelu = 3, sigmoid = 4, elu = 5 };
 /** Appends the activation as a oneDNN post-op (linear appends nothing). */

@@ -4,12 +4,6 @@
 namespace sc {
 namespace {
 
-Key readKey(const Napi::CallbackInfo& info, size_t i) {
-  double seed = doubleArg(info, i);
-  return {static_cast<uint32_t>(std::fmod(seed, 4294967296.0)), static_cast<uint32_t>(std::floor(seed / 4294967296.0)),
-          static_cast<uint32_t>(int64Arg(info, i + 1)), static_cast<uint32_t>(int64Arg(info, i + 2))};
-}
-
 // gaussian(out, seed, stream, substream, offset, sigma, accumulate): out[j] = sigma·z_{offset+j},
 // or out[j] += it when accumulate (noise added in place to a batch already holding x).
 Napi::Value Gaussian(const Napi::CallbackInfo& info) {

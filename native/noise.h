@@ -80,4 +80,11 @@ void forNoise(const Key& key, uint64_t offset, int64_t n, double sigma, Put put)
   });
 }
 
+/** The stream named by arguments i..i+2 of an addon call: seed (a double up to 2⁶⁴), stream, substream. */
+inline Key readKey(const Napi::CallbackInfo& info, size_t i) {
+  double seed = doubleArg(info, i);
+  return {static_cast<uint32_t>(std::fmod(seed, 4294967296.0)), static_cast<uint32_t>(std::floor(seed / 4294967296.0)),
+          static_cast<uint32_t>(int64Arg(info, i + 1)), static_cast<uint32_t>(int64Arg(info, i + 2))};
+}
+
 }  // namespace sc

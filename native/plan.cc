@@ -518,9 +518,7 @@ Napi::Value CreatePlan(const Napi::CallbackInfo& info) {
 Napi::Value PlanCount(const Napi::CallbackInfo& info) {
   Plan& plan = planOf(info);
   if (static_cast<int64_t>(length(info, 1)) != plan.inputSize()) throw std::runtime_error("planCount: x has the wrong size");
-  double seed = doubleArg(info, 2);
-  Key key{static_cast<uint32_t>(std::fmod(seed, 4294967296.0)), static_cast<uint32_t>(std::floor(seed / 4294967296.0)),
-          static_cast<uint32_t>(int64Arg(info, 3)), static_cast<uint32_t>(int64Arg(info, 4))};
+  Key key = readKey(info, 2);
   auto first = static_cast<uint64_t>(doubleArg(info, 5));
   double sigma = doubleArg(info, 6);
   int64_t rows = std::min(int64Arg(info, 7), plan.batch());
@@ -528,20 +526,7 @@ Napi::Value PlanCount(const Napi::CallbackInfo& info) {
   int32_t* labels = info.Length() > 9 && info[9].IsTypedArray() ? i32(info, 9) : nullptr;
   plan.drawInput(f32(info, 1), key, first, sigma);
   plan.forward();
-  const float* logits = plan.logits();
-  int64_t k = plan.classes(), skipped = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* p = logits + r * k;
-    bool finite = std::isfinite(p[0]);
-    int64_t at = 0;
-    for (int64_t j = 1; j < k; ++j) {
-      finite = finite && std::isfinite(p[j]);
-      if (p[j] > p[at]) at = j;
-    }
-    if (finite) counts[at] += 1;
-    else ++skipped;
-    if (labels) labels[r] = finite ? static_cast<int32_t>(at) : -1;
-  }
+  int64_t skipped = tallyArgMax(plan.logits(), rows, plan.classes(), counts, labels);
   return Napi::Number::New(info.Env(), static_cast<double>(skipped));
 }
 

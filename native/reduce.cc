@@ -135,12 +135,17 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 // false, which would silently vote for class 0): it is not counted, and the number of such rows
 // is returned so the caller can refuse the model.
 Napi::Value CountArgMax(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  int64_t rows = int64Arg(info, 1), cols = int64Arg(info, 2);
   double* counts = info[3].As<Napi::Float64Array>().Data();
+  int64_t skipped = tallyArgMax(f32(info, 0), int64Arg(info, 1), int64Arg(info, 2), counts, nullptr);
+  return Napi::Number::New(info.Env(), static_cast<double>(skipped));
+}
+
+}  // namespace
+
+int64_t tallyArgMax(const float* logits, int64_t rows, int64_t cols, double* counts, int32_t* labels) {
   int64_t skipped = 0;
   for (int64_t r = 0; r < rows; ++r) {
-    const float* p = x + r * cols;
+    const float* p = logits + r * cols;
     bool finite = std::isfinite(p[0]);
     int64_t at = 0;
     for (int64_t j = 1; j < cols; ++j) {
@@ -149,11 +154,10 @@ Napi::Value CountArgMax(const Napi::CallbackInfo& info) {
     }
     if (finite) counts[at] += 1;
     else ++skipped;
+    if (labels) labels[r] = finite ? static_cast<int32_t>(at) : -1;
   }
-  return Napi::Number::New(info.Env(), static_cast<double>(skipped));
+  return skipped;
 }
-
-}  // namespace
 
 void initReduce(Napi::Env env, Napi::Object exports) {
   exportFunction<Reduce>(env, exports, "reduce");

@@ -65,6 +65,19 @@ export function exportOnnx(model: LayersModel, options: OnnxExportOptions = {}):
   });
 }
 
+/** A tfjs convolution kernel [kh, kw, in, out] in the [out, in, kh, kw] order of ONNX and PyTorch. */
+export function hwioToOihw(hwio: Float32Array, [kh, kw, inC, outC]: readonly [number, number, number, number]): Float32Array {
+  const oihw = new Float32Array(hwio.length);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      for (let ci = 0; ci < inC; ci++) {
+        for (let co = 0; co < outC; co++) oihw[((co * inC + ci) * kh + i) * kw + j] = hwio[((i * kw + j) * inC + ci) * outC + co]!;
+      }
+    }
+  }
+  return oihw;
+}
+
 /**
  * A graph value. Rank-4 values keep their tfjs (NHWC) `shape` but may be stored transposed
  * as NCHW; other ranks are stored as in tfjs ('plain').
@@ -194,16 +207,7 @@ class Converter {
     const dilations = cfg.pair('dilationRate');
     const [kernel, bias] = weights(layer, cfg.bool('useBias') ? 2 : 1);
     const [, , inC, outC] = kernel.shape as [number, number, number, number];
-    // tfjs kernel [kh, kw, in, out] → ONNX [out, in, kh, kw]
-    const src = kernel.dataSync() as Float32Array;
-    const oihw = new Float32Array(src.length);
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        for (let ci = 0; ci < inC; ci++) {
-          for (let co = 0; co < outC; co++) oihw[((co * inC + ci) * kh + i) * kw + j] = src[((i * kw + j) * inC + ci) * outC + co]!;
-        }
-      }
-    }
+    const oihw = hwioToOihw(kernel.dataSync() as Float32Array, [kh, kw, inC, outC]);
     const operands = [this.toLayout(x, 'nchw').name, this.g.floatConst(`${layer.name}_kernel`, [outC, inC, kh, kw], oihw)];
     if (bias) operands.push(this.g.floatConst(`${layer.name}_bias`, [outC], bias.dataSync() as Float32Array));
     const conv = this.g.node(

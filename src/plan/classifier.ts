@@ -26,6 +26,35 @@ export function planClassifier(addon: NativeAddon, spec: PlanSpec): PlanClassifi
   const checkInput = (x: Float32Array) => {
     if (x.length !== d) throw new RangeError(`input has ${x.length} values, the model takes ${h}×${w}×${c} = ${d}`);
   };
+  /** Samples [offset, offset + num) of the stream in the plan's rows per call: counts, and labels when given. */
+  const countBatches = (
+    x: Float32Array,
+    sigma: number,
+    key: NoiseKey,
+    offset: number,
+    num: number,
+    counts: Float64Array,
+    labels?: Int32Array,
+  ) => {
+    checkInput(x);
+    let skipped = 0;
+    for (let done = 0; done < num; done += rows) {
+      const n = Math.min(rows, num - done);
+      skipped += addon.planCount(
+        plan,
+        x,
+        key.seed,
+        key.stream,
+        key.substream,
+        offset + done,
+        sigma,
+        n,
+        counts,
+        labels?.subarray(done, done + n),
+      );
+    }
+    if (skipped > 0) throw new NonFiniteLogitsError(skipped);
+  };
   const logits = (batch: Float32Array, batchSize: number): Float32Array => {
     if (batch.length !== batchSize * d)
       throw new RangeError(`batch holds ${batch.length} values, expected ${batchSize} images of ${h}×${w}×${c}`);
@@ -45,34 +74,10 @@ export function planClassifier(addon: NativeAddon, spec: PlanSpec): PlanClassifi
       return argMaxRows(logits(batch, batchSize), batchSize, numClasses);
     },
     async countNoisy(x, sigma, key: NoiseKey, offset, num, _batchSize, counts) {
-      checkInput(x);
-      let skipped = 0;
-      for (let done = 0; done < num; done += rows) {
-        const n = Math.min(rows, num - done);
-        skipped += addon.planCount(plan, x, key.seed, key.stream, key.substream, offset + done, sigma, n, counts);
-      }
-      if (skipped > 0) throw new NonFiniteLogitsError(skipped);
+      countBatches(x, sigma, key, offset, num, counts);
     },
     async labelsNoisy(x, sigma, key: NoiseKey, offset, num, labels) {
-      checkInput(x);
-      const scratch = new Float64Array(numClasses);
-      let skipped = 0;
-      for (let done = 0; done < num; done += rows) {
-        const n = Math.min(rows, num - done);
-        skipped += addon.planCount(
-          plan,
-          x,
-          key.seed,
-          key.stream,
-          key.substream,
-          offset + done,
-          sigma,
-          n,
-          scratch,
-          labels.subarray(done, done + n),
-        );
-      }
-      if (skipped > 0) throw new NonFiniteLogitsError(skipped);
+      countBatches(x, sigma, key, offset, num, new Float64Array(numClasses), labels);
     },
   };
 }

@@ -146,7 +146,7 @@ class Compiler {
       case 'GlobalAveragePool': {
         const x = this.nchw(node, this.act(node, 0));
         const [ch, ih, iw] = this.values[x.id]!;
-        return void set(this.emitPool(node, x, POOL.averageInside, [ih!, iw!], [1, 1], [0, 0, 0, 0], [ch!, 1, 1]));
+        return void set(this.emitPool(x, POOL.averageInside, [ih!, iw!], [1, 1], [0, 0, 0, 0], [ch!, 1, 1]));
       }
       case 'Flatten':
       case 'Reshape':
@@ -478,11 +478,10 @@ class Compiler {
     const [c, ih, iw] = this.values[x.id]! as [number, number, number];
     const oh = Math.floor((ih + pads[0] + pads[2] - kernel[0]) / strides[0]) + 1;
     const ow = Math.floor((iw + pads[1] + pads[3] - kernel[1]) / strides[1]) + 1;
-    return this.emitPool(node, x, algo, kernel, strides, pads, [c, oh, ow]);
+    return this.emitPool(x, algo, kernel, strides, pads, [c, oh, ow]);
   }
 
   private emitPool(
-    _node: NodeProto,
     x: Extract<Tensor, { kind: 'act' }>,
     algo: (typeof POOL)[keyof typeof POOL],
     kernel: [number, number],
