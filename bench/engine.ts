@@ -6,7 +6,8 @@
  *   node dist/bench/engine.js CASE ENGINE SECONDS
  *
  * ENGINE: plan | plan-bf16 (the native inference plan; `plan:32` sets its batch) | native | native-bf16
- * (tfjs layer by layer on the native backend) | wasm | onnxruntime | pytorch | pytorch-bf16 (certify cases).
+ * (tfjs layer by layer on the native backend; on train cases a bf16 training step) | wasm | onnxruntime |
+ * pytorch | pytorch-bf16 (certify cases).
  */
 import { loadAddon } from '../src/backend/addon.js';
 import { nativeUnavailableReason, setBackend } from '../src/backend/select.js';
@@ -54,7 +55,16 @@ if ((engine.startsWith('native') || engine.startsWith('plan')) && nativeUnavaila
       throw new Error(`${engine} runs the certify cases only`);
     // tfjs-wasm trains a ResNet at seconds per step: one measured step is enough for its rate.
     print({
-      ...(await trainingThroughput(model, dataset.numClasses, c.batch, NUM_NOISE, SIGMA, seconds, engine === 'wasm' ? 1 : 2)),
+      ...(await trainingThroughput(
+        model,
+        dataset.numClasses,
+        c.batch,
+        NUM_NOISE,
+        SIGMA,
+        seconds,
+        engine === 'wasm' ? 1 : 2,
+        bf16 ? 'bf16' : 'fp32',
+      )),
       flopsPerUnit,
     });
   }

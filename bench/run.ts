@@ -138,7 +138,7 @@ const table: string[] = [];
 for (const name of cases) {
   const c = CASES[name];
   const caseEngines = engines.filter((e) =>
-    c.kind === 'certify' ? true : e === 'native' || e === 'wasm' || e === c.peer || (!CERTIFY_ONLY.test(e) && e !== 'native-bf16'),
+    c.kind === 'certify' ? true : e === 'native' || e === 'native-bf16' || e === 'wasm' || e === c.peer || !CERTIFY_ONLY.test(e),
   );
   const results = new Map<Engine, Record<string, unknown>[]>(caseEngines.map((e) => [e, []]));
   for (let round = 1; round <= rounds; round++) {

@@ -2,8 +2,10 @@
 // bias/activation, backward to the input and backward to the filter, on oneDNN primitives.
 // Activations stay in the caller's NHWC buffers; only filters are reordered into the
 // blocked layout the JIT kernel wants, since they are small next to the activations.
-// Forward inference may run in bf16 (opt-in, for certification): input and filter are rounded
-// to bfloat16, products accumulate in float32 and the output stays float32.
+// Every direction may run in bf16 (opt-in: certification, and training under --precision bf16):
+// the operands it reads (input, filter, output gradient) are rounded to bfloat16 (round to
+// nearest even, oneDNN's conversion), products accumulate in float32 and what it writes (the
+// output, the input gradient, the filter gradient) stays float32.
 #include <cmath>
 #include <stdexcept>
 
@@ -22,7 +24,7 @@ struct ConvShape {
   int64_t sh, sw, dh, dw, pt, pb, pl, pr;
 
   memory::desc src(dt type = dt::f32) const { return {{n, ic, ih, iw}, type, tag::nhwc}; }
-  memory::desc dst() const { return {{n, oc, oh, ow}, dt::f32, tag::nhwc}; }
+  memory::desc dst(dt type = dt::f32) const { return {{n, oc, oh, ow}, type, tag::nhwc}; }
   memory::desc userWeights() const { return {{oc, ic, kh, kw}, dt::f32, tag::hwio}; }
   memory::desc anyWeights(dt type = dt::f32) const { return {{oc, ic, kh, kw}, type, tag::any}; }
   memory::dims strides() const { return {sh, sw}; }
@@ -72,7 +74,7 @@ struct WeightsLayout {
     else toUser = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim, eng, user));
   }
 
-  /** Weights the primitive reads: the user's memory, or its reorder into the primitive's layout. */
+  /** Weights the primitive reads: the user's memory, or its reorder into the primitive's layout (and type). */
   memory input(dnnl::stream& strm, memory userW) {
     if (same) return userW;
     toPrim.execute(strm, userW, buffer);
@@ -81,6 +83,32 @@ struct WeightsLayout {
 };
 
 
+/**
+ * A float32 operand in the user's NHWC layout as a primitive of type `type` reads it: the
+ * caller's memory itself for f32, else its bf16 rounding in a reused scratch buffer.
+ */
+struct Operand {
+  memory scratch;
+  dnnl::reorder convert;
+
+  Operand(const memory::desc& user, dt type) {
+    if (type == dt::f32) return;
+    auto& eng = cpuEngine();
+    memory::desc low(user.dims(), type, tag::nhwc);
+    scratch = memory(low, eng);
+    convert = dnnl::reorder(dnnl::reorder::primitive_desc(eng, user, eng, low));
+  }
+
+  memory input(dnnl::stream& strm, memory user) {
+    if (!scratch) return user;
+    convert.execute(strm, user, scratch);
+    return scratch;
+  }
+};
+
+/** The key suffix and error text of a primitive's operand type. */
+const char* typeName(dt type) { return type == dt::bf16 ? "bf16" : "f32"; }
+
 /** The residual's argument slot: the binary post-op comes first when present. */
 constexpr int kResidualArg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1;
 
@@ -88,17 +116,11 @@ struct ConvForward {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
   WeightsLayout weights;
-  /** bf16 only: the input rounded to bfloat16 (reused scratch) and the reorder that writes it. */
-  memory src16;
-  dnnl::reorder toSrc16;
+  Operand src;
 
   ConvForward(const ConvShape& s, bool bias, bool residual, Activation act, float alpha, dt type)
-      : pd(makePd(s, bias, residual, act, alpha, type)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {
-    if (type == dt::f32) return;
-    auto& eng = cpuEngine();
-    src16 = memory(s.src(type), eng);
-    toSrc16 = dnnl::reorder(dnnl::reorder::primitive_desc(eng, s.src(), eng, s.src(type)));
-  }
+      : pd(makePd(s, bias, residual, act, alpha, type)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true),
+        src(s.src(), type) {}
 
   static dnnl::convolution_forward::primitive_desc makePd(const ConvShape& s, bool bias, bool residual, Activation act, float alpha,
                                                           dt type) {
@@ -116,7 +138,7 @@ struct ConvForward {
     auto d = forwardDesc(s, dnnl::prop_kind::forward_inference, bias, type);
     return firstCorrect<PD>([&] { return PD(d, attr, cpuEngine()); }, [&](const PD& pd) {
       return forwardCorrect(s, pd, bias, residual, act, alpha);
-    }, "a forward convolution " + s.key(type == dt::bf16 ? "bf16" : "f32"));
+    }, "a forward convolution " + s.key(typeName(type)));
   }
 
   /** Runs candidate `pd` on check inputs; y = act(Σ x·w + bias + residual) against the float64 reference. */
@@ -176,11 +198,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory src(s.src(), eng, f32(info, 0));
-  if (type == dt::bf16) {
-    c.toSrc16.execute(strm, src, c.src16);
-    src = c.src16;
-  }
+  memory src = c.src.input(strm, memory(s.src(), eng, f32(info, 0)));
   memory dst(s.dst(), eng, f32(info, 4));
   memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
@@ -191,22 +209,29 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** The forward primitive a backward one is created for: its operands of `type`, its output float32. */
+dnnl::convolution_forward::primitive_desc forwardHint(const ConvShape& s, dt type) {
+  return {forwardDesc(s, dnnl::prop_kind::forward_training, false, type), cpuEngine()};
+}
+
 struct ConvBackwardData {
   dnnl::convolution_backward_data::primitive_desc pd;
   dnnl::convolution_backward_data prim;
   WeightsLayout weights;
-  explicit ConvBackwardData(const ConvShape& s) : pd(makePd(s)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
+  Operand diffDst;
+  ConvBackwardData(const ConvShape& s, dt type)
+      : pd(makePd(s, type)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true), diffDst(s.dst(), type) {}
 
-  static dnnl::convolution_backward_data::primitive_desc makePd(const ConvShape& s) {
+  static dnnl::convolution_backward_data::primitive_desc makePd(const ConvShape& s, dt type) {
     using PD = dnnl::convolution_backward_data::primitive_desc;
     auto& eng = cpuEngine();
-    dnnl::convolution_forward::primitive_desc hint(forwardDesc(s, dnnl::prop_kind::forward_training, false), eng);
-    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
+    auto hint = forwardHint(s, type);
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(type), s.dst(type),
                                             s.strides(), s.dilates(), s.padL(), s.padR());
     return firstCorrect<PD>([&] { return PD(d, eng, hint); }, [&](const PD& pd) {
       memory dy = gridMemory(s.dst(), 5), w = gridMemory(s.userWeights(), 6), dx = zeroMemory(s.src());
-      dnnl::primitive(pd).execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, reordered(w, pd.weights_desc())},
-                                                {DNNL_ARG_DIFF_SRC, dx}});
+      dnnl::primitive(pd).execute(cpuStream(), {{DNNL_ARG_DIFF_DST, reordered(dy, pd.diff_dst_desc())},
+                                                {DNNL_ARG_WEIGHTS, reordered(w, pd.weights_desc())}, {DNNL_ARG_DIFF_SRC, dx}});
       cpuStream().wait();
       auto* dyp = static_cast<const float*>(dy.get_data_handle());
       auto* wp = static_cast<const float*>(w.get_data_handle());
@@ -230,17 +255,21 @@ struct ConvBackwardData {
         }
         return sum;
       });
-    }, "a convolution's input gradient " + s.key("f32"));
+    }, "a convolution's input gradient " + s.key(typeName(type)));
   }
 };
 
-// conv2dBackpropInput(dy, dyDims, w, wDims, dx, dxDims, params)
+/** The operand type a backward call asks for: its last argument, true for bf16. */
+dt typeArg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Boolean>().Value() ? dt::bf16 : dt::f32; }
+
+// conv2dBackpropInput(dy, dyDims, w, wDims, dx, dxDims, params, bf16)
 Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   ConvShape s = readShape(dims(info, 5), dims(info, 3), dims(info, 1), dims(info, 6));
-  auto& c = cached<ConvBackwardData>(s.key("conv_bwd_data"), [&] { return std::make_shared<ConvBackwardData>(s); });
+  dt type = typeArg(info, 7);
+  auto& c = cached<ConvBackwardData>(s.key("conv_bwd_data", type == dt::bf16), [&] { return std::make_shared<ConvBackwardData>(s, type); });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory diffDst(s.dst(), eng, f32(info, 0));
+  memory diffDst = c.diffDst.input(strm, memory(s.dst(), eng, f32(info, 0)));
   memory diffSrc(s.src(), eng, f32(info, 4));
   memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   c.prim.execute(strm, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
@@ -252,13 +281,17 @@ struct ConvBackwardWeights {
   dnnl::convolution_backward_weights::primitive_desc pd;
   dnnl::convolution_backward_weights prim;
   WeightsLayout weights;
-  explicit ConvBackwardWeights(const ConvShape& s) : pd(makePd(s)), prim(pd), weights(s.userWeights(), pd.diff_weights_desc(), false) {}
+  Operand src, diffDst;
+  ConvBackwardWeights(const ConvShape& s, dt type)
+      : pd(makePd(s, type)), prim(pd), weights(s.userWeights(), pd.diff_weights_desc(), false), src(s.src(), type),
+        diffDst(s.dst(), type) {}
 
-  static dnnl::convolution_backward_weights::primitive_desc makePd(const ConvShape& s) {
+  static dnnl::convolution_backward_weights::primitive_desc makePd(const ConvShape& s, dt type) {
     using PD = dnnl::convolution_backward_weights::primitive_desc;
     auto& eng = cpuEngine();
-    dnnl::convolution_forward::primitive_desc hint(forwardDesc(s, dnnl::prop_kind::forward_training, false), eng);
-    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(),
+    auto hint = forwardHint(s, type);
+    // The filter gradient stays float32 (the optimizer's master weights are float32).
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(type), s.anyWeights(), s.dst(type),
                                                s.strides(), s.dilates(), s.padL(), s.padR());
     return firstCorrect<PD>([&] { return PD(d, eng, hint); }, [&](const PD& pd) {
       // Sparse enough that the expected Σ|term| over n·oh·ow positions stays near 2⁹.
@@ -266,7 +299,8 @@ struct ConvBackwardWeights {
       memory x = gridMemory(s.src(), 7, density), dy = gridMemory(s.dst(), 8, density), dw = zeroMemory(s.userWeights());
       bool plain = pd.diff_weights_desc() == s.userWeights();
       memory prim = plain ? dw : memory(pd.diff_weights_desc(), cpuEngine());
-      dnnl::primitive(pd).execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, prim}});
+      dnnl::primitive(pd).execute(cpuStream(), {{DNNL_ARG_SRC, reordered(x, pd.src_desc())},
+                                                {DNNL_ARG_DIFF_DST, reordered(dy, pd.diff_dst_desc())}, {DNNL_ARG_DIFF_WEIGHTS, prim}});
       if (!plain) dnnl::reorder(prim, dw).execute(cpuStream(), prim, dw);
       cpuStream().wait();
       auto* xp = static_cast<const float*>(x.get_data_handle());
@@ -291,18 +325,20 @@ struct ConvBackwardWeights {
         }
         return sum;
       });
-    }, "a convolution's filter gradient " + s.key("f32"));
+    }, "a convolution's filter gradient " + s.key(typeName(type)));
   }
 };
 
-// conv2dBackpropFilter(x, xDims, dy, dyDims, dw, wDims, params)
+// conv2dBackpropFilter(x, xDims, dy, dyDims, dw, wDims, params, bf16)
 Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   ConvShape s = readShape(dims(info, 1), dims(info, 5), dims(info, 3), dims(info, 6));
-  auto& c = cached<ConvBackwardWeights>(s.key("conv_bwd_weights"), [&] { return std::make_shared<ConvBackwardWeights>(s); });
+  dt type = typeArg(info, 7);
+  auto& c = cached<ConvBackwardWeights>(s.key("conv_bwd_weights", type == dt::bf16),
+                                        [&] { return std::make_shared<ConvBackwardWeights>(s, type); });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory src(s.src(), eng, f32(info, 0));
-  memory diffDst(s.dst(), eng, f32(info, 2));
+  memory src = c.src.input(strm, memory(s.src(), eng, f32(info, 0)));
+  memory diffDst = c.diffDst.input(strm, memory(s.dst(), eng, f32(info, 2)));
   memory userDw(s.userWeights(), eng, f32(info, 4));
   memory dw = c.weights.same ? userDw : c.weights.buffer;
   c.prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, dw}});

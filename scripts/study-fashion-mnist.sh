@@ -5,7 +5,7 @@
 # image (500 images) with n0 = 100, alpha = 0.001 at the training sigma.
 #
 #   sh scripts/study-fashion-mnist.sh [stage ...]
-#     stages: main baselines ablations seeds runtime gaps report (default: all, in that order)
+#     stages: main baselines ablations seeds runtime gaps bf16 report (default: all, in that order)
 #
 # Every step resumes: training continues from its last checkpoint (or is skipped when finished) and
 # certification appends to its TSV, so rerunning the script only fills in what is missing. MAX=2000
@@ -131,21 +131,50 @@ seeds() {
   done
 }
 
+# bf16: the sigma = 0.5 pair of the main table (Gaussian and + Consistency, lambda = 5) retrained with --precision bf16
+# (convolutions and inner products in bfloat16, float32 master weights; needs AVX512-BF16 or AMX) beside their fp32
+# twins, certified as those are at n = 10,000 (the saved weights are float32; certification in fp32); then
+# runtime-precision.tsv: one epoch of every method in fp32 and in bf16, alternated.
+bf16() {
+  train gaussian-s0.5-bf16 0.5 --method gaussian --precision bf16
+  certify gaussian-s0.5-bf16 10000
+  train consistency-s0.5-bf16 0.5 --method consistency --lbd 5 --num-noise 2 --eta 0.5 --precision bf16
+  certify consistency-s0.5-bf16 10000
+  runtime_precision
+}
+
+# epoch_seconds LOG: the seconds of epoch 0 in a log.tsv (after its settings line and header).
+epoch_seconds() {
+  awk -F'\t' '$1 == "0" { print $2 }' "$1"
+}
+
+# runtime_precision: runtime-precision.tsv, one epoch of protocol R from scratch per method and precision as the
+# runtime stage times them (500 test images evaluated, first-epoch setup included), fp32 and bf16 one after the other
+# for each method so that both see the same machine; a row already present is skipped.
+runtime_precision() {
+  file=$OUT/runtime-precision.tsv
+  [ -f "$file" ] || printf 'method\tprecision\tseconds_per_epoch\tpeak_rss_mb\n' > "$file"
+  methods | while read -r method hps flags; do
+    for precision in fp32 bf16; do
+      if awk -F'\t' -v m="$method" -v p="$precision" '$1 == m && $2 == p { found = 1 } END { exit !found }' "$file"; then
+        echo "$method $precision: timed"; continue
+      fi
+      dir=$(mktemp -d)
+      /usr/bin/time -f %M -o "$dir/rss" $SC train --out "$dir/run" --sigma 0.5 $PROTOCOL --epochs 1 --eval-size 500 \
+        --precision "$precision" $flags < /dev/null
+      printf '%s\t%s\t%s\t%s\n' "$method" "$precision" "$(epoch_seconds "$dir/run/log.tsv")" "$(($(cat "$dir/rss") / 1024))" >> "$file"
+      rm -rf "$dir"
+    done
+  done
+}
+
 # runtime: the paper's Table 3 on this machine. Each method at sigma = 0.5 trains one epoch of protocol R from
 # scratch (evaluating 500 test images) in a scratch folder; runtime.tsv gets its seconds for that epoch (log.tsv,
 # first-epoch primitive creation included) and the process's peak resident memory. A method already in
 # runtime.tsv is skipped. MACER is timed with its robustness term on (no deferral), the cost of most of its epochs.
-runtime() {
-  file=$OUT/runtime.tsv
-  [ -f "$file" ] || printf 'method\thyperparameters\tseconds_per_epoch\tpeak_rss_mb\n' > "$file"
-  while read -r method hps flags; do
-    if cut -f1 "$file" | grep -qx "$method"; then echo "$method: timed"; continue; fi
-    dir=$(mktemp -d)
-    /usr/bin/time -f %M -o "$dir/rss" $SC train --out "$dir/run" --sigma 0.5 $PROTOCOL --epochs 1 --eval-size 500 $flags
-    seconds=$(awk -F'\t' 'NR == 2 { print $2 }' "$dir/run/log.tsv")
-    printf '%s\t%s\t%s\t%s\n' "$method" "$hps" "$seconds" "$(($(cat "$dir/rss") / 1024))" >> "$file"
-    rm -rf "$dir"
-  done <<EOF_METHODS
+# methods: each method of the runtime table as "name hyperparameter-count flags...".
+methods() {
+  cat <<EOF_METHODS
 gaussian 0 --method gaussian
 consistency 2 --method consistency --lbd 5 --num-noise 2 --eta 0.5
 stability 1 --method stability --lbd 2
@@ -153,6 +182,18 @@ smoothadv 4 --method smoothadv --epsilon 1 --num-steps 10 --num-noise 4
 smoothadv-consistency 5 --method smoothadv --epsilon 1 --num-steps 10 --num-noise 4 --lbd 1
 macer 4 --method macer --num-noise 16 --lbd 16 --gamma 8 --beta 16 --defer-epochs 0
 EOF_METHODS
+}
+
+runtime() {
+  file=$OUT/runtime.tsv
+  [ -f "$file" ] || printf 'method\thyperparameters\tseconds_per_epoch\tpeak_rss_mb\n' > "$file"
+  methods | while read -r method hps flags; do
+    if cut -f1 "$file" | grep -qx "$method"; then echo "$method: timed"; continue; fi
+    dir=$(mktemp -d)
+    /usr/bin/time -f %M -o "$dir/rss" $SC train --out "$dir/run" --sigma 0.5 $PROTOCOL --epochs 1 --eval-size 500 $flags < /dev/null
+    printf '%s\t%s\t%s\t%s\n' "$method" "$hps" "$(epoch_seconds "$dir/run/log.tsv")" "$(($(cat "$dir/rss") / 1024))" >> "$file"
+    rm -rf "$dir"
+  done
 }
 
 # gaps: Figure 1 for test image 0 at sigma = 0.5, every model trained at that sigma, 10,000 shared noise draws
@@ -203,6 +244,7 @@ stage_of() {
   case ${1#"$OUT"/} in
     consistency-s1.0-seed*/*) echo seeds ;;
     consistency-s1.0-*/* | gaussian-s1.0/certify-n10000.tsv | consistency-s1.0/certify-n10000.tsv) echo ablations ;;
+    *-bf16/*) echo bf16 ;;
     stability-*/* | macer-*/* | *-e10/* | *-s0.5/certify-n10000.tsv) echo baselines ;;
     *) echo main ;;
   esac
@@ -263,6 +305,10 @@ differences() {
     paired10k "σ = 0.5, 10 epochs: + Consistency vs ${v%%|*}" "${v#*|}-s0.5-e10" consistency-s0.5-e10
   done
   paired10k "σ = 0.5, 10 epochs: SmoothAdv + Consistency vs SmoothAdv" smoothadv-s0.5-e10 smoothadv-consistency-s0.5-e10
+  for v in "Gaussian|gaussian-s0.5" "+ Consistency|consistency-s0.5"; do
+    paired10k "σ = 0.5: ${v%%|*} trained in bf16 vs fp32" "${v#*|}" "${v#*|}-bf16"
+  done
+  paired10k "σ = 0.5, bf16: + Consistency vs Gaussian" gaussian-s0.5-bf16 consistency-s0.5-bf16
 }
 
 report() {
@@ -288,7 +334,10 @@ report() {
     "mse λ = 20|$(tsv "$a-mse-lbd20" 10000)"
   table m "m = 2|$(tsv "$a" 10000)" "m = 4|$(tsv "$a-m4" 10000)" "m = 8|$(tsv "$a-m8" 10000)"
   table seeds "seed 0|$(tsv "$a" 10000)" "seed 1|$(tsv "$a-seed1" 10000)" "seed 2|$(tsv "$a-seed2" 10000)"
+  # bf16 training: the sigma = 0.5 pair trained in fp32 and in bf16, n = 10,000.
+  table bf16 "Gaussian fp32|$(tsv gaussian-s0.5 10000)" "Gaussian bf16|$(tsv gaussian-s0.5-bf16 10000)" \
+    "+ Consistency (λ = 5) fp32|$(tsv consistency-s0.5 10000)" "+ Consistency (λ = 5) bf16|$(tsv consistency-s0.5-bf16 10000)"
 }
 
-stages=${*:-main baselines ablations seeds runtime gaps report}
+stages=${*:-main baselines ablations seeds runtime gaps bf16 report}
 for stage in $stages; do "$stage"; done

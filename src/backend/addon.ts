@@ -47,7 +47,7 @@ export interface NativeAddon {
   /**
    * y = activation(conv(x, w) + bias + residual); conv params: [strideH, strideW, dilationH,
    * dilationW, padTop, padBottom, padLeft, padRight]. With bf16, x and w are rounded to bfloat16
-   * (float32 accumulation and output): inference only.
+   * (float32 accumulation and output); likewise dy and w, x and dy of the two gradients below.
    */
   conv2d(
     x: Float32Array,
@@ -63,9 +63,30 @@ export interface NativeAddon {
     residual: Float32Array | null,
     bf16: boolean,
   ): void;
-  conv2dBackpropInput(dy: Float32Array, dyDims: Dims, w: Float32Array, wDims: Dims, dx: Float32Array, dxDims: Dims, params: Dims): void;
-  conv2dBackpropFilter(x: Float32Array, xDims: Dims, dy: Float32Array, dyDims: Dims, dw: Float32Array, wDims: Dims, params: Dims): void;
-  /** a: [batchA, rows, cols], b likewise; a batch of 1 broadcasts. Bias has one value per output column. */
+  conv2dBackpropInput(
+    dy: Float32Array,
+    dyDims: Dims,
+    w: Float32Array,
+    wDims: Dims,
+    dx: Float32Array,
+    dxDims: Dims,
+    params: Dims,
+    bf16: boolean,
+  ): void;
+  conv2dBackpropFilter(
+    x: Float32Array,
+    xDims: Dims,
+    dy: Float32Array,
+    dyDims: Dims,
+    dw: Float32Array,
+    wDims: Dims,
+    params: Dims,
+    bf16: boolean,
+  ): void;
+  /**
+   * a: [batchA, rows, cols], b likewise; a batch of 1 broadcasts. Bias has one value per output
+   * column. With bf16, a and b are rounded to bfloat16 (float32 accumulation and output).
+   */
   batchMatMul(
     a: Float32Array,
     aDims: Dims,
@@ -77,6 +98,7 @@ export interface NativeAddon {
     bias: Float32Array | null,
     activation: number,
     alpha: number,
+    bf16: boolean,
   ): void;
   /** pool params: [filterH, filterW, strideH, strideW, padTop, padLeft]. */
   maxPool(x: Float32Array, xDims: Dims, y: Float32Array, yDims: Dims, params: Dims): void;

@@ -17,9 +17,9 @@ import type { Recipe } from './kernels/fusion.js';
 export const NATIVE_BACKEND = 'smoothcert-native';
 
 /**
- * Arithmetic of a classifier's forward convolutions: fp32, or bf16 (inputs and filters rounded to
- * bfloat16, float32 accumulation; oneDNN's bf16 primitives) for certification on CPUs with
- * AVX512-BF16.
+ * Arithmetic of convolutions and inner products: fp32, or bf16 (the operands each reads rounded
+ * to bfloat16, float32 accumulation and output; oneDNN's bf16 primitives), for certification and
+ * training on CPUs with AVX512-BF16.
  */
 export type Precision = 'fp32' | 'bf16';
 
@@ -52,19 +52,20 @@ export class NativeBackend extends MathBackendCPU {
   private readonly converted = new WeakMap<object, Float32Array>();
 
   /**
-   * The precision of forward convolutions computed from now on: 'bf16' only while a bf16
-   * classifier's forward pass runs (withForwardPrecision); training never sees it.
+   * The precision of convolutions (forward and both gradients) and matrix products computed from
+   * now on: 'bf16' only inside withPrecision('bf16', …), i.e. a bf16 classifier's forward pass or
+   * a step of a bf16 training run.
    */
-  forwardPrecision: Precision = 'fp32';
+  precision: Precision = 'fp32';
 
-  /** Runs `forward` (synchronous: every kernel call happens inside) with convolutions at `precision`. */
-  withForwardPrecision<T>(precision: Precision, forward: () => T): T {
-    const before = this.forwardPrecision;
-    this.forwardPrecision = precision;
+  /** Runs `work` (synchronous: every kernel call happens inside) with convolutions and products at `precision`. */
+  withPrecision<T>(precision: Precision, work: () => T): T {
+    const before = this.precision;
+    this.precision = precision;
     try {
-      return forward();
+      return work();
     } finally {
-      this.forwardPrecision = before;
+      this.precision = before;
     }
   }
 

@@ -35,7 +35,7 @@ export function nativeClassifier(
     const backend = tf.backend();
     if (!(backend instanceof NativeBackend)) throw new Error('precision bf16 needs the native backend (oneDNN); this one is fp32 only');
     if (!backend.addon.info().bf16) throw new Error('precision bf16 needs a CPU with AVX512-BF16 or AMX, which this one lacks; use fp32');
-    forward = (x) => backend.withForwardPrecision('bf16', () => apply(x));
+    forward = (x) => backend.withPrecision('bf16', () => apply(x));
     base = tfjsClassifier(forward, { inputShape: base.inputShape, numClasses: base.numClasses });
   }
   const [h, w, c] = base.inputShape;

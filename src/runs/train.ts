@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingError, UserError } from '../base/errors.js';
 import { nativePhiloxNoise } from '../backend/noise.js';
+import { arithmeticFor } from '../backend/precision.js';
 import { datasetInfo } from '../data/datasets.js';
 import { loadDataset, type LoadedDataset } from '../loaders/registry.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../files/checkpoint.js';
@@ -77,8 +78,10 @@ export async function train(spec: TrainSpec, given: TrainRunOptions): Promise<Tr
   // A folder (or a symlink to one, followed) or a path to create; never a device or a system path.
   const o = { ...given, out: outputTarget(given.out, 'folder', 'out') };
   const notify = o.notify ?? ((m: string) => process.stderr.write(`${m}\n`));
-  // Settings are checked before the folder is touched, so a typo changes nothing on disk.
+  // Settings are checked before the folder is touched, so a typo changes nothing on disk (and a
+  // CPU without bf16 units refuses --precision bf16 there).
   const fresh = o.resume ? undefined : resolveRunConfig(spec);
+  if (fresh) arithmeticFor(fresh.precision);
   const release = lockOutput(o.out, 'training run folder', notify);
   try {
     const ckptPath = join(o.out, CHECKPOINT_FILE);
@@ -88,6 +91,8 @@ export async function train(spec: TrainSpec, given: TrainRunOptions): Promise<Tr
       refuseExistingRun(o.out);
     } else if (existsSync(ckptPath)) {
       restored = readCheckpoint<CheckpointState>(ckptPath);
+      // Runs checkpointed before the precision was a setting trained in fp32.
+      restored.state.config.precision ??= 'fp32';
       checkResumable(restored.state.config, spec);
     } else if (started) {
       // Killed before its first checkpoint: nothing was committed, the run starts over.
@@ -124,7 +129,14 @@ async function runEpochs(
     { name: config.dataset, shape: trainSet.shape, numClasses: trainSet.numClasses, normalization: info.normalization },
     config.seed,
   );
-  const trainer = new Trainer(model, method, config, restored ? { ...restored.state.position } : undefined, nativePhiloxNoise);
+  const trainer = new Trainer(
+    model,
+    method,
+    config,
+    restored ? { ...restored.state.position } : undefined,
+    nativePhiloxNoise,
+    arithmeticFor(config.precision),
+  );
   try {
     if (restored) restoreWeights(model, trainer, restored);
     mkdirSync(o.out, { recursive: true });
@@ -139,7 +151,7 @@ async function runEpochs(
     // moment the folder shows a run, before the first epoch too, with the run's own settings.
     if (!restored) commit();
     // Lines past the checkpoint (an epoch logged just before a kill) are cut: it is redone.
-    const log = new EpochLog(join(o.out, LOG_FILE), trainer.position.epoch);
+    const log = new EpochLog(join(o.out, LOG_FILE), trainer.position.epoch, trainingRecord(config, method.options));
     const data = trainingData(trainSet, info.trainAugmentation, config.trainSize);
     const evalSet = await evaluationSet(testSet, config.evalSize);
     const meta: ModelMeta = {

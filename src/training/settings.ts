@@ -87,6 +87,12 @@ export const TRAIN_SETTINGS = {
     group: 'SGD',
   },
   weightDecay: { kind: kinds.nonNegative('<wd>'), help: 'L2 weight decay', default: 1e-4, decides: true, group: 'SGD' },
+  precision: {
+    kind: kinds.choice(['fp32', 'bf16'] as const, '<p>'),
+    help: 'on the native backend: bf16 runs convolutions and inner products (forward and gradients) in bfloat16 with float32 accumulation, master weights, batch norm and losses (CPUs with AVX512-BF16; faster); the saved weights are float32',
+    default: 'fp32',
+    decides: true,
+  },
   seed: { kind: kinds.integer(0), help: 'seed of initialization, shuffling, augmentation and noise', default: 0, decides: true },
   trainSize: {
     kind: kinds.integer(1, Number.MAX_SAFE_INTEGER, '<N>'),

@@ -51,6 +51,12 @@ export interface BatchProgress {
 /** Makes a step's noise source; a backend may supply a native one with the same stream. */
 export type NoiseFactory = (seed: number, step: number) => NoiseSource;
 
+/**
+ * Runs a step's or an evaluation's synchronous work at the run's precision; a backend supplies
+ * the bf16 one (backend/precision.ts), the default is float32 as it is.
+ */
+export type Arithmetic = <T>(work: () => T) => T;
+
 /** Noise stream of per-epoch evaluation: the last one, which no training step reaches. */
 const EVAL_STREAM = 0xffffffff;
 
@@ -78,6 +84,7 @@ export class Trainer {
     readonly config: TrainerConfig,
     readonly position: TrainerPosition = { epoch: 0, step: 0, rng: config.seed >>> 0 },
     private readonly noise: NoiseFactory = philoxNoise,
+    private readonly arithmetic: Arithmetic = (work) => work(),
   ) {
     this.optimizer = new Sgd({ momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay });
     this.variables = trainableVariables(model);
@@ -131,7 +138,7 @@ export class Trainer {
           lr,
         };
         try {
-          const result = trainStep(inputs, { x, labels });
+          const result = this.arithmetic(() => trainStep(inputs, { x, labels }));
           lossSum += result.loss * result.numSamples;
           correct += result.correct;
           samples += result.numSamples;
@@ -151,7 +158,8 @@ export class Trainer {
 
   /**
    * Loss and accuracy (percent) on test images under one draw of Gaussian noise each, as the
-   * reference evaluates between epochs; the noise is the same for every epoch.
+   * reference evaluates between epochs; the noise is the same for every epoch. At the run's
+   * precision, as it trains.
    */
   async evaluate(
     x: Float32Array,
@@ -166,14 +174,16 @@ export class Trainer {
       correct = 0;
     for (let start = 0; start < n; start += batchSize) {
       const b = Math.min(batchSize, n - start);
-      const [loss, hits] = tf.tidy(() => {
-        const clean = tf.tensor4d(x.subarray(start * d, (start + b) * d), [b, ...shape]);
-        const logits = this.model.apply(tf.add(clean, noise.gaussian([b, ...shape], this.method.sigma)), {
-          training: false,
-        }) as tf.Tensor2D;
-        const y = tf.tensor1d(labels.subarray(start, start + b), 'int32');
-        return [crossEntropy(logits, y).dataSync()[0]!, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')).dataSync()[0]!];
-      });
+      const [loss, hits] = this.arithmetic(() =>
+        tf.tidy(() => {
+          const clean = tf.tensor4d(x.subarray(start * d, (start + b) * d), [b, ...shape]);
+          const logits = this.model.apply(tf.add(clean, noise.gaussian([b, ...shape], this.method.sigma)), {
+            training: false,
+          }) as tf.Tensor2D;
+          const y = tf.tensor1d(labels.subarray(start, start + b), 'int32');
+          return [crossEntropy(logits, y).dataSync()[0]!, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')).dataSync()[0]!];
+        }),
+      );
       lossSum += loss * b;
       correct += hits;
     }

@@ -30,7 +30,7 @@ function toBf16(x: tf.Tensor): tf.Tensor {
 function bf16MatchesRoundedCpu(fn: (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor | tf.Tensor[], x: tf.Tensor4D, filter: tf.Tensor4D) {
   return assertMatchesCpu(() => {
     const b = tf.backend();
-    if (b instanceof NativeBackend) return b.withForwardPrecision('bf16', () => fn(x, filter));
+    if (b instanceof NativeBackend) return b.withPrecision('bf16', () => fn(x, filter));
     return fn(toBf16(x) as tf.Tensor4D, toBf16(filter) as tf.Tensor4D);
   });
 }
@@ -75,7 +75,7 @@ describe(`bf16 convolutions on ${ENGINE}`, () => {
     assert.ok(diff > 0, 'bf16 logits differ from fp32 somewhere (bf16 ran)');
     // bf16 keeps 8 significant bits (relative rounding 2^-9 ≈ 0.2 %) per operand, over 19 layers.
     assert.ok(diff < 0.03 * scale, `bf16 logits within 3 % of the logit scale: |difference| ${diff}, scale ${scale}`);
-    assert.equal((tf.backend() as NativeBackend).forwardPrecision, 'fp32', 'the backend is back at fp32');
+    assert.equal((tf.backend() as NativeBackend).precision, 'fp32', 'the backend is back at fp32');
     assert.deepEqual(await nativeClassifier(model).logits!(images, 8), fp32, 'fp32 logits are the same after a bf16 run');
     model.dispose();
   });

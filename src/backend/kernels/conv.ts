@@ -25,9 +25,9 @@ function convParams(info: backend_util.Conv2DInfo): number[] {
   return [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, p.top, p.bottom, p.left, p.right];
 }
 
-/** The recipe field of a forward convolution run while the backend's forward precision is bf16. */
+/** The recipe field of a forward convolution run while the backend's precision is bf16. */
 function bf16(backend: NativeBackend): { bf16?: true } {
-  return backend.forwardPrecision === 'bf16' ? { bf16: true } : {};
+  return backend.precision === 'bf16' ? { bf16: true } : {};
 }
 
 /**
@@ -117,7 +117,7 @@ function fusedConv2D(
       act,
       attrs.leakyreluAlpha ?? 0.2,
       null,
-      backend.forwardPrecision === 'bf16',
+      backend.precision === 'bf16',
     ),
   );
 }
@@ -139,8 +139,19 @@ function conv2DBackpropInput(args: KernelArgs<{ dy: TensorInfo; filter: TensorIn
     attrs.dimRoundingMode,
   );
   if (!consistent(info)) return cpuBackpropInput(args);
+  // The precision of the call, not of the moment the lazy values are first read.
+  const low = backend.precision === 'bf16';
   return backend.lazyOutput(info.inShape, [dy, filter], (dx) =>
-    backend.addon.conv2dBackpropInput(backend.f32(dy), dy.shape, backend.f32(filter), filter.shape, dx, info.inShape, convParams(info)),
+    backend.addon.conv2dBackpropInput(
+      backend.f32(dy),
+      dy.shape,
+      backend.f32(filter),
+      filter.shape,
+      dx,
+      info.inShape,
+      convParams(info),
+      low,
+    ),
   );
 }
 
@@ -162,7 +173,16 @@ function conv2DBackpropFilter(args: KernelArgs<{ x: TensorInfo; dy: TensorInfo }
   );
   if (!consistent(info)) return cpuBackpropFilter(args);
   return backend.output(attrs.filterShape, (dw) =>
-    backend.addon.conv2dBackpropFilter(backend.f32(x), x.shape, backend.f32(dy), dy.shape, dw, attrs.filterShape, convParams(info)),
+    backend.addon.conv2dBackpropFilter(
+      backend.f32(x),
+      x.shape,
+      backend.f32(dy),
+      dy.shape,
+      dw,
+      attrs.filterShape,
+      convParams(info),
+      backend.precision === 'bf16',
+    ),
   );
 }
 

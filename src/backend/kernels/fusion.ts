@@ -58,7 +58,7 @@ export interface ConvRecipe {
   bias?: TensorInfo;
   residual?: TensorInfo;
   relu?: TensorInfo;
-  /** Computed in bf16: the backend's forward precision when the kernel ran (NativeBackend.forwardPrecision). */
+  /** Computed in bf16: the backend's forward precision when the kernel ran (NativeBackend.precision). */
   bf16?: true;
 }
 

@@ -39,8 +39,9 @@ function matMul(
   const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   const aDims = [batchA, a.shape[ra - 2]!, a.shape[ra - 1]!];
   const bDims = [batchB, b.shape[rb - 2]!, b.shape[rb - 1]!];
+  const bf16 = backend.precision === 'bf16';
   return backend.output([...outer, m, n], (c) =>
-    backend.addon.batchMatMul(backend.f32(a), aDims, backend.f32(b), bDims, c, transposeA, transposeB, bias, activation, alpha),
+    backend.addon.batchMatMul(backend.f32(a), aDims, backend.f32(b), bDims, c, transposeA, transposeB, bias, activation, alpha, bf16),
   );
 }
 
