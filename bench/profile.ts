@@ -3,19 +3,21 @@
  * architecture named (default lenet: 256 noisy samples per step, the bench case
  * lenet-train-consistency; a CIFAR network: 128, as resnet20-train), or with `certify` one
  * certification batch (noise + forward + arg-max counts; 1000 samples for LeNet, 400 for a CIFAR
- * network, as the bench's certify cases; `certify-bf16` with --precision bf16): per tfjs kernel (outermost
+ * network, as the bench's certify cases; `certify-bf16` with --precision bf16; `train-bf16` a step of
+ * train --precision bf16): per tfjs kernel (outermost
  * calls, so a kernel that computes a lazy input is charged for it) and per addon function
  * (native time only, keyed by shape for convolutions and matrix products). Not a benchmark:
  * the timers add overhead of their own. `node --cpu-prof` cannot be used instead: it corrupts
  * the heap inside oneDNN.
  *
- *   node dist/bench/profile.js [architecture] [steps] [train|certify|certify-bf16]
+ *   node dist/bench/profile.js [architecture] [steps] [train|train-bf16|certify|certify-bf16]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon, type NativeAddon } from '../src/backend/addon.js';
 import { NATIVE_BACKEND } from '../src/backend/native-backend.js';
 import { nativeClassifier } from '../src/backend/native-classifier.js';
 import { nativePhiloxNoise } from '../src/backend/noise.js';
+import { arithmeticFor } from '../src/backend/precision.js';
 import { nativeUnavailableReason, setBackend } from '../src/backend/select.js';
 import { DATASETS } from '../src/data/datasets.js';
 import { SUBSTREAM } from '../src/noise/gaussian.js';
@@ -88,10 +90,12 @@ function print(title: string, tally: Tally, steps: number): void {
 const arch = process.argv[2] ?? 'lenet';
 const steps = Number(process.argv[3] ?? 60);
 const mode = process.argv[4] ?? 'train';
-if (mode !== 'train' && mode !== 'certify' && mode !== 'certify-bf16') throw new Error(`mode ${mode}: use train, certify or certify-bf16`);
+const modes = ['train', 'train-bf16', 'certify', 'certify-bf16'];
+if (!modes.includes(mode)) throw new Error(`mode ${mode}: use ${modes.join(', ')}`);
+const training = mode.startsWith('train');
 // The bench cases' sizes: LeNet's steps are twice ResNet-20's (the authors' batch sizes per dataset).
 const dataset = arch === 'lenet' ? DATASETS.mnist : DATASETS.cifar10;
-const batch = mode === 'train' ? (arch === 'lenet' ? 256 : 128) : arch === 'lenet' ? 1000 : 400;
+const batch = training ? (arch === 'lenet' ? 256 : 128) : arch === 'lenet' ? 1000 : 400;
 const addon = loadAddon().addon;
 if (nativeUnavailableReason() !== undefined || !addon) throw new Error(`native backend unavailable: ${nativeUnavailableReason()}`);
 await setBackend('native');
@@ -109,7 +113,8 @@ const model = architectureFor(arch, dataset.shape).build({
 const phases: StepTimings = { prepare: 0, lossAndGrads: 0, sgd: 0 };
 let profiledStep: () => Promise<void>;
 let release: () => void;
-if (mode === 'train') {
+if (training) {
+  const arithmetic = arithmeticFor(mode === 'train-bf16' ? 'bf16' : 'fp32');
   const method = createMethod('consistency', 0.25, { numNoise: 2 });
   const sgd = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
   const variables = trainableVariables(model);
@@ -120,7 +125,13 @@ if (mode === 'train') {
   );
   let step = 0;
   profiledStep = async () => {
-    trainStep({ model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 }, { x, labels }, phases);
+    arithmetic(() =>
+      trainStep(
+        { model, method, optimizer: sgd, variables, noise: nativePhiloxNoise(0, step++), epoch: 0, lr: 0.01 },
+        { x, labels },
+        phases,
+      ),
+    );
   };
   release = () => tf.dispose([x, labels]);
 } else {
@@ -143,8 +154,8 @@ const start = performance.now();
 for (let i = 0; i < steps; i++) await profiledStep();
 const ms = (performance.now() - start) / steps;
 process.stdout.write(
-  `${ms.toFixed(2)} ms/step (${((batch / ms) * 1000).toFixed(0)} ${mode === 'train' ? 'noisy samples' : 'images'}/s with the timers on)` +
-    (mode === 'train'
+  `${ms.toFixed(2)} ms/step (${((batch / ms) * 1000).toFixed(0)} ${training ? 'noisy samples' : 'images'}/s with the timers on)` +
+    (training
       ? `; phases ms/step: ${Object.entries(phases)
           .map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`)
           .join(', ')}`

@@ -104,7 +104,41 @@ struct Operand {
     convert.execute(strm, user, scratch);
     return scratch;
   }
+
+  /**
+   * Argument i as the primitive reads it: a Float32Array is rounded here (or read as it is in
+   * f32); a Uint16Array holds the caller's bf16 rounding of it already (roundBf16), read in place.
+   */
+  memory input(dnnl::stream& strm, const Napi::CallbackInfo& info, size_t i, const memory::desc& user) {
+    auto& eng = cpuEngine();
+    if (info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) return input(strm, memory(user, eng, f32(info, i)));
+    if (!scratch) throw std::invalid_argument("a bf16 operand (Uint16Array) passed to a float32 convolution");
+    return memory(scratch.get_desc(), eng, info[i].As<Napi::Uint16Array>().Data());
+  }
 };
+
+/** The reorder that rounds n float32 values to bf16, as every bf16 primitive's operand conversion does. */
+struct RoundBf16 {
+  memory::desc from, to;
+  dnnl::reorder prim;
+  explicit RoundBf16(int64_t n) : from({n}, dt::f32, tag::a), to({n}, dt::bf16, tag::a) {
+    auto& eng = cpuEngine();
+    prim = dnnl::reorder(dnnl::reorder::primitive_desc(eng, from, eng, to));
+  }
+};
+
+// roundBf16(src: Float32Array, dst: Uint16Array): dst = src rounded to bfloat16 (nearest even), the
+// operand a bf16 kernel would make of src; bf16 kernels take dst in src's place (Operand::input).
+Napi::Value RoundToBf16(const Napi::CallbackInfo& info) {
+  auto n = static_cast<int64_t>(length(info, 0));
+  if (static_cast<int64_t>(length(info, 1)) != n) throw std::invalid_argument("roundBf16: source and destination lengths differ");
+  auto& c = cached<RoundBf16>(key("round_bf16", {n}), [&] { return std::make_shared<RoundBf16>(n); });
+  auto& eng = cpuEngine();
+  memory src(c.from, eng, f32(info, 0)), dst(c.to, eng, info[1].As<Napi::Uint16Array>().Data());
+  c.prim.execute(cpuStream(), src, dst);
+  cpuStream().wait();
+  return info.Env().Undefined();
+}
 
 /** The key suffix and error text of a primitive's operand type. */
 const char* typeName(dt type) { return type == dt::bf16 ? "bf16" : "f32"; }
@@ -198,7 +232,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory src = c.src.input(strm, memory(s.src(), eng, f32(info, 0)));
+  memory src = c.src.input(strm, info, 0, s.src());
   memory dst(s.dst(), eng, f32(info, 4));
   memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
@@ -269,7 +303,7 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   auto& c = cached<ConvBackwardData>(s.key("conv_bwd_data", type == dt::bf16), [&] { return std::make_shared<ConvBackwardData>(s, type); });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory diffDst = c.diffDst.input(strm, memory(s.dst(), eng, f32(info, 0)));
+  memory diffDst = c.diffDst.input(strm, info, 0, s.dst());
   memory diffSrc(s.src(), eng, f32(info, 4));
   memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   c.prim.execute(strm, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
@@ -337,8 +371,8 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
                                         [&] { return std::make_shared<ConvBackwardWeights>(s, type); });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory src = c.src.input(strm, memory(s.src(), eng, f32(info, 0)));
-  memory diffDst = c.diffDst.input(strm, memory(s.dst(), eng, f32(info, 2)));
+  memory src = c.src.input(strm, info, 0, s.src());
+  memory diffDst = c.diffDst.input(strm, info, 2, s.dst());
   memory userDw(s.userWeights(), eng, f32(info, 4));
   memory dw = c.weights.same ? userDw : c.weights.buffer;
   c.prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, dw}});
@@ -353,6 +387,7 @@ void initConv(Napi::Env env, Napi::Object exports) {
   exportFunction<Conv2d>(env, exports, "conv2d");
   exportFunction<Conv2dBackpropInput>(env, exports, "conv2dBackpropInput");
   exportFunction<Conv2dBackpropFilter>(env, exports, "conv2dBackpropFilter");
+  exportFunction<RoundToBf16>(env, exports, "roundBf16");
 }
 
 }  // namespace sc

@@ -48,9 +48,11 @@ export interface NativeAddon {
    * y = activation(conv(x, w) + bias + residual); conv params: [strideH, strideW, dilationH,
    * dilationW, padTop, padBottom, padLeft, padRight]. With bf16, x and w are rounded to bfloat16
    * (float32 accumulation and output); likewise dy and w, x and dy of the two gradients below.
+   * An activation operand (x, dy) may be passed as its bf16 rounding already (a Uint16Array
+   * from roundBf16), which a bf16 call reads in place.
    */
   conv2d(
-    x: Float32Array,
+    x: Float32Array | Uint16Array,
     xDims: Dims,
     w: Float32Array,
     wDims: Dims,
@@ -64,7 +66,7 @@ export interface NativeAddon {
     bf16: boolean,
   ): void;
   conv2dBackpropInput(
-    dy: Float32Array,
+    dy: Float32Array | Uint16Array,
     dyDims: Dims,
     w: Float32Array,
     wDims: Dims,
@@ -74,15 +76,17 @@ export interface NativeAddon {
     bf16: boolean,
   ): void;
   conv2dBackpropFilter(
-    x: Float32Array,
+    x: Float32Array | Uint16Array,
     xDims: Dims,
-    dy: Float32Array,
+    dy: Float32Array | Uint16Array,
     dyDims: Dims,
     dw: Float32Array,
     wDims: Dims,
     params: Dims,
     bf16: boolean,
   ): void;
+  /** dst = src rounded to bfloat16 (nearest even), as a bf16 kernel rounds its operands. */
+  roundBf16(src: Float32Array, dst: Uint16Array): void;
   /**
    * a: [batchA, rows, cols], b likewise; a batch of 1 broadcasts. Bias has one value per output
    * column. With bf16, a and b are rounded to bfloat16 (float32 accumulation and output).

@@ -50,6 +50,8 @@ export class NativeBackend extends MathBackendCPU {
   private readonly escaped = new WeakSet<ArrayBuffer>();
   /** float32 copies of integer arrays that back float32 tensors (see f32). */
   private readonly converted = new WeakMap<object, Float32Array>();
+  /** bf16 roundings of live tensors' values (see operand), dropped when the values are released. */
+  private readonly rounded = new Map<Float32Array, Uint16Array>();
 
   /**
    * The precision of convolutions (forward and both gradients) and matrix products computed from
@@ -90,6 +92,43 @@ export class NativeBackend extends MathBackendCPU {
       this.converted.set(values, converted);
     }
     return converted;
+  }
+
+  /**
+   * A float32 tensor as a kernel at `precision` reads it. In bf16 that is the tensor's bf16
+   * rounding (addon.roundBf16, nearest even, as oneDNN rounds), made on first use and kept while
+   * the tensor lives: an activation read by a convolution and later by its filter gradient, or
+   * an output gradient read by both gradients of a convolution, is rounded once. Values that
+   * are not a Float32Array of the tensor's own (converted integers) go as float32 and are
+   * rounded in the kernel.
+   */
+  operand(t: TensorInfo, precision: Precision): Float32Array | Uint16Array {
+    if (precision === 'fp32') return this.f32(t);
+    const values = this.data.get(t.dataId).values;
+    if (!(values instanceof Float32Array)) return this.f32(t);
+    let low = this.rounded.get(values);
+    if (low === undefined) {
+      low = this.allocLow(values.length);
+      this.addon.roundBf16(values, low);
+      this.rounded.set(values, low);
+    }
+    return low;
+  }
+
+  /** How many tensors have a bf16 rounding kept (operand): each is dropped with its tensor. */
+  get roundedTensors(): number {
+    return this.rounded.size;
+  }
+
+  /** A Uint16Array for a bf16 rounding, from the pool when large; released with its tensor (disposeData). */
+  private allocLow(n: number): Uint16Array {
+    const bytes = n * 2;
+    if (bytes < POOL_MIN_BYTES) return new Uint16Array(n);
+    const buffer = this.free.get(bytes)?.pop();
+    if (buffer) this.freeBytes -= bytes;
+    const low = new Uint16Array(buffer ?? new ArrayBuffer(bytes));
+    this.users.set(low.buffer as ArrayBuffer, 1);
+    return low;
   }
 
   /** A new float32 tensor whose values `fill` writes completely. */
@@ -175,7 +214,14 @@ export class NativeBackend extends MathBackendCPU {
     const done = super.disposeData(dataId, force);
     if (!this.data.has(dataId)) {
       if (pending) entry.abandon();
-      else if (values !== undefined) this.release(values);
+      else if (values !== undefined) {
+        const low = values instanceof Float32Array ? this.rounded.get(values) : undefined;
+        if (low !== undefined) {
+          this.rounded.delete(values as Float32Array);
+          this.release(low);
+        }
+        this.release(values);
+      }
     }
     return done;
   }
@@ -186,7 +232,7 @@ export class NativeBackend extends MathBackendCPU {
     if (count !== undefined) this.users.set(values.buffer as ArrayBuffer, count + 1);
   }
 
-  private release(values: backend_util.BackendValues): void {
+  private release(values: backend_util.BackendValues | Uint16Array): void {
     if (!ArrayBuffer.isView(values)) return;
     const buffer = values.buffer as ArrayBuffer;
     const count = this.users.get(buffer);

@@ -120,3 +120,18 @@ describe(`bf16 training kernels on ${ENGINE}`, () => {
     );
   });
 });
+
+test('a bf16 rounding is made once per tensor and lives as long as the tensor', { skip }, () => {
+  const native = tf.backend() as NativeBackend;
+  const before = native.roundedTensors;
+  const x = rand([2, 6, 6, 3], 21) as tf.Tensor4D;
+  const filter = rand([3, 3, 3, 4], 22) as tf.Tensor4D;
+  const [dx, dw] = native.withPrecision('bf16', () =>
+    tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'))))([x, filter]),
+  );
+  dx!.dataSync();
+  // x (read by the convolution and its filter gradient) and the output gradient (read by both gradients).
+  assert.ok(native.roundedTensors >= before + 1, 'the forward input is kept in bf16 while it lives');
+  tf.dispose([x, filter, dx!, dw!]);
+  assert.equal(native.roundedTensors, before, 'every rounding went with its tensor');
+});

@@ -106,7 +106,7 @@ function fusedConv2D(
   const src = unpadded(backend, x, convParams(info));
   return backend.output(info.outShape, (y) =>
     backend.addon.conv2d(
-      backend.f32(src.x),
+      backend.operand(src.x, backend.precision),
       src.x.shape,
       backend.f32(filter),
       filter.shape,
@@ -140,17 +140,17 @@ function conv2DBackpropInput(args: KernelArgs<{ dy: TensorInfo; filter: TensorIn
   );
   if (!consistent(info)) return cpuBackpropInput(args);
   // The precision of the call, not of the moment the lazy values are first read.
-  const low = backend.precision === 'bf16';
+  const precision = backend.precision;
   return backend.lazyOutput(info.inShape, [dy, filter], (dx) =>
     backend.addon.conv2dBackpropInput(
-      backend.f32(dy),
+      backend.operand(dy, precision),
       dy.shape,
       backend.f32(filter),
       filter.shape,
       dx,
       info.inShape,
       convParams(info),
-      low,
+      precision === 'bf16',
     ),
   );
 }
@@ -174,9 +174,9 @@ function conv2DBackpropFilter(args: KernelArgs<{ x: TensorInfo; dy: TensorInfo }
   if (!consistent(info)) return cpuBackpropFilter(args);
   return backend.output(attrs.filterShape, (dw) =>
     backend.addon.conv2dBackpropFilter(
-      backend.f32(x),
+      backend.operand(x, backend.precision),
       x.shape,
-      backend.f32(dy),
+      backend.operand(dy, backend.precision),
       dy.shape,
       dw,
       attrs.filterShape,

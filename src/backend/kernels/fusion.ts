@@ -58,7 +58,7 @@ export interface ConvRecipe {
   bias?: TensorInfo;
   residual?: TensorInfo;
   relu?: TensorInfo;
-  /** Computed in bf16: the backend's forward precision when the kernel ran (NativeBackend.precision). */
+  /** Computed in bf16: the backend's precision when the kernel ran (NativeBackend.precision). */
   bf16?: true;
 }
 
@@ -93,7 +93,7 @@ export interface MaxPoolGradRecipe {
 /** Computes a conv recipe (with its bias and residual, if folded in) into y, followed by `activation`. */
 export function convInto(backend: NativeBackend, r: ConvRecipe, y: Float32Array, outShape: number[], activation: number): void {
   backend.addon.conv2d(
-    backend.f32(r.x),
+    backend.operand(r.x, r.bf16 ? 'bf16' : 'fp32'),
     r.x.shape,
     backend.f32(r.filter),
     r.filter.shape,
