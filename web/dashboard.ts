@@ -185,7 +185,9 @@ function describe(file: RunFile): string {
       return `${s.examples} examples, accuracy ${pct(s.accuracy)}`;
     case 'model': {
       const training = s.training as Record<string, unknown>;
-      return `model ${s.arch} on ${s.dataset}${training.method === undefined ? '' : `, ${training.method}`}${training.sigma === undefined ? '' : `, σ = ${training.sigma}`}`;
+      // A model trained in bf16 says so; fp32 (or a model from before the setting) says nothing.
+      const bf16 = training.precision === 'bf16' ? ', trained in bf16' : '';
+      return `model ${s.arch} on ${s.dataset}${training.method === undefined ? '' : `, ${training.method}`}${training.sigma === undefined ? '' : `, σ = ${training.sigma}`}${bf16}`;
     }
   }
 }

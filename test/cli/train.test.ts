@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { cli, cliStart, startUntil } from '../helpers/cli.js';
 import { readCheckpoint } from '../../src/files/checkpoint.js';
 import { resultRows, resultSettings } from '../helpers/results.js';
+import { loadAddon } from '../../src/backend/addon.js';
+
+/** Whether oneDNN runs bf16 here (AVX512-BF16 or AMX). */
+const bf16Cpu = loadAddon().addon?.info().bf16 === true;
 
 const tmp = mkdtempSync(join(tmpdir(), 'smoothcert-train-'));
 const small = ['--sigma', '0.5', '--train-size', '192', '--batch', '64', '--eval-size', '64', '--epochs', '3'];
@@ -17,10 +21,12 @@ function epochsCommitted(run: string): number {
     return -1;
   }
 }
+/** log.tsv's header and epoch lines, split into fields (its first line, the run's settings, left out). */
 const logRows = (dir: string) =>
   readFileSync(join(dir, 'log.tsv'), 'utf8')
     .trim()
     .split('\n')
+    .filter((l) => !l.startsWith('#'))
     .map((l) => l.split('\t'));
 
 test('a run killed after its first checkpoint resumes with every epoch logged exactly once', async () => {
@@ -307,4 +313,35 @@ test('a run that could take no step, a subset beyond the split and unsorted --lr
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(!existsSync(join(run, 'checkpoint.ckpt')) && !existsSync(join(run, 'model.json')), 'nothing trained was saved');
   }
+});
+
+test('--precision bf16 is recorded in smoothcert.json, the checkpoint and log.tsv; a resume cannot change it', {
+  skip: !bf16Cpu && 'this CPU lacks AVX512-BF16 (the refusal is tested below)',
+}, () => {
+  const run = join(tmp, 'bf16');
+  const args = ['train', '--out', run, ...small.slice(0, -1), '1', '--precision', 'bf16'];
+  const r = cli(args);
+  assert.equal(r.status, 0, r.stderr);
+  const meta = JSON.parse(readFileSync(join(run, 'smoothcert.json'), 'utf8')) as { training: { precision: string } };
+  assert.equal(meta.training.precision, 'bf16');
+  assert.equal(readCheckpoint<{ config: { precision: string } }>(join(run, 'checkpoint.ckpt')).state.config.precision, 'bf16');
+  const settings = readFileSync(join(run, 'log.tsv'), 'utf8').split('\n')[0]!;
+  assert.equal(JSON.parse(settings.replace(/^# smoothcert train /, '')).precision, 'bf16');
+  const changed = cli(['train', '--out', run, '--resume', '--precision', 'fp32']);
+  assert.notEqual(changed.status, 0);
+  assert.match(changed.stderr, /^smoothcert: error: the run was started with --precision "bf16", not "fp32"[^\n]*\n$/);
+  // The saved weights are float32: the model certifies in fp32 and in bf16.
+  for (const precision of ['fp32', 'bf16']) {
+    const out = join(tmp, `bf16-certify-${precision}.tsv`);
+    const c = cli(['certify', '--model', run, '--out', out, '--max', '2', '--n0', '10', '--n', '100', '--precision', precision]);
+    assert.equal(c.status, 0, c.stderr);
+  }
+});
+
+test('--precision bf16 is refused in one line where oneDNN has no bf16 units (DNNL_MAX_CPU_ISA=AVX2), and nothing is written', () => {
+  const run = join(tmp, 'bf16-avx2');
+  const r = cli(['train', '--out', run, ...small, '--precision', 'bf16'], { DNNL_MAX_CPU_ISA: 'AVX2' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /^smoothcert: error: --precision bf16 needs a CPU with AVX512-BF16 or AMX[^\n]*fp32\n$/);
+  assert.equal(existsSync(run), false, 'the run folder was not created');
 });

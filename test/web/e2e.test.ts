@@ -15,7 +15,7 @@ import { Smooth } from '../../src/smoothing/smooth.js';
 import { tfjsClassifier } from '../../src/smoothing/tfjs-classifier.js';
 import { SUBSTREAM } from '../../src/noise/gaussian.js';
 import { BIN } from '../helpers/cli.js';
-import { makeRunsFolder, STUDY_LOG, type RunsFixture } from './fixture.js';
+import { makeRunsFolder, STUDY_BF16, STUDY_LOG, type RunsFixture } from './fixture.js';
 
 // The page in Debian's chromium (never a downloaded browser), against `smoothcert serve` on a fixture
 // runs folder. The page computes on tfjs-wasm, so its counts are compared with the library's in Node
@@ -95,6 +95,16 @@ test("the dashboard shows the runs, the ACR analyze computes, and the corrupt fi
   assert.equal(
     await page.locator('.file-row[data-key="study/log.tsv"] .summary').textContent(),
     `${study.length} epochs, test accuracy ${last.test_acc.toFixed(1)} %`,
+  );
+  assert.match(
+    (await page.locator('.file-row[data-key="study-bf16/smoothcert.json"] .summary').textContent()) ?? '',
+    /^model lenet on fashion-mnist, consistency, σ = 0\.5, trained in bf16$/,
+  );
+  // Its log starts with the run's settings line, which is no epoch.
+  const bf16Log = parseTrainingLog(readFileSync(join(STUDY_BF16, 'log.tsv'), 'utf8'), STUDY_BF16);
+  assert.equal(
+    await page.locator('.file-row[data-key="study-bf16/log.tsv"] .summary').textContent(),
+    `${bf16Log.length} epochs, test accuracy ${bf16Log.at(-1)!.test_acc.toFixed(1)} %`,
   );
   await page.locator('.file-row[data-key="study/log.tsv"] input[type=checkbox]').check();
   await page.waitForFunction(

@@ -24,6 +24,8 @@ export const LOG = [
 
 /** A committed run of the Fashion-MNIST study: its log.tsv as the trainer wrote it (accuracies in percent). */
 export const STUDY_LOG = fileURLToPath(new URL('../../../docs/results/fashion-mnist/consistency-s0.5/log.tsv', import.meta.url));
+/** The same model trained with --precision bf16: its log.tsv starts with the run's settings line. */
+export const STUDY_BF16 = fileURLToPath(new URL('../../../docs/results/fashion-mnist/consistency-s0.5-bf16/', import.meta.url));
 
 /**
  * A dense 28×28 → 10 model with seeded random weights and a bias of 2 on class 1 (Trouser): random
@@ -66,5 +68,7 @@ export async function makeRunsFolder(root: string): Promise<RunsFixture> {
   writeFileSync(join(broken, 'smoothcert.json'), '{"format": "smoothcert-model", ');
   mkdirSync(join(root, 'study'));
   copyFileSync(STUDY_LOG, join(root, 'study', 'log.tsv'));
+  mkdirSync(join(root, 'study-bf16'));
+  for (const f of ['log.tsv', 'smoothcert.json']) copyFileSync(join(STUDY_BF16, f), join(root, 'study-bf16', f));
   return { root, good, certify };
 }

@@ -54,13 +54,24 @@ test('/api/runs lists the runs with summaries, and a corrupt file with its probl
   const { runs: listed } = JSON.parse(body) as RunsResponse;
   assert.deepEqual(
     listed.map((r) => r.id),
-    ['broken', 'study', 'tiny'],
+    ['broken', 'study', 'study-bf16', 'tiny'],
     'symlinked folders are not followed',
   );
   // The committed study run's log: test accuracy in percent, as log.tsv holds it.
   const study = listed.find((r) => r.id === 'study')!;
   assert.equal(study.files[0]!.summary!.epochs, 30);
   assert.ok(Number(study.files[0]!.summary!.testAcc) > 50 && Number(study.files[0]!.summary!.testAcc) <= 100);
+  // A run trained in bf16: its log's settings line is no epoch, and its model records the precision.
+  const bf16 = listed.find((r) => r.id === 'study-bf16')!;
+  assert.deepEqual(
+    bf16.files.map((f) => [f.name, f.kind]),
+    [
+      ['log.tsv', 'log'],
+      ['smoothcert.json', 'model'],
+    ],
+  );
+  assert.equal(bf16.files[0]!.summary!.epochs, 30);
+  assert.equal((bf16.files[1]!.summary!.training as { precision?: string }).precision, 'bf16');
   const tiny = listed.find((r) => r.id === 'tiny')!;
   assert.deepEqual(
     tiny.files.map((f) => [f.name, f.kind]),
