@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NativeBackend } from '../../src/backend/native-backend.js';
+import type { NativeBackend } from '../../src/backend/native-backend.js';
+import { BF16_SKIP, toBf16 } from './bf16-rounding.js';
 import { ENGINE, ENGINE_TFJS, rand } from './parity.js';
 
 // bf16 training's kernels (native-backend.ts Precision): the two gradients of a convolution and
@@ -15,16 +16,7 @@ import { ENGINE, ENGINE_TFJS, rand } from './parity.js';
 // same kernel applied to the operands' absolute values. A kernel that skipped the rounding
 // misses by up to 2⁻⁹ of each term; one that dropped a term, by that term.
 
-const backend = tf.backend();
-const bf16Cpu = backend instanceof NativeBackend && backend.addon.info().bf16;
-const skip = ENGINE !== 'native' ? 'the native backend only' : !bf16Cpu && 'this CPU lacks AVX512-BF16';
-
-/** x rounded to the nearest bfloat16 (ties to even). */
-function toBf16(x: tf.Tensor): tf.Tensor {
-  const bits = new Uint32Array(Float32Array.from(x.dataSync()).buffer);
-  for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i]! + 0x7fff + ((bits[i]! >>> 16) & 1)) & 0xffff0000) >>> 0;
-  return tf.tensor(new Float32Array(bits.buffer), x.shape);
-}
+const skip = BF16_SKIP;
 
 /** fn's float32 values on the CPU backend. */
 async function onCpu(fn: () => tf.Tensor): Promise<Float32Array> {

@@ -5,6 +5,7 @@ import { nativeClassifier } from '../../src/backend/native-classifier.js';
 import { NativeBackend } from '../../src/backend/native-backend.js';
 import { DATASETS } from '../../src/data/datasets.js';
 import { ARCHITECTURES } from '../../src/models/registry.js';
+import { BF16_SKIP, toBf16 } from './bf16-rounding.js';
 import { ENGINE, assertMatchesCpu, rand } from './parity.js';
 
 // bf16 certification (native-backend.ts Precision): convolution inputs and filters rounded to
@@ -12,16 +13,7 @@ import { ENGINE, assertMatchesCpu, rand } from './parity.js';
 // convolution of inputs and filters rounded the same way (round to nearest even, as oneDNN's
 // conversion), so the two agree to float32 accumulation error, not merely to bf16's 3 digits.
 
-const backend = tf.backend();
-const bf16Cpu = backend instanceof NativeBackend && backend.addon.info().bf16;
-const skip = ENGINE !== 'native' ? 'the native backend only' : !bf16Cpu && 'this CPU lacks AVX512-BF16';
-
-/** x rounded to the nearest bfloat16 (ties to even), as a float32 tensor. */
-function toBf16(x: tf.Tensor): tf.Tensor {
-  const bits = new Uint32Array(Float32Array.from(x.dataSync()).buffer);
-  for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i]! + 0x7fff + ((bits[i]! >>> 16) & 1)) & 0xffff0000) >>> 0;
-  return tf.tensor(new Float32Array(bits.buffer), x.shape);
-}
+const skip = BF16_SKIP;
 
 /**
  * fn(x, filter) on the engine in bf16, against fn on the CPU backend with x and filter rounded

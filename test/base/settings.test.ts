@@ -105,6 +105,7 @@ test('the training record is every setting that decides results, resolved (metho
       momentum: 0.9,
       nesterov: true,
       weightDecay: 1e-4,
+      precision: 'fp32',
       seed: 0,
     },
   );

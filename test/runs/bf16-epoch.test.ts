@@ -1,13 +1,12 @@
-import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { NativeBackend } from '../../src/backend/native-backend.js';
 import { Mulberry32 } from '../../src/data/rng.js';
 import { CIFAR10_FILES } from '../../src/loaders/cifar10.js';
 import { train } from '../../src/runs/train.js';
+import { BF16_SKIP } from '../backend/bf16-rounding.js';
 import { ENGINE } from '../backend/parity.js';
 
 const PER_FILE = 40;
@@ -64,9 +63,6 @@ async function stepLosses(precision: 'fp32' | 'bf16', dataDir: string, out: stri
   return losses;
 }
 
-const backend = tf.backend();
-const bf16Cpu = backend instanceof NativeBackend && backend.addon.info().bf16;
-
 // bf16 rounds every operand of a convolution or product to 8 significant bits (relative error
 // u = 2⁻⁹); float32 keeps the master weights, batch norm and the loss. From the same weights,
 // images and noise the two runs start apart by the rounding of the forward pass and drift as
@@ -79,7 +75,7 @@ const bf16Cpu = backend instanceof NativeBackend && backend.addon.info().bf16;
 // gradient (a transposed product, a misplaced operand) stops the loss from falling or departs by
 // far more; the rounding itself is checked kernel by kernel (backend/bf16-gradients.test.ts).
 test('one epoch of ResNet-20 on a CIFAR-format fixture: the bf16 and fp32 loss curves agree', {
-  skip: ENGINE !== 'native' ? 'the native backend only' : !bf16Cpu && 'this CPU lacks AVX512-BF16',
+  skip: BF16_SKIP,
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'smoothcert-bf16-'));
   try {

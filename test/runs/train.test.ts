@@ -35,8 +35,10 @@ test('the library trains a run to its last epoch and logs each epoch once', () =
   const lines = readFileSync(join(tmp, 'straight', LOG_FILE), 'utf8')
     .trim()
     .split('\n');
+  // After the settings line and the header.
+  assert.match(lines[0]!, /^# smoothcert train \{.*"precision":"fp32"/);
   assert.deepEqual(
-    lines.slice(1).map((l) => l.split('\t')[0]),
+    lines.slice(2).map((l) => l.split('\t')[0]),
     ['0', '1', '2'],
   );
 });
@@ -90,7 +92,7 @@ test('a run aborted at three moments (mid-epoch 1, after epoch 1, mid-epoch 2) r
     assert.equal(weightsFile(out), weightsFile(join(tmp, 'straight')), `${where}: the same weights`);
     const log = readFileSync(join(out, LOG_FILE), 'utf8').trim().split('\n');
     assert.deepEqual(
-      log.slice(1).map((l) => l.split('\t')[0]),
+      log.slice(2).map((l) => l.split('\t')[0]),
       ['0', '1', '2'],
       `${where}: each epoch logged once`,
     );
