@@ -8,8 +8,9 @@
  * Cases (bench/cases.ts): lenet-certify, resnet20-certify, resnet110-certify, resnet50-certify (Philox
  * noise + forward + arg-max counts; peer: onnxruntime-node on the ONNX export of the same weights; PyTorch
  * in fp32 and bf16 autocast on the same weights and noisy batch, bench/pytorch_certify.py), lenet-train-consistency,
- * resnet20-train, resnet110-train, densenet40-train (consistency training, m = 2; peer: the same step in
- * PyTorch, bench/pytorch_train.py, when a python3 with torch is present).
+ * resnet20-train, resnet110-train, densenet40-train (consistency training, m = 2, in fp32 on `native` and as
+ * `train --precision bf16` on `native-bf16`; peer: the same step in PyTorch fp32, bench/pytorch_train.py,
+ * when a python3 with torch is present; PyTorch's bf16 autocast training is too slow here to be a peer).
  *
  * Shared machines swing by tens of percent within minutes, so each case measures its engines in
  * alternation, K rounds of S seconds each (A, B, A, B, …), and reports each engine's best round
