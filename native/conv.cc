@@ -84,38 +84,19 @@ struct WeightsLayout {
 
 
 /**
- * A float32 operand in the user's NHWC layout as a primitive of type `type` reads it: the
- * caller's memory itself for f32, else its bf16 rounding in a reused scratch buffer.
+ * An activation operand (x or dy) as a primitive of type `type` reads it from argument i: in f32
+ * the caller's Float32Array; in bf16 the caller's bf16 rounding of it, a Uint16Array from
+ * roundBf16 (NativeBackend.operand makes and keeps it), read in place.
  */
-struct Operand {
-  memory scratch;
-  dnnl::reorder convert;
-
-  Operand(const memory::desc& user, dt type) {
-    if (type == dt::f32) return;
-    auto& eng = cpuEngine();
-    memory::desc low(user.dims(), type, tag::nhwc);
-    scratch = memory(low, eng);
-    convert = dnnl::reorder(dnnl::reorder::primitive_desc(eng, user, eng, low));
-  }
-
-  memory input(dnnl::stream& strm, memory user) {
-    if (!scratch) return user;
-    convert.execute(strm, user, scratch);
-    return scratch;
-  }
-
-  /**
-   * Argument i as the primitive reads it: a Float32Array is rounded here (or read as it is in
-   * f32); a Uint16Array holds the caller's bf16 rounding of it already (roundBf16), read in place.
-   */
-  memory input(dnnl::stream& strm, const Napi::CallbackInfo& info, size_t i, const memory::desc& user) {
-    auto& eng = cpuEngine();
-    if (info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) return input(strm, memory(user, eng, f32(info, i)));
-    if (!scratch) throw std::invalid_argument("a bf16 operand (Uint16Array) passed to a float32 convolution");
-    return memory(scratch.get_desc(), eng, info[i].As<Napi::Uint16Array>().Data());
-  }
-};
+memory activation(const Napi::CallbackInfo& info, size_t i, const memory::desc& user, dt type) {
+  auto& eng = cpuEngine();
+  bool rounded = info[i].As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array;
+  if (rounded != (type == dt::bf16))
+    throw std::invalid_argument(type == dt::bf16 ? "a bf16 convolution takes its activations rounded (Uint16Array from roundBf16)"
+                                                 : "a float32 convolution takes Float32Array activations");
+  if (!rounded) return memory(user, eng, f32(info, i));
+  return memory(memory::desc(user.dims(), dt::bf16, tag::nhwc), eng, info[i].As<Napi::Uint16Array>().Data());
+}
 
 /** The reorder that rounds n float32 values to bf16, as every bf16 primitive's operand conversion does. */
 struct RoundBf16 {
@@ -127,8 +108,8 @@ struct RoundBf16 {
   }
 };
 
-// roundBf16(src: Float32Array, dst: Uint16Array): dst = src rounded to bfloat16 (nearest even), the
-// operand a bf16 kernel would make of src; bf16 kernels take dst in src's place (Operand::input).
+// roundBf16(src: Float32Array, dst: Uint16Array): dst = src rounded to bfloat16 (nearest even), as
+// oneDNN converts; the bf16 convolutions take dst in src's place (activation()).
 Napi::Value RoundToBf16(const Napi::CallbackInfo& info) {
   auto n = static_cast<int64_t>(length(info, 0));
   if (static_cast<int64_t>(length(info, 1)) != n) throw std::invalid_argument("roundBf16: source and destination lengths differ");
@@ -140,6 +121,9 @@ Napi::Value RoundToBf16(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** The operand type a call asks for: its argument i, true for bf16. */
+dt typeArg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Boolean>().Value() ? dt::bf16 : dt::f32; }
+
 /** The key suffix and error text of a primitive's operand type. */
 const char* typeName(dt type) { return type == dt::bf16 ? "bf16" : "f32"; }
 
@@ -150,11 +134,9 @@ struct ConvForward {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
   WeightsLayout weights;
-  Operand src;
 
   ConvForward(const ConvShape& s, bool bias, bool residual, Activation act, float alpha, dt type)
-      : pd(makePd(s, bias, residual, act, alpha, type)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true),
-        src(s.src(), type) {}
+      : pd(makePd(s, bias, residual, act, alpha, type)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
 
   static dnnl::convolution_forward::primitive_desc makePd(const ConvShape& s, bool bias, bool residual, Activation act, float alpha,
                                                           dt type) {
@@ -222,7 +204,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   auto act = static_cast<Activation>(int64Arg(info, 8));
   float alpha = static_cast<float>(doubleArg(info, 9));
   float* residual = f32OrNull(info, 10);
-  dt type = info[11].As<Napi::Boolean>().Value() ? dt::bf16 : dt::f32;
+  dt type = typeArg(info, 11);
   uint32_t alphaBits;
   std::memcpy(&alphaBits, &alpha, 4);
   int64_t variant = (bias ? 1 : 0) | (residual ? 2 : 0) | (type == dt::bf16 ? 4 : 0) | (static_cast<int64_t>(act) << 3) |
@@ -232,7 +214,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory src = c.src.input(strm, info, 0, s.src());
+  memory src = activation(info, 0, s.src(), type);
   memory dst(s.dst(), eng, f32(info, 4));
   memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
@@ -252,9 +234,7 @@ struct ConvBackwardData {
   dnnl::convolution_backward_data::primitive_desc pd;
   dnnl::convolution_backward_data prim;
   WeightsLayout weights;
-  Operand diffDst;
-  ConvBackwardData(const ConvShape& s, dt type)
-      : pd(makePd(s, type)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true), diffDst(s.dst(), type) {}
+  ConvBackwardData(const ConvShape& s, dt type) : pd(makePd(s, type)), prim(pd), weights(s.userWeights(), pd.weights_desc(), true) {}
 
   static dnnl::convolution_backward_data::primitive_desc makePd(const ConvShape& s, dt type) {
     using PD = dnnl::convolution_backward_data::primitive_desc;
@@ -293,9 +273,6 @@ struct ConvBackwardData {
   }
 };
 
-/** The operand type a backward call asks for: its last argument, true for bf16. */
-dt typeArg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Boolean>().Value() ? dt::bf16 : dt::f32; }
-
 // conv2dBackpropInput(dy, dyDims, w, wDims, dx, dxDims, params, bf16)
 Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   ConvShape s = readShape(dims(info, 5), dims(info, 3), dims(info, 1), dims(info, 6));
@@ -303,7 +280,7 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   auto& c = cached<ConvBackwardData>(s.key("conv_bwd_data", type == dt::bf16), [&] { return std::make_shared<ConvBackwardData>(s, type); });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory diffDst = c.diffDst.input(strm, info, 0, s.dst());
+  memory diffDst = activation(info, 0, s.dst(), type);
   memory diffSrc(s.src(), eng, f32(info, 4));
   memory w = c.weights.input(strm, memory(s.userWeights(), eng, f32(info, 2)));
   c.prim.execute(strm, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
@@ -315,10 +292,8 @@ struct ConvBackwardWeights {
   dnnl::convolution_backward_weights::primitive_desc pd;
   dnnl::convolution_backward_weights prim;
   WeightsLayout weights;
-  Operand src, diffDst;
   ConvBackwardWeights(const ConvShape& s, dt type)
-      : pd(makePd(s, type)), prim(pd), weights(s.userWeights(), pd.diff_weights_desc(), false), src(s.src(), type),
-        diffDst(s.dst(), type) {}
+      : pd(makePd(s, type)), prim(pd), weights(s.userWeights(), pd.diff_weights_desc(), false) {}
 
   static dnnl::convolution_backward_weights::primitive_desc makePd(const ConvShape& s, dt type) {
     using PD = dnnl::convolution_backward_weights::primitive_desc;
@@ -371,8 +346,8 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
                                         [&] { return std::make_shared<ConvBackwardWeights>(s, type); });
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory src = c.src.input(strm, info, 0, s.src());
-  memory diffDst = c.diffDst.input(strm, info, 2, s.dst());
+  memory src = activation(info, 0, s.src(), type);
+  memory diffDst = activation(info, 2, s.dst(), type);
   memory userDw(s.userWeights(), eng, f32(info, 4));
   memory dw = c.weights.same ? userDw : c.weights.buffer;
   c.prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, dw}});

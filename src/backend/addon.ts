@@ -48,8 +48,8 @@ export interface NativeAddon {
    * y = activation(conv(x, w) + bias + residual); conv params: [strideH, strideW, dilationH,
    * dilationW, padTop, padBottom, padLeft, padRight]. With bf16, x and w are rounded to bfloat16
    * (float32 accumulation and output); likewise dy and w, x and dy of the two gradients below.
-   * An activation operand (x, dy) may be passed as its bf16 rounding already (a Uint16Array
-   * from roundBf16), which a bf16 call reads in place.
+   * In bf16 the activation operands (x, dy) are passed rounded already (a Uint16Array from
+   * roundBf16) and read in place; in fp32 they are Float32Arrays.
    */
   conv2d(
     x: Float32Array | Uint16Array,

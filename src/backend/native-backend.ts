@@ -99,13 +99,18 @@ export class NativeBackend extends MathBackendCPU {
    * rounding (addon.roundBf16, nearest even, as oneDNN rounds), made on first use and kept while
    * the tensor lives: an activation read by a convolution and later by its filter gradient, or
    * an output gradient read by both gradients of a convolution, is rounded once. Values that
-   * are not a Float32Array of the tensor's own (converted integers) go as float32 and are
-   * rounded in the kernel.
+   * are not a Float32Array of the tensor's own (converted integers) are rounded on every call:
+   * nothing would release a kept rounding of them.
    */
   operand(t: TensorInfo, precision: Precision): Float32Array | Uint16Array {
     if (precision === 'fp32') return this.f32(t);
     const values = this.data.get(t.dataId).values;
-    if (!(values instanceof Float32Array)) return this.f32(t);
+    if (!(values instanceof Float32Array)) {
+      const converted = this.f32(t);
+      const low = new Uint16Array(converted.length);
+      this.addon.roundBf16(converted, low);
+      return low;
+    }
     let low = this.rounded.get(values);
     if (low === undefined) {
       low = this.allocLow(values.length);
